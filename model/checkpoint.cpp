@@ -1,0 +1,214 @@
+#include "model/checkpoint.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "model/error.h"
+#include "model/files.h"
+#include "model/init.h"
+#include "model/safetensors.h"
+
+namespace gpt2 {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The non-parameter buffers a GPT-2 checkpoint may carry (the causal mask
+// and the masked-score constant of old transformers versions).
+bool is_ignored_buffer(const std::string& name) {
+  auto ends_with = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return name.rfind("h.", 0) == 0 && (ends_with(".attn.bias") || ends_with(".attn.masked_bias"));
+}
+
+std::string shape_text(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+void check_finite(const std::vector<float>& values, const std::string& source,
+                  const std::string& name) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      throw InputError(source + ": tensor '" + name + "' has a non-finite value (" +
+                       std::to_string(values[i]) + ") at element " + std::to_string(i));
+}
+
+}  // namespace
+
+Weights<float> load_checkpoint(const std::string& dir) {
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  const std::string weights_path = (fs::path(dir) / "model.safetensors").string();
+  if (!fs::is_directory(dir))
+    throw InputError(dir + ": not a checkpoint directory (expected config.json and "
+                           "model.safetensors inside)");
+  const Config config = config_from_json(read_file(config_path), config_path);
+  const SafetensorsFile file = SafetensorsFile::read(weights_path);
+
+  // All parameter names carry the "transformer." prefix (GPT2LMHeadModel) or
+  // none do (GPT2Model, and the published gpt2 checkpoint).
+  const std::string kPrefix = "transformer.";
+  size_t with_prefix = 0, parameters = 0;
+  for (const TensorInfo& t : file.tensors()) {
+    if (t.name == "lm_head.weight") continue;
+    ++parameters;
+    if (t.name.rfind(kPrefix, 0) == 0) ++with_prefix;
+  }
+  if (with_prefix != 0 && with_prefix != parameters)
+    throw InputError(weights_path + ": tensor names mix the \"transformer.\" prefix (" +
+                     std::to_string(with_prefix) + " tensors) and no prefix (" +
+                     std::to_string(parameters - with_prefix) + " tensors)");
+  const std::string prefix = with_prefix != 0 ? kPrefix : "";
+
+  Weights<float> weights;
+  weights.config = config;
+  weights.blocks.resize(config.n_layer);
+  std::set<std::string> expected;
+  for_each_tensor(weights, [&](const std::string& name, std::vector<float>& tensor,
+                               const Shape& shape) {
+    const std::string key = prefix + name;
+    expected.insert(key);
+    const TensorInfo* info = file.find(key);
+    if (info == nullptr) throw InputError(weights_path + ": missing tensor '" + key + "'");
+    if (info->shape != shape)
+      throw InputError(weights_path + ": tensor '" + key + "' has shape " +
+                       shape_text(info->shape) + ", expected " + shape_text(shape) +
+                       " for this config");
+    tensor = file.read_f32(key);
+    check_finite(tensor, weights_path, key);
+  });
+  for (const TensorInfo& t : file.tensors()) {
+    if (expected.count(t.name)) continue;
+    const std::string bare = t.name.rfind(prefix, 0) == 0 ? t.name.substr(prefix.size()) : t.name;
+    if (is_ignored_buffer(bare)) continue;
+    if (t.name == "lm_head.weight") {
+      // GPT-2 ties lm_head to wte; a checkpoint that stores it must agree.
+      if (file.read_f32(t.name) != weights.wte)
+        throw InputError(weights_path + ": tensor 'lm_head.weight' differs from wte.weight; "
+                                        "GPT-2's lm_head is tied to wte");
+      continue;
+    }
+    throw InputError(weights_path + ": unexpected tensor '" + t.name + "'");
+  }
+  return weights;
+}
+
+void validate_weights(const Weights<float>& weights, const std::string& source) {
+  weights.config.validate(source);
+  if (weights.blocks.size() != static_cast<size_t>(weights.config.n_layer))
+    throw InputError(source + ": " + std::to_string(weights.blocks.size()) +
+                     " blocks, config says n_layer = " + std::to_string(weights.config.n_layer));
+  for_each_tensor(weights, [&](const std::string& name, const std::vector<float>& tensor,
+                               const Shape& shape) {
+    if (static_cast<int64_t>(tensor.size()) != element_count(shape))
+      throw InputError(source + ": tensor '" + name + "' has " + std::to_string(tensor.size()) +
+                       " elements, expected " + shape_text(shape));
+    check_finite(tensor, source, name);
+  });
+}
+
+void save_checkpoint(const Weights<float>& weights, const std::string& dir) {
+  validate_weights(weights, "weights to save");
+  if (fs::exists(dir)) throw InputError(dir + ": already exists; choose a new directory");
+  const fs::path target = fs::path(dir).lexically_normal();
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const fs::path temporary =
+      parent / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::remove_all(temporary, ec);
+  if (!fs::create_directories(temporary, ec) || ec)
+    throw InputError(dir + ": cannot create directory (" + ec.message() + ")");
+  try {
+    write_file_atomic((temporary / "config.json").string(), config_to_json(weights.config));
+    std::vector<TensorToWrite> tensors;
+    for_each_tensor(weights, [&](const std::string& name, const std::vector<float>& tensor,
+                                 const Shape& shape) {
+      TensorToWrite t;
+      t.name = name;
+      t.dtype = Dtype::F32;
+      t.shape = shape;
+      t.data_f32 = tensor.data();
+      tensors.push_back(t);
+    });
+    // Hugging Face's loader requires {"format": "pt"} in the metadata.
+    write_safetensors((temporary / "model.safetensors").string(), tensors, {{"format", "pt"}});
+    fs::rename(temporary, target, ec);
+    if (ec) throw InputError(dir + ": cannot move the finished checkpoint into place (" +
+                             ec.message() + ")");
+  } catch (...) {
+    fs::remove_all(temporary, ec);
+    throw;
+  }
+}
+
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> kPresets = [] {
+    auto make = [](const char* name, const char* description, int L, int NH, int C, int V, int P,
+                   uint64_t seed) {
+      Preset p;
+      p.name = name;
+      p.description = description;
+      p.config.n_layer = L;
+      p.config.n_head = NH;
+      p.config.n_embd = C;
+      p.config.vocab_size = V;
+      p.config.n_ctx = P;
+      p.config.layer_norm_epsilon = 1e-5;
+      p.config.activation = "gelu_new";
+      p.seed = seed;
+      return p;
+    };
+    return std::vector<Preset>{
+        make("tiny", "2 layers, 2 heads, n_embd 16, vocab 64, context 32 (the default)", 2, 2, 16,
+             64, 32, 0x7431),
+        make("small", "4 layers, 4 heads, n_embd 64, vocab 512, context 128", 4, 4, 64, 512, 128,
+             0x5311),
+        make("gpt2-124m-shape",
+             "GPT-2 124M shape (12 layers, 12 heads, n_embd 768, vocab 50257, context 1024), "
+             "random weights, for performance work",
+             12, 12, 768, 50257, 1024, 0x124),
+    };
+  }();
+  return kPresets;
+}
+
+const Preset& find_preset(const std::string& name) {
+  std::string known;
+  for (const Preset& p : presets()) {
+    if (p.name == name) return p;
+    known += (known.empty() ? "" : ", ") + p.name;
+  }
+  throw InputError("--model: unknown preset '" + name + "' (known: " + known + ")");
+}
+
+Weights<float> preset_weights(const std::string& name) {
+  const Preset& p = find_preset(name);
+  return seeded_weights(p.config, p.seed);
+}
+
+Weights<float> seeded_weights(const Config& config, uint64_t seed) {
+  config.validate("seeded weights");
+  Weights<float> w = zero_weights<float>(config);
+  // GPT-2-like scales: N(0, 0.02) for matrices and embeddings (N(0, 0.01) for
+  // positions, as in GPT-2's initialisation), LayerNorm gains 1 + N(0, 0.02).
+  // Biases are drawn too (N(0, 0.02)), not zero as at GPT-2's initialisation,
+  // so that a forgotten bias is visible to the oracle.
+  uint64_t stream = 0;
+  for_each_tensor(w, [&](const std::string& name, std::vector<float>& t, const Shape&) {
+    const bool is_gain = name.find("ln_") != std::string::npos &&
+                         name.compare(name.size() - 7, 7, ".weight") == 0;
+    const double mean = is_gain ? 1.0 : 0.0;
+    const double stddev = name == "wpe.weight" ? 0.01 : 0.02;
+    fill_normal(t, seed, stream++, mean, stddev);
+  });
+  return w;
+}
+
+}  // namespace gpt2

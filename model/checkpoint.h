@@ -1,0 +1,43 @@
+// Hugging Face GPT-2 checkpoint directories and built-in presets.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/weights.h"
+
+namespace gpt2 {
+
+// Reads DIR/config.json and DIR/model.safetensors. Tensor names may carry a
+// "transformer." prefix (all or none); the buffers "h.{i}.attn.bias" and
+// "h.{i}.attn.masked_bias" are ignored; "lm_head.weight" is accepted only if
+// it equals wte (tied). F32, F16 and BF16 (and F64) tensors are converted to
+// float. A missing tensor, an unexpected tensor, a wrong shape, or a NaN or
+// Inf element is an InputError naming the file and the tensor.
+Weights<float> load_checkpoint(const std::string& dir);
+
+// Throws InputError naming `source` and the tensor when any element of
+// `weights` is NaN or Inf, or a tensor's size disagrees with the config.
+void validate_weights(const Weights<float>& weights, const std::string& source);
+
+// Writes DIR/config.json and DIR/model.safetensors (F32, names without
+// prefix, as GPT2Model.save_pretrained writes them) into a temporary
+// directory beside DIR, then renames it onto DIR. DIR must not exist.
+void save_checkpoint(const Weights<float>& weights, const std::string& dir);
+
+// Built-in models, generated from a seed with the same bits on every
+// platform: "tiny" (default), "small", "gpt2-124m-shape".
+struct Preset {
+  std::string name;
+  std::string description;
+  Config config;
+  uint64_t seed = 0;
+};
+const std::vector<Preset>& presets();
+const Preset& find_preset(const std::string& name);  // InputError if unknown
+Weights<float> preset_weights(const std::string& name);
+
+// Weights from the seeded generator (see init.h) for any config.
+Weights<float> seeded_weights(const Config& config, uint64_t seed);
+
+}  // namespace gpt2

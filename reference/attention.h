@@ -1,0 +1,109 @@
+// GPT-2's causal self-attention, one function per equation, for any scalar
+// Real. Shapes: Tq query rows, Tk keys, NH heads of HS channels (C = NH·HS);
+// head h of a [rows, C] tensor is its columns h·HS .. h·HS + HS - 1.
+//
+// Queries carry absolute positions: query row r is position first_position +
+// r, and key j is position j. The full pass has first_position 0 and Tk = Tq;
+// an incremental step has one query at position p and Tk = p + 1 keys from the
+// cache.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "model/error.h"
+#include "model/modes.h"
+#include "reference/parallel.h"
+
+namespace gpt2::reference {
+
+// The keys a query may attend to are always a prefix 0 .. n-1 of the keys;
+// this returns n. Mask::causal: keys at positions <= the query's
+// (GPT-2's lower-triangular "bias" buffer); Mask::none: all Tk keys. This is
+// the only place where the two masks differ: whether the scores above the
+// diagonal take part.
+inline int visible_keys(Mask mask, int query_position, int Tk) {
+  if (mask == Mask::none) return Tk;
+  return std::min(query_position + 1, Tk);
+}
+
+// s_j = (q · k_j) / sqrt(HS)   for the visible keys j = 0 .. n-1 of one head
+// scores: [n] (resized);  q: [HS] (one query row of one head);
+// keys: [Tk, C], head at column `head_offset`.
+template <class Real>
+void attention_scores(std::vector<Real>& scores, const Real* q, const std::vector<Real>& keys,
+                      int n, int C, int head_offset, int HS) {
+  using std::sqrt;
+  scores.assign(n, Real(0));
+  const Real root_head_size = sqrt(Real(HS));
+  for (int j = 0; j < n; ++j) {
+    const Real* k = &keys[static_cast<size_t>(j) * C + head_offset];
+    Real dot = Real(0);
+    for (int d = 0; d < HS; ++d) dot += q[d] * k[d];
+    scores[j] = dot / root_head_size;
+  }
+}
+
+// p_j = exp(s_j - max_k s_k) / Σ_k exp(s_k - max_k s_k)   (softmax, max-subtracted
+// so that no exp overflows; mathematically the same as exp(s_j) / Σ exp(s_k))
+// probabilities: [n] (resized);  scores: [n], n >= 1.
+template <class Real>
+void softmax(std::vector<Real>& probabilities, const std::vector<Real>& scores) {
+  using std::exp;
+  GPT2_CHECK(!scores.empty(), "softmax over no scores");
+  Real max_score = scores[0];
+  for (const Real& s : scores)
+    if (s > max_score) max_score = s;
+  probabilities.assign(scores.size(), Real(0));
+  Real sum = Real(0);
+  for (size_t j = 0; j < scores.size(); ++j) {
+    probabilities[j] = exp(scores[j] - max_score);
+    sum += probabilities[j];
+  }
+  for (Real& p : probabilities) p /= sum;
+}
+
+// o = Σ_j p_j · v_j   (attention-weighted sum of the values of one head)
+// out: [HS] (one output row of one head);  probabilities: [n];
+// values: [Tk, C], head at column `head_offset`.
+template <class Real>
+void weighted_values(Real* out, const std::vector<Real>& probabilities,
+                     const std::vector<Real>& values, int C, int head_offset, int HS) {
+  for (int d = 0; d < HS; ++d) out[d] = Real(0);
+  for (size_t j = 0; j < probabilities.size(); ++j) {
+    const Real* v = &values[j * C + head_offset];
+    for (int d = 0; d < HS; ++d) out[d] += probabilities[j] * v[d];
+  }
+}
+
+// a_h = softmax(q_h·k_hᵀ / sqrt(HS), masked) · v_h for every head h, and
+// a = [a_0 | a_1 | ... | a_{NH-1}]   (GPT-2 Attention._attn + merge_heads)
+// a: [Tq, C] (resized);  q: [Tq, C];  keys, values: [Tk, C].
+// Work items are (head, query row) pairs.
+template <class Real>
+void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vector<Real>& keys,
+               const std::vector<Real>& values, int Tq, int Tk, int first_position, int NH, int HS,
+               Mask mask, const Parallel& parallel) {
+  const int C = NH * HS;
+  GPT2_CHECK(q.size() == static_cast<size_t>(Tq) * C, "attention: q is not [Tq, C]");
+  GPT2_CHECK(keys.size() >= static_cast<size_t>(Tk) * C, "attention: keys are not [Tk, C]");
+  GPT2_CHECK(values.size() >= static_cast<size_t>(Tk) * C, "attention: values are not [Tk, C]");
+  GPT2_CHECK(first_position + Tq <= Tk, "attention: a query has no key at its own position");
+  a.assign(static_cast<size_t>(Tq) * C, Real(0));
+  const int64_t cost =
+      static_cast<int64_t>(2 * Tk * HS + 40 * Tk) * multiply_add_nanoseconds<Real>();
+  parallel.for_each(static_cast<int64_t>(NH) * Tq, cost, [&](int64_t item) {
+    const int h = static_cast<int>(item / Tq), r = static_cast<int>(item % Tq);
+    const int head_offset = h * HS;
+    const int n = visible_keys(mask, first_position + r, Tk);
+    std::vector<Real> scores, probabilities;
+    attention_scores(scores, &q[static_cast<size_t>(r) * C + head_offset], keys, n, C, head_offset,
+                     HS);
+    softmax(probabilities, scores);
+    weighted_values(&a[static_cast<size_t>(r) * C + head_offset], probabilities, values, C,
+                    head_offset, HS);
+  });
+}
+
+}  // namespace gpt2::reference

@@ -1,0 +1,50 @@
+// The reference forward pass at a compile-time scalar type.
+//
+// forward<Real> is explicitly instantiated for float and double
+// (forward_native.cpp) and for Real50 and Real100 (forward_multiprecision.cpp).
+// Another scalar (e.g. the oracle's StochasticFloat) instantiates it by
+// including reference/forward_impl.h in one .cpp file; it needs construction
+// from int, double and a decimal string, + - * / comparisons, and sqrt, exp
+// and tanh found by argument-dependent lookup. Most callers want reference::run
+// (reference/reference.h), which picks the scalar at run time.
+#pragma once
+
+#include <type_traits>
+#include <vector>
+
+#include "model/trace.h"
+#include "model/weights.h"
+#include "reference/real.h"
+#include "reference/reference.h"
+
+namespace gpt2::reference {
+
+// GPT-2 over `tokens` at scalar Real: embedding, L blocks, ln_f, logits
+// (tied wte), every intermediate named in the Trace. Throws InputError for
+// bad tokens (naming the token index) or Mode::chunked.
+template <class Real>
+Trace<Real> forward(const Weights<Real>& weights, const std::vector<int>& tokens,
+                    const Options& options = {});
+
+extern template Trace<float> forward(const Weights<float>&, const std::vector<int>&,
+                                     const Options&);
+extern template Trace<double> forward(const Weights<double>&, const std::vector<int>&,
+                                      const Options&);
+extern template Trace<Real50> forward(const Weights<Real50>&, const std::vector<int>&,
+                                      const Options&);
+extern template Trace<Real100> forward(const Weights<Real100>&, const std::vector<int>&,
+                                       const Options&);
+
+// The name of a scalar in progress lines: precision_name() of the four
+// instantiated here, "custom" for any other scalar a caller instantiates
+// forward<Real> with (by including reference/forward_impl.h).
+template <class Real>
+const char* scalar_name() {
+  if constexpr (std::is_same_v<Real, float>) return precision_name(Precision::f32);
+  if constexpr (std::is_same_v<Real, double>) return precision_name(Precision::f64);
+  if constexpr (std::is_same_v<Real, Real50>) return precision_name(Precision::digits50);
+  if constexpr (std::is_same_v<Real, Real100>) return precision_name(Precision::digits100);
+  return "custom";
+}
+
+}  // namespace gpt2::reference

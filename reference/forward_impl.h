@@ -1,0 +1,192 @@
+// The definition of reference::forward<Real>. Included only by the two .cpp
+// files that instantiate it (forward_native.cpp, forward_multiprecision.cpp).
+//
+// A GPT-2 block (nanoGPT Block.forward, Hugging Face GPT2Block):
+//   x = x + c_proj(attention(ln_1(x)))
+//   x = x + mlp_c_proj(gelu_new(c_fc(ln_2(x))))
+// Full mode runs every block on all T rows at once; incremental mode runs
+// position by position and keeps each block's keys and values in a cache.
+// Both call the same per-equation functions (layers.h, attention.h); only
+// the loop over positions and the cache differ.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/error.h"
+#include "model/tokens.h"
+#include "reference/attention.h"
+#include "reference/forward.h"
+#include "reference/layers.h"
+#include "reference/parallel.h"
+
+namespace gpt2::reference {
+namespace detail {
+
+// Keys and values of one block for the positions computed so far.
+template <class Real>
+struct KvCache {
+  std::vector<Real> keys;    // [positions so far, C]
+  std::vector<Real> values;  // [positions so far, C]
+};
+
+// [T, 3C] -> q, k, v: [T, C] each (the columns of c_attn's output are q, k, v;
+// GPT-2's qkv.split(n_embd, dim=2)).
+template <class Real>
+void split_qkv(std::vector<Real>& q, std::vector<Real>& k, std::vector<Real>& v,
+               const std::vector<Real>& qkv, int T, int C) {
+  q.assign(static_cast<size_t>(T) * C, Real(0));
+  k.assign(static_cast<size_t>(T) * C, Real(0));
+  v.assign(static_cast<size_t>(T) * C, Real(0));
+  for (int t = 0; t < T; ++t) {
+    const size_t row = static_cast<size_t>(t) * 3 * C;
+    for (int c = 0; c < C; ++c) {
+      q[static_cast<size_t>(t) * C + c] = qkv[row + c];
+      k[static_cast<size_t>(t) * C + c] = qkv[row + C + c];
+      v[static_cast<size_t>(t) * C + c] = qkv[row + 2 * C + c];
+    }
+  }
+}
+
+// One block on the Tq rows of x, at absolute positions first_position ..
+// first_position + Tq - 1.  x: [Tq, C], updated in place.
+// cache == nullptr: full mode, the keys are this pass's own (first_position
+// must be 0). Otherwise the rows' keys and values are appended to the cache
+// and the queries attend over all cached positions.
+template <class Real>
+void block_forward(std::vector<Real>& x, const BlockWeights<Real>& b, const Config& config, int Tq,
+                   int first_position, KvCache<Real>* cache, Mask mask, const Parallel& parallel) {
+  const int C = config.n_embd, NH = config.n_head, HS = config.head_size();
+  const double eps = config.layer_norm_epsilon;
+  std::vector<Real> normed, qkv, q, k, v, a, projected, hidden;
+
+  // x = x + c_proj(attention(ln_1(x)))
+  // normed: [Tq, C];  qkv: [Tq, 3C];  q, k, v: [Tq, C];  a, projected: [Tq, C]
+  layer_norm(normed, x, b.ln_1_weight, b.ln_1_bias, Tq, C, eps);
+  linear(qkv, normed, b.attn_c_attn_weight, b.attn_c_attn_bias, Tq, C, 3 * C, parallel);
+  split_qkv(q, k, v, qkv, Tq, C);
+  if (cache == nullptr) {
+    GPT2_CHECK(first_position == 0, "full mode starts at position 0");
+    attention(a, q, k, v, Tq, Tq, first_position, NH, HS, mask, parallel);
+  } else {
+    // cache->keys, cache->values: [first_position, C] -> [first_position + Tq, C]
+    GPT2_CHECK(cache->keys.size() == static_cast<size_t>(first_position) * C,
+               "the cache holds every earlier position");
+    cache->keys.insert(cache->keys.end(), k.begin(), k.end());
+    cache->values.insert(cache->values.end(), v.begin(), v.end());
+    attention(a, q, cache->keys, cache->values, Tq, first_position + Tq, first_position, NH, HS,
+              mask, parallel);
+  }
+  linear(projected, a, b.attn_c_proj_weight, b.attn_c_proj_bias, Tq, C, C, parallel);
+  add_in_place(x, projected);
+
+  // x = x + mlp_c_proj(gelu_new(c_fc(ln_2(x))))
+  // normed: [Tq, C];  hidden: [Tq, 4C];  projected: [Tq, C]
+  layer_norm(normed, x, b.ln_2_weight, b.ln_2_bias, Tq, C, eps);
+  linear(hidden, normed, b.mlp_c_fc_weight, b.mlp_c_fc_bias, Tq, C, 4 * C, parallel);
+  gelu_tanh_in_place(hidden, parallel);
+  linear(projected, hidden, b.mlp_c_proj_weight, b.mlp_c_proj_bias, Tq, 4 * C, C, parallel);
+  add_in_place(x, projected);
+}
+
+// Copies rows [Tq, C] of `from` into rows first_row .. of `to` ([T, C]).
+template <class Real>
+void store_rows(std::vector<Real>& to, const std::vector<Real>& from, int first_row, int width) {
+  std::copy(from.begin(), from.end(), to.begin() + static_cast<size_t>(first_row) * width);
+}
+
+// Progress lines on stderr: "reference (precision 50, full): block 3/12, 41.2 s".
+class Progress {
+ public:
+  Progress(bool enabled, const char* scalar, Mode mode)
+      : enabled_(enabled),
+        label_(std::string("reference (precision ") + scalar + ", " + mode_name(mode) + ")"),
+        start_(std::chrono::steady_clock::now()) {}
+  void report(const std::string& where) const {
+    if (!enabled_) return;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    std::fprintf(stderr, "%s: %s, %.1f s\n", label_.c_str(), where.c_str(), seconds);
+  }
+
+ private:
+  bool enabled_;
+  std::string label_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Every tensor has the size its config says (the loaders validate this; a
+// mismatch here is a bug).
+template <class Real>
+void check_weight_shapes(const Weights<Real>& weights) {
+  GPT2_CHECK(weights.blocks.size() == static_cast<size_t>(weights.config.n_layer),
+             "one BlockWeights per layer");
+  for_each_tensor(weights,
+                  [](const std::string& name, const std::vector<Real>& t, const Shape& shape) {
+                    GPT2_CHECK(static_cast<int64_t>(t.size()) == element_count(shape),
+                               name + " does not have the shape of the config");
+                  });
+}
+
+}  // namespace detail
+
+template <class Real>
+Trace<Real> forward(const Weights<Real>& weights, const std::vector<int>& tokens,
+                    const Options& options) {
+  const Config& config = weights.config;
+  validate_tokens(tokens, config, "tokens");
+  if (options.mode == Mode::chunked)
+    throw InputError(
+        "reference: mode 'chunked' is not available; the reference runs 'full' or "
+        "'incremental' (chunked prefill is an engine mode: compare it against the reference's "
+        "full mode)");
+  detail::check_weight_shapes(weights);
+
+  const int T = static_cast<int>(tokens.size()), C = config.n_embd, V = config.vocab_size;
+  const int L = config.n_layer;
+  const Parallel parallel(options.threads);
+  const detail::Progress progress(options.progress, scalar_name<Real>(), options.mode);
+  Trace<Real> trace = make_trace<Real>(config, T);
+  std::vector<Real> x, final_normed, row_logits;
+
+  if (options.mode == Mode::full) {
+    // x: [T, C], the residual stream of all positions
+    embedding(x, std::span<const int>(tokens), 0, weights.wte, weights.wpe, C);
+    trace.embed = x;
+    for (int l = 0; l < L; ++l) {
+      detail::block_forward<Real>(x, weights.blocks[l], config, T, 0, nullptr, options.mask,
+                                  parallel);
+      trace.block[l] = x;
+      progress.report("block " + std::to_string(l + 1) + "/" + std::to_string(L));
+    }
+    // ln_f: [T, C];  logits: [T, V]
+    layer_norm(trace.ln_f, x, weights.ln_f_weight, weights.ln_f_bias, T, C,
+               config.layer_norm_epsilon);
+    logits(trace.logits, trace.ln_f, weights.wte, T, C, V, parallel);
+    return trace;
+  }
+
+  // Mode::incremental: position p sees the cache of positions 0 .. p.
+  // x, final_normed: [1, C], the residual stream of position p;  row_logits: [1, V]
+  std::vector<detail::KvCache<Real>> cache(L);
+  for (int p = 0; p < T; ++p) {
+    embedding(x, std::span<const int>(tokens).subspan(p, 1), p, weights.wte, weights.wpe, C);
+    detail::store_rows(trace.embed, x, p, C);
+    for (int l = 0; l < L; ++l) {
+      detail::block_forward(x, weights.blocks[l], config, 1, p, &cache[l], options.mask, parallel);
+      detail::store_rows(trace.block[l], x, p, C);
+    }
+    layer_norm(final_normed, x, weights.ln_f_weight, weights.ln_f_bias, 1, C,
+               config.layer_norm_epsilon);
+    detail::store_rows(trace.ln_f, final_normed, p, C);
+    logits(row_logits, final_normed, weights.wte, 1, C, V, parallel);
+    detail::store_rows(trace.logits, row_logits, p, V);
+    progress.report("position " + std::to_string(p + 1) + "/" + std::to_string(T));
+  }
+  return trace;
+}
+
+}  // namespace gpt2::reference

@@ -1,0 +1,179 @@
+// The layers of GPT-2 other than attention, one function per equation, for
+// any scalar Real (float, double, Real50, Real100). Plain loops, no fusion.
+//
+// Shapes use the legend of model/weights.h (T rows, C channels, V vocabulary,
+// P positions); every tensor is a flat row-major std::vector. The square
+// root, exp and tanh are found by argument-dependent lookup, so a
+// multiprecision Real uses its own correctly rounded functions.
+#pragma once
+
+#include <algorithm>
+#include <boost/math/constants/constants.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "model/error.h"
+#include "reference/parallel.h"
+
+namespace gpt2::reference {
+
+// A decimal constant at the full precision of Real: "0.044715" is exactly
+// 0.044715 to 50 digits in Real50, and the nearest float in float.
+template <class Real>
+Real decimal(const char* text) {
+  if constexpr (std::is_same_v<Real, float>) {
+    return std::strtof(text, nullptr);
+  } else if constexpr (std::is_same_v<Real, double>) {
+    return std::strtod(text, nullptr);
+  } else {
+    return Real(text);
+  }
+}
+
+// x[t] = wte[tokens[t]] + wpe[first_position + t]   (GPT-2 input embedding)
+// x: [T, C] (resized);  wte: [V, C];  wpe: [P, C];  tokens: T ids.
+template <class Real>
+void embedding(std::vector<Real>& x, std::span<const int> tokens, int first_position,
+               const std::vector<Real>& wte, const std::vector<Real>& wpe, int C) {
+  const int T = static_cast<int>(tokens.size());
+  x.assign(static_cast<size_t>(T) * C, Real(0));
+  for (int t = 0; t < T; ++t) {
+    const size_t token_row = static_cast<size_t>(tokens[t]) * C;
+    const size_t position_row = static_cast<size_t>(first_position + t) * C;
+    for (int c = 0; c < C; ++c) x[t * C + c] = wte[token_row + c] + wpe[position_row + c];
+  }
+}
+
+// LayerNorm over the channels of each row (GPT-2 ln_1, ln_2, ln_f;
+// torch.nn.LayerNorm):
+//   mean = Σ_c x_c / C
+//   var  = Σ_c (x_c - mean)² / C          (biased variance)
+//   y_c  = (x_c - mean) / sqrt(var + eps) · gain_c + bias_c   (eps inside the root)
+// computed, as torch does, as (x_c - mean)·rstd·gain_c + bias_c with
+// rstd = 1 / sqrt(var + eps).
+// y: [T, C] (resized);  x: [T, C];  gain, bias: [C].
+template <class Real>
+void layer_norm(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<Real>& gain,
+                const std::vector<Real>& bias, int T, int C, double eps) {
+  using std::sqrt;
+  y.assign(static_cast<size_t>(T) * C, Real(0));
+  const Real epsilon = Real(eps);  // the config's double, exactly
+  for (int t = 0; t < T; ++t) {
+    const Real* row = &x[static_cast<size_t>(t) * C];
+    Real sum = Real(0);
+    for (int c = 0; c < C; ++c) sum += row[c];
+    const Real mean = sum / Real(C);
+    Real squares = Real(0);
+    for (int c = 0; c < C; ++c) squares += (row[c] - mean) * (row[c] - mean);
+    const Real variance = squares / Real(C);
+    const Real inverse_deviation = Real(1) / sqrt(variance + epsilon);
+    for (int c = 0; c < C; ++c)
+      y[static_cast<size_t>(t) * C + c] = (row[c] - mean) * inverse_deviation * gain[c] + bias[c];
+  }
+}
+
+// Columns of y computed together by one work item of `linear`.
+inline constexpr int kLinearColumnBlock = 64;
+
+// y = x·W + b   (GPT-2's Conv1D: W stored [in, out], not transposed)
+//   y[t][j] = (Σ_i x[t][i]·W[i][j]) + b[j],  the sum taken over i in ascending order.
+// y: [T, out] (resized);  x: [T, in];  W: [in, out];  b: [out].
+// Work items are blocks of kLinearColumnBlock output columns. Within a block
+// the loop over i is outside the loop over t, so each weight is read from
+// memory once for all T rows; the order of the sum for each y[t][j] is the
+// same as in the textbook loop.
+template <class Real>
+void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<Real>& w,
+            const std::vector<Real>& b, int T, int in, int out, const Parallel& parallel) {
+  GPT2_CHECK(x.size() == static_cast<size_t>(T) * in, "linear: x is not [T, in]");
+  GPT2_CHECK(w.size() == static_cast<size_t>(in) * out, "linear: W is not [in, out]");
+  GPT2_CHECK(b.size() == static_cast<size_t>(out), "linear: b is not [out]");
+  y.assign(static_cast<size_t>(T) * out, Real(0));
+  const int64_t blocks = (out + kLinearColumnBlock - 1) / kLinearColumnBlock;
+  const int64_t cost =
+      static_cast<int64_t>(T) * in * kLinearColumnBlock * multiply_add_nanoseconds<Real>();
+  parallel.for_each(blocks, cost, [&](int64_t block) {
+    const int j_begin = static_cast<int>(block) * kLinearColumnBlock;
+    const int j_end = std::min(out, j_begin + kLinearColumnBlock);
+    for (int i = 0; i < in; ++i) {
+      const Real* w_row = &w[static_cast<size_t>(i) * out];
+      for (int t = 0; t < T; ++t) {
+        const Real& x_ti = x[static_cast<size_t>(t) * in + i];
+        Real* y_row = &y[static_cast<size_t>(t) * out];
+        for (int j = j_begin; j < j_end; ++j) y_row[j] += x_ti * w_row[j];
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = j_begin; j < j_end; ++j) y[static_cast<size_t>(t) * out + j] += b[j];
+  });
+}
+
+// gelu_new(x) = 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))
+// GPT-2's activation (Hugging Face "gelu_new"; the tanh form, not the erf
+// form of torch.nn.GELU()). The constants are computed once, at Real's
+// precision.
+template <class Real>
+struct GeluTanh {
+  Real sqrt_2_over_pi;
+  Real cubic_coefficient;
+  GeluTanh() {
+    using std::sqrt;
+    sqrt_2_over_pi = sqrt(Real(2) / boost::math::constants::pi<Real>());
+    cubic_coefficient = decimal<Real>("0.044715");
+  }
+  Real operator()(const Real& x) const {
+    using std::tanh;
+    const Real inner = sqrt_2_over_pi * (x + cubic_coefficient * x * x * x);
+    return Real(0.5) * x * (Real(1) + tanh(inner));
+  }
+};
+
+// h = gelu_new(h), element by element.   h: [T, 4C].
+template <class Real>
+void gelu_tanh_in_place(std::vector<Real>& h, const Parallel& parallel) {
+  const GeluTanh<Real> gelu;
+  // A multiprecision tanh costs ~40 multiply-adds.
+  parallel.for_each(static_cast<int64_t>(h.size()), 40 * multiply_add_nanoseconds<Real>(),
+                    [&](int64_t i) { h[i] = gelu(h[i]); });
+}
+
+// x = x + y   (a residual connection).   x, y: [T, C].
+template <class Real>
+void add_in_place(std::vector<Real>& x, const std::vector<Real>& y) {
+  GPT2_CHECK(x.size() == y.size(), "residual: shapes differ");
+  for (size_t i = 0; i < x.size(); ++i) x[i] += y[i];
+}
+
+// Vocabulary entries (columns of the logits, rows of wte) computed together
+// by one work item of `logits`.
+inline constexpr int kLogitsColumnBlock = 64;
+
+// logits[t][v] = Σ_c h[t][c]·wte[v][c]   (GPT-2's lm_head, tied to wte:
+// logits = h·wteᵀ, no bias), the sum taken over c in ascending order.
+// logits: [T, V] (resized);  h: [T, C] (after ln_f);  wte: [V, C].
+template <class Real>
+void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::vector<Real>& wte,
+            int T, int C, int V, const Parallel& parallel) {
+  logits.assign(static_cast<size_t>(T) * V, Real(0));
+  const int64_t blocks = (V + kLogitsColumnBlock - 1) / kLogitsColumnBlock;
+  const int64_t cost =
+      static_cast<int64_t>(T) * C * kLogitsColumnBlock * multiply_add_nanoseconds<Real>();
+  parallel.for_each(blocks, cost, [&](int64_t block) {
+    const int v_begin = static_cast<int>(block) * kLogitsColumnBlock;
+    const int v_end = std::min(V, v_begin + kLogitsColumnBlock);
+    for (int v = v_begin; v < v_end; ++v) {
+      const Real* embedding_row = &wte[static_cast<size_t>(v) * C];
+      for (int t = 0; t < T; ++t) {
+        const Real* h_row = &h[static_cast<size_t>(t) * C];
+        Real sum = Real(0);
+        for (int c = 0; c < C; ++c) sum += h_row[c] * embedding_row[c];
+        logits[static_cast<size_t>(t) * V + v] = sum;
+      }
+    }
+  });
+}
+
+}  // namespace gpt2::reference

@@ -1,0 +1,54 @@
+// The reference GPT-2: a slow, obviously correct, high-precision forward pass
+// that every other number in gpt2-oracle is measured against.
+//
+// This header is light (no Boost): it is what the CLI and the oracle include
+// to run the reference at a precision chosen at run time. The templated
+// forward pass itself, and the 50- and 100-digit scalar types, are declared
+// in reference/forward.h.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/modes.h"
+#include "model/trace.h"
+#include "model/weights.h"
+
+namespace gpt2::reference {
+
+// The scalar the reference computes in: float, double, or Boost.Multiprecision
+// types of 50 (the truth, see DESIGN) and 100 significant decimal digits
+// (the check on the truth's own accuracy). Types: reference/real.h.
+enum class Precision { f32, f64, digits50, digits100 };
+
+// "f32", "f64", "50", "100" (the CLI's --precision); InputError otherwise.
+Precision parse_precision(const std::string& text);
+const char* precision_name(Precision precision);  // "f32", "f64", "50", "100"
+
+struct Options {
+  // Mask::causal: query position i sees keys 0..i; Mask::none: every key of
+  // the pass. The only difference is whether scores above the diagonal take
+  // part (reference/attention.h).
+  Mask mask = Mask::causal;
+  // Mode::full: all T positions in one pass. Mode::incremental: one position
+  // at a time against a key/value cache kept at the reference's own
+  // precision (in this mode there are no future keys, so the mask is a
+  // no-op). Mode::chunked is an engine mode; the reference rejects it with an
+  // InputError.
+  Mode mode = Mode::full;
+  // Worker threads; 0 = std::thread::hardware_concurrency(). Results are
+  // bit-identical for every thread count (reference/parallel.h).
+  int threads = 0;
+  // Progress lines on stderr (block, position, elapsed seconds).
+  bool progress = false;
+};
+
+// Runs the reference at `precision` on `weights` (converted to that precision
+// once, at the start; one copy is held) and returns the trace rounded to
+// double. Throws InputError for bad tokens (an id outside the vocabulary, an
+// empty list or more tokens than n_ctx; the message names the token index)
+// or Mode::chunked.
+Trace<double> run(const Weights<float>& weights, const std::vector<int>& tokens,
+                  Precision precision, const Options& options = {});
+
+}  // namespace gpt2::reference

@@ -1,0 +1,73 @@
+// The conformance suite: every scenario × every registered kernel set of the
+// optimized engine, judged against the reference by the error budget.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/modes.h"
+#include "model/weights.h"
+#include "oracle/compare.h"
+
+namespace gpt2::oracle {
+
+// One way of running the engine over a token sequence: prefill the first
+// tokens in `chunks` (sizes, in order; one chunk = a plain prefill), then
+// decode the remaining tokens one at a time. The truth is the reference's
+// full recomputation with `mask` (in decode steps the mask is a no-op).
+struct Scenario {
+  std::string name;  // printable, doubles as a filter: "chunked[2x3]+decode T=7"
+  std::vector<int> tokens;
+  std::vector<int> chunks;
+  Mask mask = Mask::causal;
+};
+
+// The built-in scenarios for a model: for sequences of length 1, a few and
+// the full context (token ids from `seed`, always including 0 and V-1 when
+// there is room): full prefill, incremental decode (a 1-token prompt, then
+// one token at a time), chunked prefill with several splits then decode, and
+// a prefill without the mask against the reference without the mask.
+std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed);
+
+struct ScenarioResult {
+  std::string scenario;
+  std::string kernel;
+  Mask mask = Mask::causal;
+  std::vector<int> tokens;
+  std::vector<int> chunks;  // prefill chunk sizes; the rest was decoded
+  TraceComparison comparison;
+  bool weights_changed = false;  // the kernel set computes on rounded weights (bf16)
+  // When weights_changed: per tensor, max |truth(rounded weights) -
+  // truth(original weights)|: the effect of the quantization itself,
+  // reported, not judged.
+  std::vector<double> quantization_effect;
+  double quantization_logits_kl = 0;  // worst KL(truth original || truth rounded) per position
+  int quantization_argmax_changes = 0;
+  std::string name() const { return scenario + " [" + kernel + "]"; }
+};
+
+struct ConformanceOptions {
+  std::string model;  // for reports: preset name or checkpoint directory
+  uint64_t seed = 1;
+  int threads = 1;
+  std::vector<std::string> kernels;  // empty: every registered set
+  std::string filter;                // run only scenarios whose name() contains this
+  bool progress = false;             // one line per result on stderr
+};
+
+struct ConformanceReport {
+  std::string model;
+  uint64_t seed = 0;
+  Config config;
+  std::string budget_rule;
+  std::vector<ScenarioResult> results;
+  bool passed() const;
+};
+
+// Runs `scenarios` against every selected kernel set on `weights`.
+ConformanceReport run_conformance(const Weights<float>& weights,
+                                  const std::vector<Scenario>& scenarios,
+                                  const ConformanceOptions& options);
+
+}  // namespace gpt2::oracle

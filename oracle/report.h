@@ -1,0 +1,24 @@
+// Conformance reports: a table for people, JSON with every figure, JUnit XML
+// for CI systems.
+#pragma once
+
+#include <string>
+
+#include "oracle/conformance.h"
+
+namespace gpt2::oracle {
+
+// One row per scenario × kernel: worst ratio to budget, pass/FAIL and, for a
+// failure, where it is; then a footer with the budget rule and the verdict.
+std::string format_table(const ConformanceReport& report);
+
+// Every figure: per result, per tensor the metrics, budget and verdict, and
+// per logits position argmax, margin, top-5 overlap and KL. Strict JSON:
+// non-finite numbers are written as null.
+std::string format_json(const ConformanceReport& report);
+
+// JUnit XML: one <testcase> per scenario × kernel, named "scenario [kernel]",
+// with a <failure> carrying the first finding when it fails.
+std::string format_junit(const ConformanceReport& report);
+
+}  // namespace gpt2::oracle

@@ -1,0 +1,55 @@
+#include "oracle/stochastic_float.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "oracle/metrics.h"
+
+namespace gpt2::oracle {
+namespace {
+
+TEST(StochasticFloat, ExactResultsAreNotRounded) {
+  StochasticFloat::Session session(1);
+  EXPECT_EQ((StochasticFloat(1.5f) + StochasticFloat(2.25f)).value(), 3.75f);
+  EXPECT_EQ((StochasticFloat(3.0f) * StochasticFloat(0.5f)).value(), 1.5f);
+  EXPECT_EQ(sqrt(StochasticFloat(4.0f)).value(), 2.0f);
+}
+
+TEST(StochasticFloat, InexactResultsGoToEitherNeighbourWithinOneUlp) {
+  StochasticFloat::Session session(7);
+  int up = 0, down = 0, exact_count = 0;
+  for (int i = 1; i <= 3000; ++i) {
+    const float a = 1.0f + i * 1e-4f, b = 3.0f;
+    const double exact = double(a) / double(b);
+    const float r = (StochasticFloat(a) / StochasticFloat(b)).value();
+    EXPECT_LE(std::abs(double(r) - exact), ulp_f32(exact));
+    if (double(static_cast<float>(exact)) == exact) {  // a's mantissa divisible by 3
+      EXPECT_EQ(r, static_cast<float>(exact));
+      ++exact_count;
+    } else {
+      (double(r) > exact ? up : down)++;
+    }
+  }
+  // About a third of the quotients are exact; the rest go up or down with
+  // equal probability: 5 standard deviations of a binomial(n, 1/2).
+  const int n = up + down;
+  EXPECT_GT(exact_count, 800);
+  EXPECT_NEAR(up, n / 2.0, 5 * std::sqrt(n / 4.0));
+}
+
+TEST(StochasticFloat, SameSeedSameResultsDifferentSeedDifferentResults) {
+  auto run = [](uint64_t seed) {
+    StochasticFloat::Session session(seed);
+    StochasticFloat sum = 0;
+    for (int i = 1; i <= 1000; ++i) sum += StochasticFloat(1.0f) / StochasticFloat(float(i));
+    return sum.value();
+  };
+  EXPECT_EQ(run(3), run(3));
+  EXPECT_NE(run(3), run(4));
+  // Both within a few hundred ULPs of the harmonic number H_1000 ≈ 7.4855.
+  EXPECT_NEAR(run(3), 7.485470860550345, 2000 * ulp_f32(7.5));
+}
+
+}  // namespace
+}  // namespace gpt2::oracle

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""The peer for `gpt2-oracle bench`: the same GPT-2 shape in PyTorch (float32,
+KV cache, inference mode), timed the same way: prefill of a 128-token prompt
+with last-position logits, then 128 greedy decode steps.
+
+Not part of ci/test. Its best configuration on the reference machine is one
+torch thread with OpenBLAS given two, set for this command alone:
+
+    OPENBLAS_NUM_THREADS=2 OPENBLAS_CORETYPE=SkylakeX python3 bench/torch_peer.py --threads 1
+
+Only torch is needed (Debian: python3-torch). Weights are random (the speed
+does not depend on them); the shape defaults to gpt2-124m-shape.
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+
+
+def linear(x, w, b):
+    """Conv1D x·W + b, W [in, out]. One row goes through a matrix-vector
+    product: a single-row GEMM is several times slower in OpenBLAS."""
+    if x.shape[0] == 1:
+        return torch.addmv(b, w.t(), x[0]).unsqueeze(0)
+    return torch.addmm(b, x, w)
+
+
+def gelu_new(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+
+
+class Gpt2:
+    def __init__(self, n_layer, n_head, n_embd, n_ctx, vocab, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        r = lambda *s: torch.randn(*s, generator=g) * 0.02
+        C = n_embd
+        self.L, self.NH, self.C, self.P, self.V = n_layer, n_head, C, n_ctx, vocab
+        self.wte, self.wpe = r(vocab, C), r(n_ctx, C)
+        self.blocks = [dict(ln1=(torch.ones(C), torch.zeros(C)), attn=(r(C, 3 * C), torch.zeros(3 * C)),
+                            proj=(r(C, C), torch.zeros(C)), ln2=(torch.ones(C), torch.zeros(C)),
+                            fc=(r(C, 4 * C), torch.zeros(4 * C)), mproj=(r(4 * C, C), torch.zeros(C)))
+                       for _ in range(n_layer)]
+        self.lnf = (torch.ones(C), torch.zeros(C))
+        hs = C // n_head
+        self.k = torch.zeros(n_layer, n_head, n_ctx, hs)
+        self.v = torch.zeros(n_layer, n_head, n_ctx, hs)
+        self.pos = 0
+
+    def forward(self, tokens, last_only=True):
+        T, C, NH = len(tokens), self.C, self.NH
+        hs, p0 = C // NH, self.pos
+        x = self.wte[tokens] + self.wpe[p0:p0 + T]                       # [T, C]
+        for l, b in enumerate(self.blocks):
+            h = torch.nn.functional.layer_norm(x, (C,), *b["ln1"], 1e-5)
+            qkv = linear(h, b["attn"][0], b["attn"][1])                     # Conv1D: x·W + b
+            q, k, v = qkv.split(C, dim=1)
+            q = q.view(T, NH, hs).transpose(0, 1)                            # [NH, T, hs]
+            self.k[l, :, p0:p0 + T] = k.view(T, NH, hs).transpose(0, 1)
+            self.v[l, :, p0:p0 + T] = v.view(T, NH, hs).transpose(0, 1)
+            K, V = self.k[l, :, :p0 + T], self.v[l, :, :p0 + T]
+            mask = torch.ones(T, p0 + T, dtype=torch.bool).tril(diagonal=p0)
+            a = torch.nn.functional.scaled_dot_product_attention(q, K, V, attn_mask=mask) \
+                if hasattr(torch.nn.functional, "scaled_dot_product_attention") else \
+                torch.softmax((q @ K.transpose(1, 2) / math.sqrt(hs)).masked_fill(~mask, float("-inf")), -1) @ V
+            x = x + linear(a.transpose(0, 1).reshape(T, C), *b["proj"])
+            h = torch.nn.functional.layer_norm(x, (C,), *b["ln2"], 1e-5)
+            x = x + linear(gelu_new(linear(h, *b["fc"])), *b["mproj"])
+        self.pos += T
+        if last_only:
+            x = x[-1:]
+        h = torch.nn.functional.layer_norm(x, (C,), *self.lnf, 1e-5)
+        return self.wte.mv(h[0]).unsqueeze(0) if h.shape[0] == 1 else h @ self.wte.t()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    ap.add_argument("--prompt", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=128)
+    ap.add_argument("--shape", default="12,12,768,1024,50257", help="L,NH,C,P,V")
+    ap.add_argument("--json", help="write the figures to this file")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    L, NH, C, P, V = (int(s) for s in args.shape.split(","))
+    model = Gpt2(L, NH, C, P, V)
+    prompt = torch.randint(0, V, (args.prompt,), generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        best = math.inf
+        for _ in range(3):
+            model.pos = 0
+            t = time.perf_counter()
+            logits = model.forward(prompt)
+            best = min(best, time.perf_counter() - t)
+        prefill = args.prompt / best
+        t = time.perf_counter()
+        for _ in range(args.steps):
+            logits = model.forward(logits[-1].argmax().view(1))
+        decode = args.steps / (time.perf_counter() - t)
+    print(f"torch {torch.__version__}, {args.threads} torch thread(s)")
+    print(f"prefill {args.prompt} tokens, last-position logits: {prefill:.1f} tok/s")
+    print(f"decode {args.steps} steps from position {args.prompt}: {decode:.2f} tok/s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"torch": torch.__version__, "threads": args.threads,
+                       "prefill_last_logits_tok_s": prefill, "decode_tok_s": decode}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+// gpt2-oracle decode: generation on the KV-cached engine, greedy or sampled.
+//
+//   gpt2-oracle decode --model tiny --tokens 5,17,3 --max-new 8
+//   prefill: 3 tokens in 0.412 ms
+//   token 1: id 17 at position 3, 0.101 ms
+//   ...
+//   generated: 17 4 9 ...
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli/verbs.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/error.h"
+#include "model/files.h"
+#include "model/tokens.h"
+#include "optimized/engine.h"
+
+namespace gpt2::cli {
+
+namespace {
+
+struct DecodeOptions {
+  ModelSource source;
+  std::string tokens;
+  int max_new = 0;
+  std::string kernel = "fast";
+  int threads = 0;
+  double temperature = 0;  // 0: greedy
+  int top_k = 0;           // 0: the whole vocabulary
+  uint64_t seed = 0;
+};
+
+// Greedy: the highest logit, the lowest id on a tie.
+int argmax(std::span<const float> logits) {
+  return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+// Seeded sampling from softmax(logits / temperature) restricted to the top_k
+// largest logits (ties broken by the lower id). The uniform draw is built from
+// the raw 64-bit engine output, so a seed gives the same ids on every platform.
+int sample(std::span<const float> logits, double temperature, int top_k, std::mt19937_64& rng) {
+  std::vector<int> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
+  const size_t k = top_k > 0 ? std::min(ids.size(), size_t(top_k)) : ids.size();
+  auto higher = [&](int a, int b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
+  std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), higher);
+  ids.resize(k);
+  std::vector<double> p(k);
+  double sum = 0;
+  for (size_t i = 0; i < k; ++i)
+    sum += p[i] = std::exp((logits[ids[i]] - logits[ids[0]]) / temperature);
+  const double u = double(rng() >> 11) * 0x1.0p-53 * sum;  // uniform in [0, sum)
+  double acc = 0;
+  for (size_t i = 0; i < k; ++i) {
+    acc += p[i];
+    if (u < acc) return ids[i];
+  }
+  return ids[k - 1];
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+int run_decode(const DecodeOptions& o) {
+  // Everything about the input is checked before any weights are generated
+  // or any pass runs.
+  const optimized::KernelSet& set = optimized::find_kernel(o.kernel);
+  if (o.temperature < 0 || !std::isfinite(o.temperature))
+    throw InputError("--temperature must be a finite number >= 0 (got " +
+                     std::to_string(o.temperature) + ")");
+  // The config alone (a preset's, or the checkpoint's config.json) decides
+  // whether prompt + N fits, before any weights are read or generated.
+  const Config config = o.source.checkpoint.empty()
+                            ? find_preset(o.source.describe()).config
+                            : config_from_json(read_file(o.source.checkpoint + "/config.json"),
+                                               o.source.checkpoint + "/config.json");
+  const std::vector<int> prompt = parse_tokens(o.tokens, config, "--tokens");
+  if (int64_t(prompt.size()) + o.max_new > config.n_ctx)
+    throw InputError("--tokens (" + std::to_string(prompt.size()) + ") + --max-new (" +
+                     std::to_string(o.max_new) + ") exceeds the context of " +
+                     std::to_string(config.n_ctx) + " positions (n_positions)");
+  Weights<float> weights = o.source.load();
+  if (!(weights.config == config))
+    throw InputError(o.source.describe() + ": the weights' config differs from config.json");
+
+  optimized::Engine engine(weights, set, resolve_threads(o.threads));
+  weights = Weights<float>{};  // the engine keeps its own (packed) copy
+  std::mt19937_64 rng(o.seed);
+  auto pick = [&](std::span<const float> logits) {
+    return o.temperature > 0 ? sample(logits, o.temperature, o.top_k, rng) : argmax(logits);
+  };
+
+  auto start = std::chrono::steady_clock::now();
+  std::span<const float> logits = engine.prefill(prompt);
+  std::printf("prefill: %zu tokens in %.3f ms\n", prompt.size(), ms_since(start));
+  std::vector<int> generated;
+  for (int i = 0; i < o.max_new; ++i) {
+    start = std::chrono::steady_clock::now();
+    const int next = pick(logits);
+    generated.push_back(next);
+    const int position = engine.position();
+    if (i + 1 < o.max_new) logits = engine.decode(next);  // the last id needs no pass
+    std::printf("token %d: id %d at position %d, %.3f ms\n", i + 1, next, position,
+                ms_since(start));
+  }
+  std::string line = "generated:";
+  for (int id : generated) line += " " + std::to_string(id);
+  std::printf("%s\n", line.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Verb add_decode_verb(CLI::App& app) {
+  auto o = std::make_shared<DecodeOptions>();
+  CLI::App* command = app.add_subcommand(
+      "decode",
+      "Generate tokens on the KV-cached engine (greedy unless --temperature is given); prints "
+      "'generated: ID ID ...' on one line and the time of each token on the others");
+  o->source.add_options(*command);
+  command->add_option("--tokens", o->tokens, "Prompt token ids, e.g. 5,17,3")->required();
+  command->add_option("--max-new", o->max_new, "Tokens to generate (prompt + N <= n_positions)")
+      ->required()
+      ->check(CLI::Range(1, 1 << 30));
+  command->add_option("--kernel", o->kernel, "Kernel set (see `gpt2-oracle kernels`)")
+      ->capture_default_str();
+  add_threads_option(*command, o->threads);
+  command->add_option("--temperature", o->temperature,
+                      "Sample from softmax(logits / T); 0 (default) is greedy");
+  command->add_option("--top-k", o->top_k, "Sample among the K largest logits (0: all)")
+      ->check(CLI::Range(0, 1 << 30));
+  command->add_option("--seed", o->seed, "Seed of the sampler")->capture_default_str();
+  return Verb{command, [o] { return run_decode(*o); }};
+}
+
+}  // namespace gpt2::cli

@@ -1,0 +1,150 @@
+// The `fast` kernel set, and the PanelKernels it shares with `bf16`.
+#include <cmath>
+#include <cstring>
+
+#include "model/error.h"
+#include "model/safetensors.h"
+#include "optimized/online_attention.h"
+#include "optimized/panel_kernels.h"
+
+namespace gpt2::optimized {
+
+namespace {
+// The small tensors (biases, LayerNorm, wpe) stay float; in a bf16 set they
+// carry bf16-rounded values, as every weight tensor does (the matrices are
+// rounded by pack_panels).
+std::vector<float> small_tensor(const std::vector<float>& t, WeightFormat format) {
+  std::vector<float> out = t;
+  if (format == WeightFormat::bf16)
+    for (float& v : out) v = bf16_to_f32(f32_to_bf16(v));
+  return out;
+}
+}  // namespace
+
+PanelKernels::PanelKernels(const Weights<float>& w, ThreadPool& pool, WeightFormat format)
+    : config_(w.config), pool_(pool) {
+  const Config& c = config_;
+  auto small = [format](const std::vector<float>& t) { return small_tensor(t, format); };
+  const int C = c.n_embd;
+  lm_head_ = pack_panels(w.wte.data(), C, c.vocab_size, /*transposed=*/true, format);
+  wpe_ = small(w.wpe);
+  layers_.resize(c.n_layer);
+  for (int l = 0; l < c.n_layer; ++l) {
+    const auto& b = w.blocks[l];
+    Layer& L = layers_[l];
+    const std::vector<float>* mats[4] = {&b.attn_c_attn_weight, &b.attn_c_proj_weight,
+                                         &b.mlp_c_fc_weight, &b.mlp_c_proj_weight};
+    const std::vector<float>* biases[4] = {&b.attn_c_attn_bias, &b.attn_c_proj_bias,
+                                           &b.mlp_c_fc_bias, &b.mlp_c_proj_bias};
+    for (int p = 0; p < 4; ++p) {
+      const auto proj = static_cast<Projection>(p);
+      L.matrix[p] = pack_panels(mats[p]->data(), projection_in(c, proj), projection_out(c, proj),
+                                false, format);
+      L.bias[p] = small(*biases[p]);
+    }
+    L.ln_1_weight = small(b.ln_1_weight);
+    L.ln_1_bias = small(b.ln_1_bias);
+    L.ln_2_weight = small(b.ln_2_weight);
+    L.ln_2_bias = small(b.ln_2_bias);
+  }
+  ln_f_weight_ = small(w.ln_f_weight);
+  ln_f_bias_ = small(w.ln_f_bias);
+  scratch_.assign(pool.size(), std::vector<float>(size_t(4) * C * kPanelWidth));
+}
+
+void PanelKernels::embed(const Pass& pass, const int* tokens, float* x) {
+  const int C = config_.n_embd;
+  for (int t = 0; t < pass.n_tokens; ++t) {
+    const float* pos = wpe_.data() + size_t(pass.pos0 + t) * C;
+    for (int k = 0; k < C; ++k) x[size_t(t) * C + k] = lm_head_.at(k, tokens[t]) + pos[k];
+  }
+}
+
+void PanelKernels::layer_norm(const Pass&, int layer, NormSite site, const float* x, int rows,
+                              float* y) {
+  const int C = config_.n_embd;
+  const float eps = static_cast<float>(config_.layer_norm_epsilon);
+  const float* gamma = site == NormSite::ln_f   ? ln_f_weight_.data()
+                       : site == NormSite::ln_1 ? layers_[layer].ln_1_weight.data()
+                                                : layers_[layer].ln_2_weight.data();
+  const float* beta = site == NormSite::ln_f   ? ln_f_bias_.data()
+                      : site == NormSite::ln_1 ? layers_[layer].ln_1_bias.data()
+                                               : layers_[layer].ln_2_bias.data();
+  for (int t = 0; t < rows; ++t) {
+    const float* in = x + size_t(t) * C;
+    float* out = y + size_t(t) * C;
+    // Two passes (mean, then the variance of the centred row), 8-lane sums.
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < C; ++k) s[k % 8] += in[k];
+    const float mean = (((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))) / C;
+    float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < C; ++k) {
+      const float d = in[k] - mean;
+      v[k % 8] = std::fma(d, d, v[k % 8]);
+    }
+    const float var = (((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))) / C;
+    const float inv = 1.0f / std::sqrt(var + eps);
+    for (int k = 0; k < C; ++k) out[k] = (in[k] - mean) * inv * gamma[k] + beta[k];
+  }
+}
+
+void PanelKernels::run_gemm(const float* x, int T, const PanelMatrix& w, const float* bias,
+                            float* y, Epilogue e) {
+  pool_.parallel_for(w.panels(), [&](int begin, int end, int thread) {
+    gemm_panels(x, T, w.rows, w, bias, y, w.cols, e, begin, end, scratch_[thread].data());
+  });
+}
+
+void PanelKernels::project(const Pass& pass, int layer, Projection p, const float* x, float* y,
+                           bool accumulate) {
+  const Layer& L = layers_[layer];
+  const int i = static_cast<int>(p);
+  run_gemm(x, pass.n_tokens, L.matrix[i], L.bias[i].data(), y,
+           accumulate ? Epilogue::accumulate : Epilogue::store);
+}
+
+void PanelKernels::project_gelu(const Pass& pass, int layer, const float* x, float* y) {
+  const Layer& L = layers_[layer];
+  const int i = static_cast<int>(Projection::fc);
+  run_gemm(x, pass.n_tokens, L.matrix[i], L.bias[i].data(), y, Epilogue::gelu_tanh);
+}
+
+void PanelKernels::attention(const Pass& pass, int layer, const float* qkv, const KvCache& cache,
+                             float* out) {
+  const int C = config_.n_embd, NH = config_.n_head, HS = config_.head_size(), T = pass.n_tokens;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
+  // Task i = (head i / T, query i % T): each thread gets whole heads, so the
+  // growing causal work is spread evenly.
+  pool_.parallel_for(NH * T, [&](int begin, int end, int) {
+    for (int i = begin; i < end; ++i) {
+      const int h = i / T, t = i % T, pos = pass.pos0 + t;
+      const int n = pass.mask == Mask::causal ? pos + 1 : pass.end();
+      attend_online_softmax(qkv + size_t(t) * 3 * C + h * HS, cache.key(layer, h, 0),
+                            cache.value(layer, h, 0), n, HS, scale, out + size_t(t) * C + h * HS);
+    }
+  });
+}
+
+void PanelKernels::logits(const Pass&, const float* x, int rows, float* out) {
+  run_gemm(x, rows, lm_head_, nullptr, out, Epilogue::store);
+}
+
+size_t PanelKernels::weight_bytes_per_token() const {
+  size_t n = lm_head_.bytes();
+  for (const auto& L : layers_)
+    for (const auto& m : L.matrix) n += m.bytes();
+  return n;
+}
+
+void register_fast_kernels() {
+  register_kernel_set(KernelSet{
+      "fast",
+      "float32, panel-packed weights, threaded GEMV/GEMM (AVX2+FMA chosen at run time), fused "
+      "bias+gelu, online-softmax attention",
+      [](const Weights<float>& w, ThreadPool& pool) -> std::unique_ptr<Kernels> {
+        return std::make_unique<PanelKernels>(w, pool, WeightFormat::f32);
+      },
+      {}});
+}
+
+}  // namespace gpt2::optimized

@@ -1,0 +1,130 @@
+// The kernel interface of the optimized engine, and the kernel registry.
+//
+// A kernel set provides the hot operations of a GPT-2 forward pass; the
+// Engine (engine.h) owns the loop over blocks, the scratch buffers and the
+// key/value cache and calls these operations in this order for a pass over T
+// consecutive positions pos0 .. pos0+T-1:
+//
+//   x = embed(tokens)                                      x [T, C]
+//   per block l:
+//     h = layer_norm(ln_1, x);  qkv = project(qkv, h)      qkv [T, 3C]
+//     write_cache(qkv)                                     keys/values at pos0+t
+//     a = attention(qkv, cache);  x += project(attn_proj, a)
+//     h = layer_norm(ln_2, x);  f = project_gelu(fc, h)    f [T, 4C]
+//     x += project(mlp_proj, f)
+//   h = layer_norm(ln_f, x);  logits = logits(h)          logits [rows, V]
+//
+// Every operation receives the Pass (absolute positions, mask, prefill or
+// decode), so that a kernel set -- including a deliberately broken one in a
+// test -- can express anything that depends on them: the cache slot written,
+// the keys a query sees, the position embedding used.
+//
+// Adding a kernel set: one file defining a Kernels subclass (usually deriving
+// from EigenKernels or another set and overriding a few operations) and a
+// register function, plus one line in RegisterAllKernels() (kernels.cpp).
+// A test binary may call register_kernel_set() for sets that only it knows.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/modes.h"
+#include "model/weights.h"
+#include "optimized/kv_cache.h"
+#include "optimized/thread_pool.h"
+
+namespace gpt2::optimized {
+
+// One forward pass over T consecutive positions.
+struct Pass {
+  int pos0 = 0;      // absolute position of the pass's first token
+  int n_tokens = 0;  // T
+  // Among the pass's own queries: Mask::causal, query pos0+t sees keys
+  // 0 .. pos0+t; Mask::none, every query sees keys 0 .. pos0+T-1. Keys of
+  // earlier passes (positions < pos0) are always visible.
+  Mask mask = Mask::causal;
+  bool decode = false;  // a decode step (T = 1 against the cache) vs a prefill
+  int end() const { return pos0 + n_tokens; }
+};
+
+enum class Projection { qkv, attn_proj, fc, mlp_proj };
+// qkv: [C, 3C]; attn_proj: [C, C]; fc: [C, 4C]; mlp_proj: [4C, C].
+int projection_in(const Config& config, Projection p);
+int projection_out(const Config& config, Projection p);
+
+enum class NormSite { ln_1, ln_2, ln_f };  // ln_f ignores the layer index
+
+class Kernels {
+ public:
+  virtual ~Kernels() = default;
+
+  // x [T, C] = wte[tokens[t]] + wpe[pos0 + t]
+  virtual void embed(const Pass& pass, const int* tokens, float* x) = 0;
+
+  // y [rows, C] = (x - mean) / sqrt(var + eps) · weight + bias, per row
+  // (rows = T, or fewer for ln_f when only the last logits are needed).
+  virtual void layer_norm(const Pass& pass, int layer, NormSite site, const float* x, int rows,
+                          float* y) = 0;
+
+  // y [T, out] = x [T, in] · W + b with block `layer`'s Conv1D weight W
+  // [in, out]; with accumulate, y += x · W + b (the residual connection).
+  virtual void project(const Pass& pass, int layer, Projection p, const float* x, float* y,
+                       bool accumulate) = 0;
+
+  // y [T, 4C] = gelu_tanh(x [T, C] · W_fc + b_fc). Default: project, then gelu.
+  virtual void project_gelu(const Pass& pass, int layer, const float* x, float* y);
+
+  // x [n] = 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))  (GPT-2's gelu_new)
+  virtual void gelu(float* x, size_t n);
+
+  // Stores the keys and values of the pass (qkv [T, 3C], columns C..2C and
+  // 2C..3C, split into NH heads of HS) at positions pos0+t of block `layer`.
+  virtual void write_cache(const Pass& pass, int layer, const float* qkv, KvCache& cache);
+
+  // out [T, C] = per head, softmax(q·Kᵀ / sqrt(HS)) · V over the keys the
+  // query at pos0+t sees (see Pass::mask), queries from qkv [T, 3C] columns
+  // 0..C, keys and values from the cache (already written for this pass).
+  virtual void attention(const Pass& pass, int layer, const float* qkv, const KvCache& cache,
+                         float* out) = 0;
+
+  // out [rows, V] = x [rows, C] · wteᵀ  (the tied lm_head)
+  virtual void logits(const Pass& pass, const float* x, int rows, float* out) = 0;
+
+  // Bytes of weights a decode step reads (projections and the lm_head, in
+  // their stored format), for the bandwidth figure of `bench`.
+  virtual size_t weight_bytes_per_token() const = 0;
+};
+
+// A registered kernel set.
+struct KernelSet {
+  std::string name;         // "eigen", "fast", "bf16", ...
+  std::string description;  // one line, for `gpt2-oracle kernels`
+  // Builds the kernels for `weights`, running threaded work on `pool` (which
+  // outlives the Kernels). The Kernels keep their own copy of what they need.
+  std::function<std::unique_ptr<Kernels>(const Weights<float>& weights, ThreadPool& pool)> create;
+  // The weights the set effectively computes with (e.g. rounded to bf16), so
+  // the oracle can compute truth on the same weights; empty = unchanged.
+  std::function<Weights<float>(const Weights<float>&)> effective_weights;
+
+  Weights<float> weights_used(const Weights<float>& weights) const {
+    return effective_weights ? effective_weights(weights) : weights;
+  }
+};
+
+// The registry: RegisterAllKernels() (called once, on first use) lists the
+// built-in sets explicitly; register_kernel_set adds one more (tests).
+// Registering a name twice is an InternalError.
+void register_kernel_set(KernelSet set);
+const std::vector<KernelSet>& kernels();  // in registration order
+// Throws InputError "unknown kernel set 'x' (known: eigen, fast, bf16)".
+const KernelSet& find_kernel(const std::string& name);
+
+// The built-in sets (one file each).
+void register_eigen_kernels();
+void register_fast_kernels();
+void register_bf16_kernels();
+
+}  // namespace gpt2::optimized

@@ -1,0 +1,171 @@
+// The panel GEMM and the online-softmax attention against their naive twins.
+#include "optimized/panel_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "model/safetensors.h"
+#include "optimized/cpu_features.h"
+#include "optimized/gelu.h"
+#include "optimized/online_attention.h"
+
+namespace gpt2::optimized {
+namespace {
+
+std::vector<float> uniform(size_t n, uint64_t seed, float a = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> d(-a, a);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// The naive twin: y[t, n] = epilogue(fma chain from bias[n] over k in order).
+std::vector<float> naive_gemm(const std::vector<float>& x, int T, int K,
+                              const std::vector<float>& w, int N, const std::vector<float>& bias,
+                              const std::vector<float>& y0, Epilogue e) {
+  std::vector<float> y = y0;
+  for (int t = 0; t < T; ++t)
+    for (int n = 0; n < N; ++n) {
+      float acc = bias[n];
+      for (int k = 0; k < K; ++k) acc = std::fma(x[size_t(t) * K + k], w[size_t(k) * N + n], acc);
+      float& out = y[size_t(t) * N + n];
+      out = e == Epilogue::store ? acc : e == Epilogue::accumulate ? out + acc : gelu_tanh_f32(acc);
+    }
+  return y;
+}
+
+struct SimdGuard {
+  Simd saved = simd_in_use();
+  ~SimdGuard() { set_simd(saved); }
+};
+
+std::vector<Simd> supported_paths() {
+  std::vector<Simd> s{Simd::scalar};
+  if (cpu_supports(Simd::avx2_fma)) s.push_back(Simd::avx2_fma);
+  return s;
+}
+
+// Odd sizes by default (llama.cpp test-backend-ops style): 1, 5, 15, 16, 17, 33.
+TEST(PanelGemm, EqualsTheSequentialFmaChainBitForBit) {
+  SimdGuard guard;
+  const int Ks[] = {1, 5, 16, 17, 40};
+  const int Ns[] = {1, 7, 16, 17, 33, 70};
+  const int Ts[] = {1, 2, 5, 6, 7, 13, 100};
+  const Epilogue epilogues[] = {Epilogue::store, Epilogue::accumulate, Epilogue::gelu_tanh};
+  uint64_t seed = 1000;
+  for (Simd simd : supported_paths()) {
+    set_simd(simd);
+    for (WeightFormat format : {WeightFormat::f32, WeightFormat::bf16})
+      for (int K : Ks)
+        for (int N : Ns)
+          for (int T : Ts) {
+            const Epilogue e = epilogues[(K + N + T) % 3];
+            ++seed;
+            SCOPED_TRACE(::testing::Message()
+                         << simd_name(simd) << (format == WeightFormat::bf16 ? " bf16" : " f32")
+                         << " K=" << K << " N=" << N << " T=" << T << " epilogue=" << int(e)
+                         << " seed=" << seed);
+            auto x = uniform(size_t(T) * K, seed);
+            auto w = uniform(size_t(K) * N, seed + 1);
+            if (format == WeightFormat::bf16)
+              for (float& v : w) v = bf16_to_f32(f32_to_bf16(v));
+            auto bias = uniform(N, seed + 2);
+            auto y0 = uniform(size_t(T) * N, seed + 3);
+            const PanelMatrix packed = pack_panels(w.data(), K, N, false, format);
+            std::vector<float> scratch(size_t(K) * kPanelWidth);
+            std::vector<float> y = y0;
+            // Two calls over a split panel range, as two threads would do.
+            const int split = packed.panels() / 2;
+            gemm_panels(x.data(), T, K, packed, bias.data(), y.data(), N, e, 0, split,
+                        scratch.data());
+            gemm_panels(x.data(), T, K, packed, bias.data(), y.data(), N, e, split, packed.panels(),
+                        scratch.data());
+            const auto expected = naive_gemm(x, T, K, w, N, bias, y0, e);
+            for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], expected[i]) << "element " << i;
+          }
+  }
+}
+
+TEST(PanelGemm, TransposedPackingReadsWteAsItsTranspose) {
+  const int V = 37, C = 5;
+  auto wte = uniform(size_t(V) * C, 7);
+  const PanelMatrix m = pack_panels(wte.data(), C, V, true, WeightFormat::f32);
+  for (int v = 0; v < V; ++v)
+    for (int c = 0; c < C; ++c) EXPECT_EQ(m.at(c, v), wte[size_t(v) * C + c]);
+}
+
+TEST(PanelGemm, Bf16PackingRoundsToNearestEven) {
+  // 1 + 2^-8 is halfway between two bf16 values: ties to even gives 1.
+  const float w[3] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f};
+  const PanelMatrix m = pack_panels(w, 1, 3, false, WeightFormat::bf16);
+  EXPECT_EQ(m.at(0, 0), 1.0f);
+  EXPECT_EQ(m.at(0, 1), 1.0f + 4.0f / 256);
+  EXPECT_EQ(m.at(0, 2), -2.5f);
+  EXPECT_EQ(m.bytes(), size_t(16) * sizeof(uint16_t));
+}
+
+// Naive twin of the attention: scores in double, max-subtracted softmax.
+std::vector<double> naive_attention(const float* q, const float* k, const float* v, int n, int HS,
+                                    double scale) {
+  std::vector<double> s(n), out(HS, 0.0);
+  double m = -INFINITY, sum = 0;
+  for (int j = 0; j < n; ++j) {
+    double d = 0;
+    for (int i = 0; i < HS; ++i) d += double(q[i]) * k[size_t(j) * HS + i];
+    s[j] = d * scale;
+    m = std::max(m, s[j]);
+  }
+  for (int j = 0; j < n; ++j) sum += s[j] = std::exp(s[j] - m);
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < HS; ++i) out[i] += s[j] / sum * v[size_t(j) * HS + i];
+  return out;
+}
+
+TEST(OnlineAttention, MatchesTheTwoPassSoftmaxAndIsTheSameOnEveryPath) {
+  SimdGuard guard;
+  // Tolerance: each output is a convex combination of values |v| <= 1; the
+  // float32 path differs from the double twin by the rounding of HS-term
+  // dots (<= HS·u relative, u = 2^-24), of n exps and of the n-term running
+  // sums (<= n·u): bounded by (HS + 4n)·u. The test allows 4x that.
+  constexpr double kU = 1.0 / (1 << 24);
+  uint64_t seed = 77;
+  for (int HS : {1, 3, 8, 13, 64})
+    for (int n : {1, 2, 9, 100}) {
+      ++seed;
+      SCOPED_TRACE(::testing::Message() << "HS=" << HS << " n=" << n << " seed=" << seed);
+      auto q = uniform(HS, seed, 3.0f), k = uniform(size_t(n) * HS, seed + 1, 3.0f),
+           v = uniform(size_t(n) * HS, seed + 2);
+      const float scale = 1.0f / std::sqrt(float(HS));
+      const auto expected = naive_attention(q.data(), k.data(), v.data(), n, HS, scale);
+      std::vector<std::vector<float>> results;
+      for (Simd simd : supported_paths()) {
+        set_simd(simd);
+        std::vector<float> out(HS);
+        attend_online_softmax(q.data(), k.data(), v.data(), n, HS, scale, out.data());
+        for (int i = 0; i < HS; ++i)
+          EXPECT_NEAR(out[i], expected[i], 4 * (HS + 4 * n) * kU) << "dim " << i;
+        results.push_back(out);
+      }
+      for (size_t r = 1; r < results.size(); ++r) EXPECT_EQ(results[r], results[0]);
+    }
+}
+
+TEST(OnlineAttention, DotLanes8IsTheSameOnEveryPath) {
+  SimdGuard guard;
+  for (int n : {0, 1, 7, 8, 9, 64, 77}) {
+    auto a = uniform(n, n + 1), b = uniform(n, n + 2);
+    std::vector<float> r;
+    for (Simd simd : supported_paths()) {
+      set_simd(simd);
+      r.push_back(dot_lanes8(a.data(), b.data(), n));
+    }
+    for (float x : r) EXPECT_EQ(x, r[0]) << "n=" << n;
+  }
+}
+
+}  // namespace
+}  // namespace gpt2::optimized

@@ -1,0 +1,87 @@
+// gpt2-oracle mask-ablation: what the causal mask does at inference, per
+// tensor and position, with the decode part on the engine
+// (oracle/mask_ablation.h). The report goes to stdout; --svg and --json
+// write the same numbers to files.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli/verbs.h"
+#include "model/error.h"
+#include "model/files.h"
+#include "model/tokens.h"
+#include "oracle/mask_ablation.h"
+
+namespace gpt2::cli {
+
+namespace {
+
+struct MaskAblationArgs {
+  ModelSource source;
+  std::string tokens;
+  std::string precision = "50";
+  std::string kernel = "fast";
+  std::string svg;
+  std::string json;
+  int threads = 0;
+  bool progress = false;
+};
+
+// An output file's directory must exist before minutes are spent computing.
+void check_output_path(const std::string& option, const std::string& path) {
+  if (path.empty()) return;
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    throw InputError(option + ": directory '" + parent.string() + "' does not exist");
+  if (fs::is_directory(path, ec))
+    throw InputError(option + ": '" + path + "' is a directory, expected a file name");
+}
+
+int run_mask_ablation_verb(const MaskAblationArgs& a) {
+  oracle::MaskAblationOptions options;
+  options.precision = reference::parse_precision(a.precision);
+  options.kernel = a.kernel;
+  options.threads = resolve_threads(a.threads);
+  options.progress = a.progress || ::isatty(2);  // a terminal watches
+  check_output_path("--svg", a.svg);
+  check_output_path("--json", a.json);
+  const Weights<float> weights = a.source.load();
+  const std::vector<int> tokens = parse_tokens(a.tokens, weights.config);
+
+  const oracle::MaskAblation ablation =
+      oracle::run_mask_ablation(weights, tokens, a.source.describe(), options);
+  if (!a.svg.empty()) write_file_atomic(a.svg, oracle::mask_ablation_svg(ablation));
+  if (!a.json.empty()) write_file_atomic(a.json, oracle::mask_ablation_json(ablation));
+  std::fputs(oracle::format_mask_ablation(ablation).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+Verb add_mask_ablation_verb(CLI::App& app) {
+  auto a = std::make_shared<MaskAblationArgs>();
+  CLI::App* command = app.add_subcommand(
+      "mask-ablation",
+      "What the causal mask does at inference: the reference with and without it, the relative "
+      "difference per tensor (embed, block.{l}, ln_f, logits) and position; then cached "
+      "decoding after a masked and an unmasked prefill (engine)");
+  a->source.add_options(*command);
+  command->add_option("--tokens", a->tokens, "Token ids, e.g. 5,17,3")->required();
+  command->add_option("--precision", a->precision,
+                      "Reference scalar: f32, f64, 50 (default) or 100 digits; a 0 in the "
+                      "table means bit-identical at this precision");
+  command->add_option("--kernel", a->kernel,
+                      "Engine kernel set for the decode part (default fast; `gpt2-oracle "
+                      "kernels` lists them)");
+  command->add_option("--svg", a->svg, "Write the table as an SVG heatmap");
+  command->add_option("--json", a->json, "Write every number as JSON");
+  add_threads_option(*command, a->threads);
+  command->add_flag("--progress", a->progress, "Progress on stderr (reference)");
+  return Verb{command, [a] { return run_mask_ablation_verb(*a); }};
+}
+
+}  // namespace gpt2::cli

@@ -1,0 +1,100 @@
+// Mask ablation: what the causal mask does at inference, per tensor and
+// position (DESIGN: "The question it settles").
+//
+// The reference runs the same tokens with Mask::causal and Mask::none; every
+// tensor of the trace (embed, block.{l}, ln_f, logits) is compared row by row
+// (one row per position). The decode part runs on the optimized engine,
+// because only the engine can decode against a cache that an unmasked prefill
+// built (the reference's incremental mode builds its cache one position at a
+// time, where the mask is a no-op).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/weights.h"
+#include "reference/reference.h"
+
+namespace gpt2::oracle {
+
+// The measure in every cell: for a row a (with the mask) and b (without),
+//   ||a - b||_2 / max(||a||_2, ||b||_2),
+// a number in [0, 2]. It is exactly 0 when, and only when, the two rows are
+// bit-identical at the working precision (compared at that precision, before
+// rounding to double); a non-zero difference that would round to 0 is shown
+// as the smallest positive double instead.
+inline constexpr const char* kRelativeDifferenceFormula =
+    "||causal - none|| / max(||causal||, ||none||)";
+
+// One row of the table: one tensor, one number per position.
+struct MaskAblationRow {
+  std::string tensor;                       // "embed", "block.{l}", "ln_f", "logits"
+  std::vector<double> relative_difference;  // [T]
+};
+
+// The next-token distribution at one position, with and without the mask.
+struct NextTokenChange {
+  int argmax_causal = 0;
+  int argmax_none = 0;
+  double kl_divergence = 0;  // KL(softmax(causal) || softmax(none)), nats
+};
+
+// One step of the decode part: step 0 is the last prompt position after the
+// prefill; step k >= 1 the logits after decoding continuation[k-1].
+struct DecodeStep {
+  int token = -1;                  // the token decoded at this step; -1 for step 0 (the prefill)
+  double relative_difference = 0;  // of the logits, masked vs unmasked prefill
+  NextTokenChange next_token;
+  // Steps >= 1: this one-query pass, run on the same (causal) cache with
+  // Mask::causal and with Mask::none, gave bit-identical logits.
+  bool one_query_pass_identical = true;
+};
+
+struct DecodeAblation {
+  std::string implementation;     // "optimized engine, kernel fast, float32"
+  int room = 0;                   // n_ctx - T: positions left after the prompt
+  std::vector<int> continuation;  // the masked run's greedy tokens, fed to both runs
+  std::vector<DecodeStep> steps;  // 1 + continuation.size()
+};
+
+struct MaskAblation {
+  std::string model;  // for reports: preset name or checkpoint directory
+  std::vector<int> tokens;
+  reference::Precision precision = reference::Precision::digits50;
+  std::vector<MaskAblationRow> rows;         // forward order: embed, block.0.., ln_f, logits
+  std::vector<NextTokenChange> next_tokens;  // [T], from the reference's logits
+  DecodeAblation decode;
+};
+
+struct MaskAblationOptions {
+  reference::Precision precision = reference::Precision::digits50;
+  int threads = 1;              // reference and engine
+  bool progress = false;        // the reference's progress lines on stderr
+  std::string kernel = "fast";  // the engine's kernel set, for the decode part
+  int decode_steps = 4;         // fewer when the context has less room
+};
+
+// Runs both reference passes and the decode part. Throws InputError for bad
+// tokens or an unknown kernel (before any long computation).
+MaskAblation run_mask_ablation(const Weights<float>& weights, const std::vector<int>& tokens,
+                               const std::string& model, const MaskAblationOptions& options);
+
+// The relative difference of two rows at scalar Real (see above). Exposed for
+// tests; instantiated for float, double, Real50 and Real100.
+template <class Real>
+double relative_difference(const Real* a, const Real* b, int n);
+
+// The whole report for people: the table, then sentences read off the
+// numbers, then the decode part. Deterministic: the README quotes it.
+std::string format_mask_ablation(const MaskAblation& ablation);
+
+// {"model", "tokens", "precision", "measure", "rows": [{"tensor",
+// "relative_difference": [T numbers]}], "last_position": {...},
+// "decode": {...}}. Strict JSON (non-finite numbers as null).
+std::string mask_ablation_json(const MaskAblation& ablation);
+
+// The table as a heatmap (oracle/heatmap_svg.h): one cell per tensor ×
+// position, log-scale colours, exact zeros hatched.
+std::string mask_ablation_svg(const MaskAblation& ablation);
+
+}  // namespace gpt2::oracle

@@ -1,0 +1,146 @@
+// End-to-end tests of the gpt2-oracle executable: exit codes 0/1/2, and bad
+// input reported as exactly one line on stderr naming the file and problem.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "model/files.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+fs::path scratch() {
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("gpt2_cli_test_" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+Result run(const std::string& args) {
+  const std::string out = (scratch() / "stdout").string();
+  const std::string err = (scratch() / "stderr").string();
+  const std::string command =
+      std::string(GPT2_ORACLE_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const int status = std::system(command.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = gpt2::read_file(out);
+  r.err = gpt2::read_file(err);
+  return r;
+}
+
+int line_count(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+// Bad input: exit 2, one line on stderr containing `expected`, no sanitizer
+// report (which would add lines), nothing on stdout.
+void expect_bad_input(const std::string& args, const std::string& expected) {
+  SCOPED_TRACE(args);
+  const Result r = run(args);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(line_count(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("gpt2-oracle: "));
+  EXPECT_THAT(r.err, HasSubstr(expected));
+  EXPECT_EQ(r.out, "");
+}
+
+void write(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
+}
+
+TEST(Cli, HelpListsOnlyWorkingVerbsAndExitsZero) {
+  const Result r = run("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("inspect"));
+  EXPECT_THAT(r.out, HasSubstr("export"));
+  EXPECT_EQ(run("inspect --help").exit_code, 0);
+}
+
+TEST(Cli, InspectPrintsTheTinyPreset) {
+  const Result r = run("inspect --model tiny");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("n_layer 2, n_head 2, n_embd 16, n_positions 32, vocab_size 64"));
+  EXPECT_THAT(r.out, HasSubstr("h.1.mlp.c_proj.weight"));
+  EXPECT_THAT(r.out, HasSubstr("sha256 "));
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(Cli, ExportThenInspectTheCheckpointAgrees) {
+  const fs::path dir = scratch() / "exported_tiny";
+  fs::remove_all(dir);
+  ASSERT_EQ(run("export --model tiny --out " + dir.string()).exit_code, 0);
+  const Result preset = run("inspect --model tiny");
+  const Result checkpoint = run("inspect --checkpoint " + dir.string());
+  ASSERT_EQ(checkpoint.exit_code, 0) << checkpoint.err;
+  // Same weights digest: the preset reports the digest of what export writes.
+  const std::string digest = "sha256 " + gpt2::sha256_file((dir / "model.safetensors").string());
+  EXPECT_THAT(preset.out, HasSubstr(digest));
+  EXPECT_THAT(checkpoint.out, HasSubstr(digest));
+  expect_bad_input("export --model tiny --out " + dir.string(), "already exists");
+}
+
+TEST(Cli, BadInputsExitTwoWithOneLine) {
+  expect_bad_input("", "A subcommand is required");
+  expect_bad_input("frobnicate", "frobnicate");
+  expect_bad_input("inspect --model gpt5", "unknown preset 'gpt5'");
+  expect_bad_input("inspect --model tiny --checkpoint x", "excludes");
+  expect_bad_input("inspect --checkpoint /nonexistent/dir", "not a checkpoint directory");
+  expect_bad_input("export --model tiny", "--out is required");
+
+  // A checkpoint whose files lie, one problem at a time.
+  const fs::path dir = scratch() / "bad_checkpoint";
+  fs::remove_all(dir);
+  ASSERT_EQ(run("export --model tiny --out " + dir.string()).exit_code, 0);
+  const std::string weights = gpt2::read_file((dir / "model.safetensors").string());
+  const std::string config = gpt2::read_file((dir / "config.json").string());
+  const std::string st = (dir / "model.safetensors").string();
+
+  write(dir / "model.safetensors", weights.substr(0, weights.size() / 2));
+  expect_bad_input("inspect --checkpoint " + dir.string(), st);
+  write(dir / "model.safetensors", weights.substr(0, 5));
+  expect_bad_input("inspect --checkpoint " + dir.string(), st);
+  std::string lying = weights;
+  lying[0] = '\xff';
+  lying[1] = '\xff';
+  lying[5] = '\x7f';  // header length far beyond the file
+  write(dir / "model.safetensors", lying);
+  expect_bad_input("inspect --checkpoint " + dir.string(), st);
+  write(dir / "model.safetensors", weights);
+
+  std::string bad_config = config;
+  bad_config.replace(bad_config.find("\"n_head\": 2"), 11, "\"n_head\": 3");
+  write(dir / "config.json", bad_config);
+  expect_bad_input("inspect --checkpoint " + dir.string(), "is not divisible by n_head (3)");
+  write(dir / "config.json", "{\"n_layer\": 2,");
+  expect_bad_input("inspect --checkpoint " + dir.string(), "config.json: invalid JSON");
+  bad_config = config;
+  bad_config.replace(bad_config.find("\"vocab_size\": 64"), 16, "\"vocab_size\": 65");
+  write(dir / "config.json", bad_config);
+  expect_bad_input("inspect --checkpoint " + dir.string(),
+                   "tensor 'wte.weight' has shape [64, 16], expected [65, 16]");
+  write(dir / "config.json", config);
+
+  // A NaN in a weight, patched into the F32 data of the last tensor.
+  std::string nan_weights = weights;
+  const char nan_bits[4] = {0, 0, '\xc0', '\x7f'};
+  nan_weights.replace(nan_weights.size() - 4, 4, nan_bits, 4);
+  write(dir / "model.safetensors", nan_weights);
+  expect_bad_input("inspect --checkpoint " + dir.string(), "has a non-finite value");
+}
+
+}  // namespace

@@ -1,0 +1,154 @@
+// gpt2-oracle fixtures: golden cases other runtimes check themselves against.
+//   fixtures generate --model NAME | --checkpoint DIR --tokens ... --out CASEDIR
+//   fixtures verify CASEDIR... [--kernel NAME]      this engine's kernel sets
+//   fixtures verify CASEDIR --trace FILE           a trace from any runtime
+// The format is documented in fixtures/README.md.
+#include <cstdio>
+#include <memory>
+
+#include "cli/verbs.h"
+#include "fixtures/generate.h"
+#include "fixtures/verify.h"
+#include "fixtures/verify_report.h"
+#include "model/error.h"
+#include "model/files.h"
+#include "model/tokens.h"
+
+namespace gpt2::cli {
+
+namespace {
+
+struct GenerateArgs {
+  ModelSource source;
+  std::string tokens;
+  std::string mask = "causal";
+  std::string precision = "50";
+  std::string out;
+  uint64_t seed = 1;
+  int threads = 0;
+  bool replace = false;
+};
+
+struct VerifyArgs {
+  std::vector<std::string> cases;
+  std::vector<std::string> kernels;
+  std::string trace;
+  std::string checkpoint;
+  std::string json;
+  std::string junit;
+  int threads = 0;
+  bool progress = false;
+};
+
+int generate(const GenerateArgs& a) {
+  const Weights<float> weights = a.source.load();
+  fixtures::GenerateOptions o;
+  if (a.source.checkpoint.empty())
+    o.preset = a.source.model.empty() ? "tiny" : a.source.model;
+  else
+    o.checkpoint_dir = a.source.checkpoint;
+  o.tokens = parse_tokens(a.tokens, weights.config);
+  o.mask = a.mask == "none" ? Mask::none : Mask::causal;
+  o.precision = a.precision;
+  o.baseline_seed = a.seed;
+  o.threads = resolve_threads(a.threads);
+  o.replace = a.replace;
+  const fixtures::GenerateResult r = fixtures::generate_case(weights, o, a.out);
+  if (!r.certified) {
+    std::fprintf(stderr,
+                 "gpt2-oracle: fixtures generate: the truth is certified to only %d digits "
+                 "(the 50- and 100-digit references must agree to %d); nothing written\n",
+                 r.min_certified_digits, fixtures::kMinCertifiedDigits);
+    return 1;
+  }
+  const fixtures::Case& c = r.written;
+  std::printf(
+      "wrote %s: %s, %d tokens, mask %s, truth at %s digits certified to %d digits, "
+      "weights %s\n",
+      a.out.c_str(), a.source.describe().c_str(), c.n_tokens(), mask_name(c.mask),
+      c.precision.c_str(), r.min_certified_digits,
+      c.weights.embedded ? "embedded" : ("external (sha256 " + c.weights.sha256 + ")").c_str());
+  return 0;
+}
+
+int verify(const VerifyArgs& a) {
+  if (!a.trace.empty() && a.cases.size() != 1)
+    throw InputError("fixtures verify: --trace judges one case (given " +
+                     std::to_string(a.cases.size()) + ")");
+  if (!a.trace.empty() && !a.kernels.empty())
+    throw InputError("fixtures verify: --trace and --kernel exclude each other");
+  // Every case is read and integrity-checked before any work starts.
+  std::vector<fixtures::Case> cases;
+  for (const auto& dir : a.cases) cases.push_back(fixtures::read_case(dir));
+
+  std::vector<fixtures::CaseVerification> results;
+  if (!a.trace.empty()) {
+    results.push_back(fixtures::verify_trace(cases[0], a.trace));
+  } else {
+    fixtures::VerifyOptions o;
+    o.kernels = a.kernels;
+    o.checkpoint_dir = a.checkpoint;
+    o.threads = resolve_threads(a.threads);
+    o.progress = a.progress;
+    for (const auto& c : cases) results.push_back(fixtures::verify_kernels(c, o));
+  }
+  std::fputs(fixtures::format_verify_table(results).c_str(), stdout);
+  if (!a.json.empty()) write_file_atomic(a.json, fixtures::format_verify_json(results));
+  if (!a.junit.empty()) write_file_atomic(a.junit, fixtures::format_verify_junit(results));
+  for (const auto& r : results)
+    if (!r.passed()) return 1;
+  return 0;
+}
+
+}  // namespace
+
+Verb add_fixtures_verb(CLI::App& app) {
+  CLI::App* command = app.add_subcommand(
+      "fixtures",
+      "Golden cases (case.json + expected.safetensors): generate them, or verify "
+      "this engine or another runtime's trace against them");
+  command->require_subcommand(1);
+
+  auto g = std::make_shared<GenerateArgs>();
+  CLI::App* gen = command->add_subcommand(
+      "generate",
+      "Compute a case (reference at 50 and 100 digits, float32 baseline) and write "
+      "it atomically; the same input gives byte-identical files");
+  g->source.add_options(*gen);
+  gen->add_option("--tokens", g->tokens, "Token ids, e.g. 5,17,3")->required();
+  gen->add_option("--mask", g->mask, "causal (default) or none")
+      ->check(CLI::IsMember({"causal", "none"}));
+  gen->add_option("--precision", g->precision, "Digits of the truth: 50 (default) or 100")
+      ->check(CLI::IsMember({"50", "100"}));
+  gen->add_option("--seed", g->seed, "Seed of the stochastic-rounding baseline runs (default 1)");
+  gen->add_option("--out", g->out, "Case directory to write (must not exist)")->required();
+  gen->add_flag("--replace", g->replace, "Replace an existing case directory");
+  add_threads_option(*gen, g->threads);
+
+  auto v = std::make_shared<VerifyArgs>();
+  CLI::App* ver = command->add_subcommand(
+      "verify",
+      "Judge this engine's kernel sets (default: all), or a trace from another runtime "
+      "(--trace), against cases with their stored budget. Exit 1 when anything fails");
+  ver->add_option("cases", v->cases, "Case directories")->required();
+  auto* kernel = ver->add_option("--kernel", v->kernels,
+                                 "Kernel set to check (repeatable; default: every registered set)");
+  auto* trace = ver->add_option("--trace", v->trace,
+                                "A trace (safetensors, F32 or F64; any subset of embed, "
+                                "block.{l}, ln_f, logits that includes logits) to judge");
+  kernel->excludes(trace);
+  ver->add_option("--checkpoint", v->checkpoint,
+                  "The checkpoint directory of a case that references external weights");
+  ver->add_option("--json", v->json, "Write every figure as JSON");
+  ver->add_option("--junit", v->junit, "Write JUnit XML (one test case per case x run x kernel)");
+  ver->add_flag("--progress", v->progress, "One line per result on stderr");
+  add_threads_option(*ver, v->threads);
+
+  return Verb{command, [g, v, gen, ver] {
+                if (gen->parsed()) return generate(*g);
+                if (ver->parsed()) return verify(*v);
+                throw InputError("fixtures: expected generate or verify");
+              }};
+}
+
+}  // namespace gpt2::cli

@@ -1,0 +1,116 @@
+// gpt2-oracle run: one implementation over one token sequence, its whole
+// trace (embed, block.{l}, ln_f, logits) written as F64 safetensors.
+#include <cstdio>
+#include <unistd.h>
+
+#include <memory>
+
+#include "cli/verbs.h"
+#include "model/error.h"
+#include "model/tokens.h"
+#include "optimized/engine.h"
+#include "reference/reference.h"
+
+namespace gpt2::cli {
+
+namespace {
+
+struct RunOptions {
+  ModelSource source;
+  std::string impl = "reference";
+  std::string kernel;
+  std::string mode = "full";
+  int chunk = 0;
+  std::string mask = "causal";
+  std::string precision;
+  std::string tokens;
+  std::string out;
+  int threads = 0;
+  bool progress = false;
+};
+
+Mode parse_mode(const std::string& text) {
+  if (text == "full") return Mode::full;
+  if (text == "incremental") return Mode::incremental;
+  return Mode::chunked;  // CLI11 restricts the choices
+}
+
+int run_verb(const RunOptions& o) {
+  const bool is_reference = o.impl == "reference";
+  if (is_reference && !o.kernel.empty())
+    throw InputError("run: --kernel applies to --impl optimized only");
+  if (!is_reference && !o.precision.empty())
+    throw InputError("run: --precision applies to --impl reference only (the engine is float32)");
+  const Mode mode = parse_mode(o.mode);
+  if (mode == Mode::chunked && is_reference)
+    throw InputError("run: --mode chunked is an engine mode (use --impl optimized)");
+  if (mode == Mode::chunked && o.chunk < 1)
+    throw InputError("run: --mode chunked needs --chunk N (tokens per chunk, N >= 1)");
+  if (mode != Mode::chunked && o.chunk != 0)
+    throw InputError("run: --chunk applies to --mode chunked only");
+  const Mask mask = o.mask == "none" ? Mask::none : Mask::causal;
+
+  const Weights<float> weights = o.source.load();
+  const std::vector<int> tokens = parse_tokens(o.tokens, weights.config);
+  const int threads = resolve_threads(o.threads);
+
+  Trace<double> trace;
+  std::string producer;
+  if (is_reference) {
+    const reference::Precision precision =
+        reference::parse_precision(o.precision.empty() ? "50" : o.precision);
+    reference::Options options;
+    options.mask = mask;
+    options.mode = mode;
+    options.threads = threads;
+    options.progress = o.progress || ::isatty(2);  // a terminal watches
+    trace = reference::run(weights, tokens, precision, options);
+    producer = std::string("reference at ") + reference::precision_name(precision);
+  } else {
+    const std::string kernel = o.kernel.empty() ? "fast" : o.kernel;
+    trace = optimized::run_trace(weights, tokens, kernel, mode, o.chunk, mask, threads);
+    producer = "optimized engine, kernel " + kernel;
+  }
+  write_trace(o.out, trace, TraceDtype::F64,
+              {{"producer", producer},
+               {"model", o.source.describe()},
+               {"tokens", format_tokens(tokens)},
+               {"mode", mode_name(mode)},
+               {"mask", mask_name(mask)}});
+  std::printf("wrote %s: %d tokens, %d blocks, %s, mode %s, mask %s\n", o.out.c_str(),
+              trace.n_tokens, trace.n_layer(), producer.c_str(), mode_name(mode),
+              mask_name(mask));
+  return 0;
+}
+
+}  // namespace
+
+Verb add_run_verb(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* command = app.add_subcommand(
+      "run", "Run one implementation on a token sequence and write its trace (embed, block.{l}, "
+             "ln_f, logits) as F64 safetensors");
+  o->source.add_options(*command);
+  command->add_option("--impl", o->impl, "reference (default) or optimized")
+      ->check(CLI::IsMember({"reference", "optimized"}));
+  command->add_option("--kernel", o->kernel,
+                      "Engine kernel set (default fast; `gpt2-oracle kernels` lists them)");
+  command->add_option("--mode", o->mode,
+                      "full (one pass, default), incremental (one position at a time against "
+                      "the key/value cache) or chunked (engine only: prefill in chunks)")
+      ->check(CLI::IsMember({"full", "incremental", "chunked"}));
+  command->add_option("--chunk", o->chunk, "Tokens per chunk, with --mode chunked");
+  command->add_option("--mask", o->mask,
+                      "causal (default) or none. In the engine --mask none applies to prefill "
+                      "passes only: a decode step has one query and no future keys to hide")
+      ->check(CLI::IsMember({"causal", "none"}));
+  command->add_option("--precision", o->precision,
+                      "Reference scalar: f32, f64, 50 (default: the truth) or 100 digits");
+  command->add_option("--tokens", o->tokens, "Token ids, e.g. 5,17,3")->required();
+  command->add_option("--out", o->out, "Trace file to write (.safetensors)")->required();
+  add_threads_option(*command, o->threads);
+  command->add_flag("--progress", o->progress, "Progress on stderr (reference)");
+  return Verb{command, [o] { return run_verb(*o); }};
+}
+
+}  // namespace gpt2::cli

@@ -11,6 +11,7 @@
 #include "oracle/stochastic_float.h"
 #include "oracle/tolerance.h"
 #include "reference/forward_impl.h"
+#include "reference/parallel.h"
 #include "reference/reference.h"
 
 namespace gpt2::reference {
@@ -64,14 +65,60 @@ std::vector<double> term_scales(const Trace<double>& truth, const Weights<float>
   return out;
 }
 
+namespace {
+
+// Random directions per block for its error gain (see block_gains).
+constexpr int kGainDirections = 3;
+
+// The gain with which a small error in a block's input reaches its output,
+// measured at the truth in double: max over kGainDirections random sign
+// vectors s of |block(x + h·s) - block(x)|∞ / h, with h = 2^-20·max|x| (far
+// above double's rounding, far below any nonlinearity's scale). A kernel's
+// rounding errors are such scattered perturbations, not adversarial ones.
+std::vector<double> block_gains(const Weights<float>& weights, const Trace<double>& truth,
+                                Mask mask, uint64_t seed) {
+  const Weights<double> w = convert_weights<double>(weights);
+  const reference::Parallel serial(1);
+  const int T = truth.n_tokens;
+  std::vector<double> gains;
+  const std::vector<double>* input = &truth.embed;
+  for (size_t l = 0; l < truth.block.size(); ++l) {
+    double scale = 0;
+    for (double v : *input) scale = std::max(scale, std::abs(v));
+    const double h = std::ldexp(std::max(scale, 1e-30), -20);
+    std::vector<double> base = *input;
+    reference::detail::block_forward<double>(base, w.blocks[l], w.config, T, 0, nullptr, mask, serial);
+    double gain = 0;
+    for (int d = 0; d < kGainDirections; ++d) {
+      std::vector<double> moved = *input;
+      for (size_t e = 0; e < moved.size(); ++e)
+        moved[e] += (mix64(seed + 1000003 * (l * kGainDirections + d) + e) >> 63) ? h : -h;
+      reference::detail::block_forward<double>(moved, w.blocks[l], w.config, T, 0, nullptr, mask,
+                                       serial);
+      for (size_t e = 0; e < moved.size(); ++e)
+        gain = std::max(gain, std::abs(moved[e] - base[e]) / h);
+    }
+    gains.push_back(gain);
+    input = &truth.block[l];
+  }
+  return gains;
+}
+
+}  // namespace
+
 std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
-                                 const Trace<double>& truth, const Weights<float>& weights) {
+                                 const Trace<double>& truth, const Weights<float>& weights,
+                                 Mask mask, uint64_t seed) {
   const std::vector<double> scales = term_scales(truth, weights);
   GPT2_CHECK(baseline_errors.size() == scales.size(), "make_budgets: one error per tensor");
   std::vector<Budget> out;
   for (size_t i = 0; i < scales.size(); ++i) out.push_back(make_budget(baseline_errors[i], scales[i]));
   const size_t n = out.size(), ln_f = n - 2, logits = n - 1;
   const int T = truth.n_tokens, C = truth.n_embd, V = truth.vocab_size;
+
+  // block.l: its gain measured at the truth.
+  const std::vector<double> gains = block_gains(weights, truth, mask, seed);
+  for (size_t l = 0; l < gains.size(); ++l) out[l + 1].gain = gains[l];
 
   // ln_f: max over rows of max_c |g_c|·(2 + |x̂_c|)/σ, x the last block's row.
   const std::vector<double>& x = truth.block.empty() ? truth.embed : truth.block.back();
@@ -89,7 +136,7 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
       ln_gain = std::max(ln_gain, std::abs(double(weights.ln_f_weight[c])) * (2 + normalised) / sigma);
     }
   }
-  out[ln_f].propagated = ln_gain * out[ln_f - 1].limit();
+  out[ln_f].gain = ln_gain;
 
   // logits: max_v Σ_c |wte[v][c]|.
   double logit_gain = 0;
@@ -98,7 +145,7 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
     for (int c = 0; c < C; ++c) sum += std::abs(double(weights.wte[size_t(v) * C + c]));
     logit_gain = std::max(logit_gain, sum);
   }
-  out[logits].propagated = logit_gain * out[ln_f].limit();
+  out[logits].gain = logit_gain;
   return out;
 }
 
@@ -119,7 +166,7 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
     for (size_t i = 0; i < e.size(); ++i)
       r.baseline_errors[i] = std::max(r.baseline_errors[i], e[i]);
   }
-  r.budgets = make_budgets(r.baseline_errors, r.truth, weights);
+  r.budgets = make_budgets(r.baseline_errors, r.truth, weights, mask, seed);
   return r;
 }
 

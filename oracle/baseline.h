@@ -29,9 +29,12 @@ struct Reference {
 std::vector<double> term_scales(const Trace<double>& truth, const Weights<float>& weights);
 
 // The budgets from the baseline errors, the truth and the weights: floors
-// at term_scales, and the propagated parts of ln_f and logits.
+// at term_scales, and the gains from each tensor's input (tolerance.h):
+// measured for the blocks (`seed` draws the random directions), computed
+// for ln_f and the logits.
 std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
-                                 const Trace<double>& truth, const Weights<float>& weights);
+                                 const Trace<double>& truth, const Weights<float>& weights,
+                                 Mask mask, uint64_t seed);
 
 // Runs the reference at 50 digits and the baseline ensemble on `weights`.
 // The stochastic runs are seeded from `seed`. `threads` as in the reference.

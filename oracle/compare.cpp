@@ -106,18 +106,21 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
 
   TraceComparison out;
   int finding_position = std::numeric_limits<int>::max();  // earliest position of a finding
+  double input_error = 0;  // the previous tensor's error (or budget, when absent)
   for (size_t i = 0; i < t.size(); ++i) {
     TensorResult r;
     r.name = names[i];
     r.layer = (i >= 1 && i + 2 < t.size()) ? static_cast<int>(i) - 1 : -1;
+    r.budget = budgets[i];
+    r.budget.inherited = i == 0 ? 0.0 : r.budget.gain * input_error;
     if (!present.empty() && !present[i]) {
       r.verdict = Verdict::absent;
+      input_error = r.budget.limit();  // all that this tensor was allowed
       out.tensors.push_back(r);
       continue;
     }
     const int width = static_cast<int>(t[i]->size() / truth.n_tokens);
     r.metrics = compare_tensors(*v[i], *t[i]);
-    r.budget = budgets[i];
     r.worst_position = static_cast<int>(r.metrics.worst_index / width);
     if (r.name == "logits") r.logits = compare_logits(*v[i], *t[i], truth.vocab_size);
 
@@ -155,6 +158,11 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
         finding_position = std::min(finding_position, r.first_failing_position);
       }
     }
+    // What the next tensor inherits: this one's error, or all it was
+    // allowed when the error is not finite (then this is a finding anyway).
+    input_error = std::isfinite(r.metrics.max_abs_error) && r.metrics.first_non_finite < 0
+                      ? r.metrics.max_abs_error
+                      : limit;
     out.tensors.push_back(r);
   }
   return out;

@@ -145,7 +145,8 @@ std::string format_json(const ConformanceReport& report) {
       jt["baseline_error"] = number(t.budget.baseline_error);
       jt["k"] = t.budget.multiplier;
       jt["floor"] = number(t.budget.floor);
-      jt["propagated"] = number(t.budget.propagated);
+      jt["gain"] = number(t.budget.gain);
+      jt["inherited"] = number(t.budget.inherited);
       jt["worst_position"] = t.worst_position;
       jt["first_failing_position"] =
           t.first_failing_position >= 0 ? ordered_json(t.first_failing_position) : nullptr;

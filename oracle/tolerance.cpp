@@ -17,10 +17,9 @@ Budget make_budget(double baseline_error, double term_scale) {
 std::string describe_budget_rule() {
   char text[256];
   std::snprintf(text, sizeof text,
-                "max |value - truth| <= K x E_baseline + floor; K = %g, floor = %g float32 ULPs "
-                "of the magnitude of the tensor's terms (ln_f and logits add their input's budget "
-                "times the map's gain); E_baseline = worst of the float32 reference and %d "
-                "stochastic-rounding runs",
+                "max |value - truth| <= K x E_baseline + floor + gain x input error; K = %g, "
+                "floor = %g float32 ULPs of the magnitude of the tensor's terms; E_baseline = "
+                "worst of the float32 reference and %d stochastic-rounding runs",
                 kBudgetMultiplier, kFloorUlps, kStochasticRuns);
   return text;
 }

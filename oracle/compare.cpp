@@ -84,16 +84,6 @@ std::string TraceComparison::summary() const {
 }
 
 TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& truth,
-                               const std::vector<double>& baseline_errors, Mask mask,
-                               const std::vector<bool>& present) {
-  std::vector<Budget> budgets;
-  const auto t = tensors_of(truth);
-  for (size_t i = 0; i < baseline_errors.size() && i < t.size(); ++i)
-    budgets.push_back(make_budget(baseline_errors[i], compare_tensors(*t[i], *t[i]).scale));
-  return compare_traces(value, truth, budgets, mask, present);
-}
-
-TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& truth,
                                const std::vector<Budget>& budgets, Mask mask,
                                const std::vector<bool>& present) {
   GPT2_CHECK(value.n_tokens == truth.n_tokens && value.n_embd == truth.n_embd &&

@@ -58,12 +58,6 @@ struct TraceComparison {
 TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& truth,
                                const std::vector<Budget>& budgets, Mask mask,
                                const std::vector<bool>& present = {});
-// Transitional: budgets with floors at each tensor's own scale. Removed once
-// every caller passes Reference::budgets().
-[[deprecated]] TraceComparison compare_traces(const Trace<double>& value,
-                                              const Trace<double>& truth,
-                                              const std::vector<double>& baseline_errors,
-                                              Mask mask, const std::vector<bool>& present = {});
 
 // The names of a trace's tensors in forward order, and the max error of
 // `value` against `truth` for each (NaN/Inf count as infinite error).

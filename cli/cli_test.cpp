@@ -143,4 +143,36 @@ TEST(Cli, BadInputsExitTwoWithOneLine) {
   expect_bad_input("inspect --checkpoint " + dir.string(), "has a non-finite value");
 }
 
+TEST(Cli, KernelsListsOneNameAndDescriptionPerLine) {
+  const Result r = run("kernels");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("eigen  "));
+  EXPECT_THAT(r.out, HasSubstr("\nfast  "));
+  EXPECT_THAT(r.out, HasSubstr("\nbf16  "));
+  EXPECT_EQ(line_count(r.out), 3);
+}
+
+TEST(Cli, DecodeGeneratesOnOneLineAndRejectsBadInput) {
+  const Result r = run("decode --model tiny --tokens 5,17,3 --max-new 4");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("generated: "));
+  expect_bad_input("decode --model tiny --tokens 5,64 --max-new 2", "token 1 is 64, out of range");
+  expect_bad_input("decode --model tiny --tokens 1,2 --max-new 31", "exceeds the context of 32");
+  expect_bad_input("decode --model tiny --tokens 1,2 --max-new 2 --kernel nope",
+                   "unknown kernel set 'nope'");
+}
+
+TEST(Cli, RunWritesTracesAndRejectsBadInput) {
+  const std::string out = (scratch() / "trace.safetensors").string();
+  Result r = run("run --impl reference --model tiny --tokens 5,17,3 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run("run --impl optimized --kernel bf16 --mode chunked --chunk 2 --model tiny --tokens 5,17,3 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_bad_input("run --model tiny --tokens 1,64 --out " + out, "out of range for vocab_size 64");
+  expect_bad_input("run --impl reference --mode chunked --chunk 2 --model tiny --tokens 1 --out " + out,
+                   "chunked is an engine mode");
+  expect_bad_input("run --impl optimized --precision 50 --model tiny --tokens 1 --out " + out,
+                   "--precision applies to --impl reference only");
+}
+
 }  // namespace

@@ -29,7 +29,8 @@ std::string xml_escape(const std::string& text) {
         s += "&apos;";
         break;
       default:
-        s += c;
+        // XML 1.0 allows no control characters but tab, newline and return.
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') s += c;
     }
   }
   return s;

@@ -7,10 +7,21 @@
 #include <nlohmann/json.hpp>
 
 #include "model/tokens.h"
+#include "oracle/heatmap_svg.h"
 
 namespace gpt2::oracle {
 
 namespace {
+
+
+
+
+nlohmann::ordered_json number(double x) {
+  if (std::isfinite(x)) return x;
+  return nullptr;
+}
+
+}  // namespace
 
 std::string format(const char* pattern, double value) {
   char text[64];
@@ -18,8 +29,8 @@ std::string format(const char* pattern, double value) {
   return text;
 }
 
-std::string where(const ScenarioResult& r) {
-  const TraceComparison& c = r.comparison;
+
+std::string where_text(const TraceComparison& c) {
   if (c.passed()) {
     // Worst tensor, for the curious.
     const TensorResult* worst = nullptr;
@@ -30,30 +41,6 @@ std::string where(const ScenarioResult& r) {
   }
   return c.summary().substr(std::string("FAIL at ").size());
 }
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // Control characters are not allowed in XML 1.0.
-        if (static_cast<unsigned char>(ch) >= 0x20 || ch == '\n' || ch == '\t') out += ch;
-    }
-  }
-  return out;
-}
-
-nlohmann::ordered_json number(double x) {
-  if (std::isfinite(x)) return x;
-  return nullptr;
-}
-
-}  // namespace
 
 std::string format_table(const ConformanceReport& report) {
   const Config& c = report.config;
@@ -77,7 +64,7 @@ std::string format_table(const ConformanceReport& report) {
     std::snprintf(line, sizeof line, "%-*s  %-8s  %11s  %-6s  %s\n", static_cast<int>(width),
                   r.scenario.c_str(), r.kernel.c_str(),
                   format("%.3g", r.comparison.worst_ratio()).c_str(), ok ? "pass" : "FAIL",
-                  where(r).c_str());
+                  where_text(r.comparison).c_str());
     out += line;
   }
   out += "\nbudget: " + report.budget_rule + "\n";

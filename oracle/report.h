@@ -8,6 +8,13 @@
 
 namespace gpt2::oracle {
 
+// printf of one number, for report cells: format("%.3g", x).
+std::string format(const char* pattern, double value);
+
+// The "where" cell of a report row: the first finding's location, or the
+// worst tensor when everything passes.
+std::string where_text(const TraceComparison& comparison);
+
 // One row per scenario × kernel: worst ratio to budget, pass/FAIL and, for a
 // failure, where it is; then a footer with the budget rule and the verdict.
 std::string format_table(const ConformanceReport& report);

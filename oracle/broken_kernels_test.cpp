@@ -75,9 +75,10 @@ TEST_P(BrokenKernelIsCaught, AndLocated) {
     EXPECT_EQ(f.name, e.tensor) << r.name() << ": " << r.comparison.summary();
     if (r.scenario.rfind(e.failing_scenario, 0) == 0) {
       saw_scenario = true;
-      if (e.position >= 0)
+      if (e.position >= 0) {
         EXPECT_EQ(f.first_failing_position, e.position) << r.name() << ": "
                                                         << r.comparison.summary();
+      }
     }
     std::printf("  caught %-34s %s\n", r.name().c_str(), r.comparison.summary().c_str());
   }

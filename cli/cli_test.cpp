@@ -8,56 +8,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/cli_test_support.h"
 #include "model/files.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using namespace gpt2::cli_test;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-fs::path scratch() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("gpt2_cli_test_" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-Result run(const std::string& args) {
-  const std::string out = (scratch() / "stdout").string();
-  const std::string err = (scratch() / "stderr").string();
-  const std::string command =
-      std::string(GPT2_ORACLE_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-  const int status = std::system(command.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = gpt2::read_file(out);
-  r.err = gpt2::read_file(err);
-  return r;
-}
-
-int line_count(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
-
-// Bad input: exit 2, one line on stderr containing `expected`, no sanitizer
-// report (which would add lines), nothing on stdout.
-void expect_bad_input(const std::string& args, const std::string& expected) {
-  SCOPED_TRACE(args);
-  const Result r = run(args);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(line_count(r.err), 1) << r.err;
-  EXPECT_THAT(r.err, StartsWith("gpt2-oracle: "));
-  EXPECT_THAT(r.err, HasSubstr(expected));
-  EXPECT_EQ(r.out, "");
-}
 
 void write(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());

@@ -11,76 +11,36 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "cli/cli_test_support.h"
 #include "model/files.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using namespace gpt2::cli_test;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-fs::path scratch() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("gpt2_mask_cli_test_" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-int exit_code(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-Result run(const std::string& args) {
-  const std::string out = (scratch() / "stdout").string();
-  const std::string err = (scratch() / "stderr").string();
-  const std::string command =
-      std::string(GPT2_ORACLE_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-  Result r;
-  r.exit_code = exit_code(std::system(command.c_str()));
-  r.out = gpt2::read_file(out);
-  r.err = gpt2::read_file(err);
-  return r;
-}
 
 fs::path source_dir() {
   const char* dir = std::getenv("GPT2_ORACLE_SOURCE_DIR");
   return dir ? fs::path(dir) : fs::path(GPT2_ORACLE_BINARY).parent_path() / ".." / "..";
 }
 
-void expect_bad_input(const std::string& args, const std::string& expected) {
-  SCOPED_TRACE(args);
-  const Result r = run("mask-ablation " + args);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_THAT(r.err, StartsWith("gpt2-oracle: "));
-  EXPECT_THAT(r.err, HasSubstr(expected));
-  EXPECT_EQ(r.out, "");
-}
-
 TEST(MaskAblationCli, BadInputExitsTwoWithOneLine) {
-  expect_bad_input("--model tiny", "--tokens");
-  expect_bad_input("--model tiny --tokens 5,64", "64");
-  expect_bad_input("--model tiny --tokens 5,x", "--tokens");
-  expect_bad_input("--model tiny --tokens ''", "--tokens");
-  expect_bad_input("--model tiny --tokens 5 --precision 7", "--precision");
-  expect_bad_input("--model tiny --tokens 5 --kernel nope", "nope");
-  expect_bad_input("--model nope --tokens 5", "nope");
-  expect_bad_input("--checkpoint " + (scratch() / "missing").string() + " --tokens 5", "missing");
-  expect_bad_input("--model tiny --tokens 5 --svg " + (scratch() / "no" / "x.svg").string(),
+  expect_bad_input("mask-ablation --model tiny", "--tokens");
+  expect_bad_input("mask-ablation --model tiny --tokens 5,64", "64");
+  expect_bad_input("mask-ablation --model tiny --tokens 5,x", "--tokens");
+  expect_bad_input("mask-ablation --model tiny --tokens ''", "--tokens");
+  expect_bad_input("mask-ablation --model tiny --tokens 5 --precision 7", "--precision");
+  expect_bad_input("mask-ablation --model tiny --tokens 5 --kernel nope", "nope");
+  expect_bad_input("mask-ablation --model nope --tokens 5", "nope");
+  expect_bad_input("mask-ablation --checkpoint " + (scratch() / "missing").string() + " --tokens 5", "missing");
+  expect_bad_input("mask-ablation --model tiny --tokens 5 --svg " + (scratch() / "no" / "x.svg").string(),
                    "--svg");
-  expect_bad_input("--model tiny --tokens 5 --json " + scratch().string(), "--json");
+  expect_bad_input("mask-ablation --model tiny --tokens 5 --json " + scratch().string(), "--json");
   std::string too_many = "0";
   for (int t = 1; t < 33; ++t) too_many += "," + std::to_string(t);  // tiny: n_ctx 32
-  expect_bad_input("--model tiny --tokens " + too_many, "--tokens");
+  expect_bad_input("mask-ablation --model tiny --tokens " + too_many, "--tokens");
 }
 
 TEST(MaskAblationCli, SvgParsesAsXmlWithOneCellPerTableEntry) {

@@ -1,0 +1,71 @@
+// Shared by the CLI's end-to-end tests: run the gpt2-oracle executable
+// (GPT2_ORACLE_BINARY) with arguments and capture its exit code and output.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "model/files.h"
+
+namespace gpt2::cli_test {
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// A scratch directory for this test process, emptied at first use.
+inline std::filesystem::path scratch() {
+  static const std::filesystem::path dir = [] {
+    auto d = std::filesystem::temp_directory_path() /
+             ("gpt2_cli_test_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(d);
+    std::filesystem::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+// The exit code of a std::system status (128 + signal when killed).
+inline int exit_code(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// gpt2-oracle ARGS (through the shell, stdin closed).
+inline Result run(const std::string& args) {
+  const std::string out = (scratch() / "stdout").string();
+  const std::string err = (scratch() / "stderr").string();
+  const std::string command =
+      std::string(GPT2_ORACLE_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  Result r;
+  r.exit_code = exit_code(std::system(command.c_str()));
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+inline int line_count(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+// Bad input: exit 2, one line on stderr containing `expected`, no sanitizer
+// report (which would add lines), nothing on stdout.
+inline void expect_bad_input(const std::string& args, const std::string& expected) {
+  SCOPED_TRACE(args);
+  const Result r = run(args);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(line_count(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, ::testing::StartsWith("gpt2-oracle: "));
+  EXPECT_THAT(r.err, ::testing::HasSubstr(expected));
+  EXPECT_EQ(r.out, "");
+}
+
+}  // namespace gpt2::cli_test

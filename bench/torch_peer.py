@@ -98,13 +98,23 @@ def main():
         for _ in range(args.steps):
             logits = model.forward(logits[-1].argmax().view(1))
         decode = args.steps / (time.perf_counter() - t)
+        # The BLAS behind torch (OpenBLAS on Debian) on the engine's GEMM shape.
+        a, b = torch.randn(768, 768), torch.randn(768, 768)
+        gemm = math.inf
+        for _ in range(20):
+            t = time.perf_counter()
+            torch.mm(a, b)
+            gemm = min(gemm, time.perf_counter() - t)
+        gemm = 2 * 768 ** 3 / gemm / 1e9
     print(f"torch {torch.__version__}, {args.threads} torch thread(s)")
     print(f"prefill {args.prompt} tokens, last-position logits: {prefill:.1f} tok/s")
     print(f"decode {args.steps} steps from position {args.prompt}: {decode:.2f} tok/s")
+    print(f"GEMM 768x768x768 (torch.mm): {gemm:.1f} GFLOP/s")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"torch": torch.__version__, "threads": args.threads,
-                       "prefill_last_logits_tok_s": prefill, "decode_tok_s": decode}, f, indent=2)
+                       "prefill_last_logits_tok_s": prefill, "decode_tok_s": decode,
+                       "gemm_768_gflop_s": gemm}, f, indent=2)
 
 
 if __name__ == "__main__":

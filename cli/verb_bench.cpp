@@ -2,7 +2,7 @@
 // own limits measured in the same run so that ratios are meaningful:
 //   streaming bandwidth (a triad loop a[i] = b[i] + s·c[i] over arrays much
 //   larger than the last-level cache, STREAM's byte count: 3 arrays), and the
-//   float32 GEMM peak of the engine's own matrix product on 768x768x768.
+//   float32 GEMM peak of the kernel set's own matrix product on 768x768x768.
 //
 //   gpt2-oracle bench --model gpt2-124m-shape --kernel fast --threads 2 --json bench.json
 #include <sys/resource.h>
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -22,7 +23,6 @@
 #include "model/files.h"
 #include "optimized/cpu_features.h"
 #include "optimized/engine.h"
-#include "optimized/panel_gemm.h"
 
 namespace gpt2::cli {
 
@@ -84,19 +84,27 @@ class Triad {
   std::vector<float> a_, b_, c_;
 };
 
-// The engine's GEMM (panel GEMM, threaded over panels as the kernels do) on
-// 768x768x768, in the weight format of the kernel set.
-class GemmPeak {
+// The GEMM the kernel set itself uses, on 768x768x768: its project() of a
+// [768, 768] weight (attn.c_proj of a one-block model with C = 768, random
+// weights) over 768 rows, threaded on the same pool size as the engine. Any
+// kernel set, built in or added later, is measured through its own code.
+class KernelGemm {
  public:
-  GemmPeak(optimized::ThreadPool& pool, optimized::WeightFormat format)
-      : pool_(pool), x_(size_t(kN) * kN), y_(x_.size()) {
+  KernelGemm(const optimized::KernelSet& set, optimized::ThreadPool& pool) {
+    Config c;
+    c.n_layer = 1;
+    c.n_head = 12;
+    c.n_embd = kN;
+    c.n_ctx = kN;
+    c.vocab_size = 16;
+    Weights<float> w = zero_weights<float>(c);
     std::mt19937_64 rng(1);
     std::uniform_real_distribution<float> d(-1, 1);
-    std::vector<float> w(x_.size());
+    for (float& v : w.blocks[0].attn_c_proj_weight) v = d(rng);
+    x_.resize(size_t(kN) * kN);
+    y_.resize(x_.size());
     for (float& v : x_) v = d(rng);
-    for (float& v : w) v = d(rng);
-    packed_ = optimized::pack_panels(w.data(), kN, kN, false, format);
-    scratch_.assign(pool.size(), std::vector<float>(size_t(kN) * optimized::kPanelWidth));
+    kernels_ = set.create(w, pool);
     run();
   }
   double best_gflop_s(int reps) {
@@ -106,15 +114,11 @@ class GemmPeak {
  private:
   static constexpr int kN = 768;
   void run() {
-    pool_.parallel_for(packed_.panels(), [&](int begin, int end, int thread) {
-      optimized::gemm_panels(x_.data(), kN, kN, packed_, nullptr, y_.data(), kN,
-                             optimized::Epilogue::store, begin, end, scratch_[thread].data());
-    });
+    const optimized::Pass pass{0, kN, Mask::causal, false};
+    kernels_->project(pass, 0, optimized::Projection::attn_proj, x_.data(), y_.data(), false);
   }
-  optimized::ThreadPool& pool_;
+  std::unique_ptr<optimized::Kernels> kernels_;
   std::vector<float> x_, y_;
-  optimized::PanelMatrix packed_;
-  std::vector<std::vector<float>> scratch_;
 };
 
 // Resident memory now (Linux /proc/self/statm; 0 where unavailable).
@@ -160,10 +164,8 @@ int run_bench(const BenchOptions& o) {
   out["threads"] = threads;
   out["simd"] = optimized::simd_name(optimized::simd_in_use());
 
-  const auto format =
-      set.name == "bf16" ? optimized::WeightFormat::bf16 : optimized::WeightFormat::f32;
   Triad triad_loop(pool);
-  GemmPeak gemm_loop(pool, format);
+  KernelGemm gemm_loop(set, pool);
 
   std::mt19937_64 rng(2024);
   std::uniform_int_distribution<int> token(0, config.vocab_size - 1);
@@ -176,7 +178,24 @@ int run_bench(const BenchOptions& o) {
   // over the same stretch of time.
   constexpr int kRounds = 3;
   double triad = 0, gemm = 0, t_last = 1e300, t_all = 1e300, t_decode = 1e300;
+  // Step time by cache length: kStepsPerPosition steps at positions p, p+1, ...
+  // after a prefill of p random tokens, every round.
+  constexpr int kStepsPerPosition = 8;
+  std::map<int, std::vector<double>> step_times;
+  auto time_steps_at = [&](int p) {
+    engine.reset();
+    std::vector<int> tokens(p);
+    for (int& t : tokens) t = token(rng);
+    engine.prefill(tokens, Mask::causal, optimized::Logits::none);
+    for (int i = 0; i < kStepsPerPosition; ++i) {
+      const auto start = Clock::now();
+      engine.decode(token(rng));
+      step_times[p].push_back(seconds_since(start));
+    }
+  };
   for (int round = 0; round < kRounds; ++round) {
+    for (int p : {64, 512, 1000})
+      if (p + kStepsPerPosition <= config.n_ctx) time_steps_at(p);
     triad = std::max(triad, triad_loop.best_gb_s(2));
     gemm = std::max(gemm, gemm_loop.best_gflop_s(2));
     t_last = std::min(t_last, best_of(1, [&] {
@@ -199,14 +218,14 @@ int run_bench(const BenchOptions& o) {
   out["rounds"] = kRounds;
   out["triad_bandwidth_gb_s"] = triad;
   out["gemm_768_gflop_s"] = gemm;
-  out["gemm_768_kind"] = std::string("panel GEMM (") +
-                         (format == optimized::WeightFormat::bf16 ? "bf16" : "f32") + " weights, " +
+  out["gemm_768_kind"] = "kernel set '" + set.name + "' project() on [768, 768] x 768 rows (" +
                          optimized::simd_name(optimized::simd_in_use()) + ")";
   std::printf("model %s, kernel %s, %d thread(s), %s; best of %d interleaved rounds\n",
               o.source.describe().c_str(), set.name.c_str(), threads,
               optimized::simd_name(optimized::simd_in_use()), kRounds);
   std::printf("triad streaming bandwidth: %.2f GB/s\n", triad);
-  std::printf("GEMM 768x768x768 (engine's panel GEMM): %.1f GFLOP/s\n", gemm);
+  std::printf("GEMM 768x768x768 (the %s set's own matrix product): %.1f GFLOP/s\n",
+              set.name.c_str(), gemm);
 
   // Prefill FLOPs: 2 · (matrix parameters of the blocks) · T + the last
   // position's logits (attention's T²-terms are left out).
@@ -241,24 +260,22 @@ int run_bench(const BenchOptions& o) {
         bytes / 1e6, tok_s, bytes * tok_s / 1e9, 100 * bytes * tok_s / 1e9 / triad);
   }
 
-  // Step time by cache length: median of the 5 steps at positions p .. p+4.
   nlohmann::json by_position = nlohmann::json::object();
-  for (int p : {64, 512, 1000}) {
-    if (p + 5 > config.n_ctx) continue;
-    engine.reset();
-    std::vector<int> tokens(p);
-    for (int& t : tokens) t = token(rng);
-    engine.prefill(tokens, Mask::causal, optimized::Logits::none);
-    std::vector<double> times;
-    for (int i = 0; i < 5; ++i) {
-      const auto start = Clock::now();
-      engine.decode(token(rng));
-      times.push_back(seconds_since(start));
-    }
+  for (const auto& [p, times] : step_times) {
     by_position[std::to_string(p)] = median(times) * 1e3;
-    std::printf("decode step at position %d: %.2f ms\n", p, median(times) * 1e3);
+    std::printf("decode step at position %d: %.2f ms (median of %zu steps at %d..%d over %d rounds)\n",
+                p, median(times) * 1e3, times.size(), p, p + kStepsPerPosition - 1, kRounds);
   }
   out["decode_step_ms_by_position"] = by_position;
+  // A step at position p also reads the cached keys and values of p positions
+  // (float32, every layer): the linear growth to expect, at triad bandwidth.
+  const double kv_bytes = 2.0 * config.n_layer * config.n_embd * sizeof(float);
+  out["kv_cache_bytes_per_position"] = kv_bytes;
+  out["kv_cache_us_per_position_at_triad"] = kv_bytes / (triad * 1e9) * 1e6;
+  std::printf(
+      "cache read per position: %.1f KB = %.2f us per position at triad bandwidth (linear "
+      "growth)\n",
+      kv_bytes / 1e3, kv_bytes / (triad * 1e9) * 1e6);
   out["peak_rss_mib"] = peak_rss_mib();
   out["engine_rss_mib"] = engine_rss;
   std::printf(

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "model/error.h"
+#include "optimized/cpu_features.h"
 #include "optimized/test_models.h"
 #include "optimized/trace_compare.h"
 
@@ -108,6 +109,28 @@ TEST(Engine, ResultsDoNotDependOnTheThreadCount) {
             << threads << " threads";
       }
     }
+}
+
+// fast and bf16 choose AVX2+FMA or scalar code at run time; both paths
+// perform the same float operations, so the whole trace is the same bits.
+TEST(Engine, PanelSetsGiveTheSameBitsOnEverySimdPath) {
+  if (!cpu_supports(Simd::avx2_fma)) GTEST_SKIP() << "only the scalar path on this CPU";
+  const Simd saved = simd_in_use();
+  std::vector<Config> configs = shapes();
+  configs.push_back(test_config(2, 2, 128, 21, 70));  // HS = 64 as in GPT-2; 21 keys: 2 blocks + 5
+  for (const Config& config : configs)
+    for (const std::string kernel : {"fast", "bf16"})
+      for (Mode mode : {Mode::full, Mode::incremental}) {
+        SCOPED_TRACE(::testing::Message() << describe(config) << " " << kernel << " "
+                                          << mode_name(mode));
+        const Weights<float> w = random_weights(config, 5);
+        const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 5);
+        set_simd(Simd::scalar);
+        const auto scalar = run_trace(w, tokens, kernel, mode, 1, Mask::causal, 2);
+        set_simd(Simd::avx2_fma);
+        EXPECT_TRUE(bit_identical(scalar, run_trace(w, tokens, kernel, mode, 1, Mask::causal, 2)));
+      }
+  set_simd(saved);
 }
 
 TEST(Engine, ResetStartsOverWithTheSameResult) {

@@ -2,8 +2,13 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "model/error.h"
 #include "model/safetensors.h"
+#include "optimized/cpu_features.h"
 #include "optimized/online_attention.h"
 #include "optimized/panel_kernels.h"
 
@@ -49,7 +54,7 @@ PanelKernels::PanelKernels(const Weights<float>& w, ThreadPool& pool, WeightForm
   }
   ln_f_weight_ = small(w.ln_f_weight);
   ln_f_bias_ = small(w.ln_f_bias);
-  scratch_.assign(pool.size(), std::vector<float>(size_t(4) * C * kPanelWidth));
+  scratch_.assign(pool.size(), AlignedVector<float>(size_t(4) * C * kPanelWidth));
 }
 
 void PanelKernels::embed(const Pass& pass, const int* tokens, float* x) {
@@ -59,6 +64,63 @@ void PanelKernels::embed(const Pass& pass, const int* tokens, float* x) {
     for (int k = 0; k < C; ++k) x[size_t(t) * C + k] = lm_head_.at(k, tokens[t]) + pos[k];
   }
 }
+
+namespace {
+// One row of LayerNorm, two passes (mean, then the variance of the centred
+// row) with 8-lane sums, lane i taking elements i, i+8, ..., summed as
+// ((s0+s4)+(s2+s6))+((s1+s5)+(s3+s7)); y = ((x - mean)·inv)·gamma + beta.
+inline float sum_lanes(const float* s) {
+  return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
+void layer_norm_row_scalar(const float* in, const float* gamma, const float* beta, int C,
+                           float eps, float* out) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int k = 0; k < C; ++k) s[k % 8] += in[k];
+  const float mean = sum_lanes(s) / C;
+  float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int k = 0; k < C; ++k) {
+    const float d = in[k] - mean;
+    v[k % 8] = std::fma(d, d, v[k % 8]);
+  }
+  const float inv = 1.0f / std::sqrt(sum_lanes(v) / C + eps);
+  for (int k = 0; k < C; ++k) out[k] = (in[k] - mean) * inv * gamma[k] + beta[k];
+}
+
+#if defined(__x86_64__)
+// The same float operations as layer_norm_row_scalar, 8 lanes at a time.
+__attribute__((target("avx2,fma"))) void layer_norm_row_avx2(const float* in, const float* gamma,
+                                                             const float* beta, int C, float eps,
+                                                             float* out) {
+  const int main = C / 8 * 8;
+  alignas(32) float s[8], v[8];
+  __m256 acc = _mm256_setzero_ps();
+  for (int k = 0; k < main; k += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(in + k));
+  _mm256_store_ps(s, acc);
+  for (int k = main; k < C; ++k) s[k - main] += in[k];
+  const float mean = sum_lanes(s) / C;
+  const __m256 mv = _mm256_set1_ps(mean);
+  acc = _mm256_setzero_ps();
+  for (int k = 0; k < main; k += 8) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(in + k), mv);
+    acc = _mm256_fmadd_ps(d, d, acc);
+  }
+  _mm256_store_ps(v, acc);
+  for (int k = main; k < C; ++k) {
+    const float d = in[k] - mean;
+    v[k - main] = std::fma(d, d, v[k - main]);
+  }
+  const float inv = 1.0f / std::sqrt(sum_lanes(v) / C + eps);
+  const __m256 iv = _mm256_set1_ps(inv);
+  for (int k = 0; k < main; k += 8) {
+    const __m256 n = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + k), mv), iv);
+    _mm256_storeu_ps(out + k, _mm256_add_ps(_mm256_mul_ps(n, _mm256_loadu_ps(gamma + k)),
+                                            _mm256_loadu_ps(beta + k)));
+  }
+  for (int k = main; k < C; ++k) out[k] = (in[k] - mean) * inv * gamma[k] + beta[k];
+}
+#endif
+}  // namespace
 
 void PanelKernels::layer_norm(const Pass&, int layer, NormSite site, const float* x, int rows,
                               float* y) {
@@ -70,22 +132,20 @@ void PanelKernels::layer_norm(const Pass&, int layer, NormSite site, const float
   const float* beta = site == NormSite::ln_f   ? ln_f_bias_.data()
                       : site == NormSite::ln_1 ? layers_[layer].ln_1_bias.data()
                                                : layers_[layer].ln_2_bias.data();
-  for (int t = 0; t < rows; ++t) {
-    const float* in = x + size_t(t) * C;
-    float* out = y + size_t(t) * C;
-    // Two passes (mean, then the variance of the centred row), 8-lane sums.
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int k = 0; k < C; ++k) s[k % 8] += in[k];
-    const float mean = (((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))) / C;
-    float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int k = 0; k < C; ++k) {
-      const float d = in[k] - mean;
-      v[k % 8] = std::fma(d, d, v[k % 8]);
+  auto rows_of = [&](int begin, int end) {
+    for (int t = begin; t < end; ++t) {
+#if defined(__x86_64__)
+      if (simd_in_use() == Simd::avx2_fma) {
+        layer_norm_row_avx2(x + size_t(t) * C, gamma, beta, C, eps, y + size_t(t) * C);
+        continue;
+      }
+#endif
+      layer_norm_row_scalar(x + size_t(t) * C, gamma, beta, C, eps, y + size_t(t) * C);
     }
-    const float var = (((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))) / C;
-    const float inv = 1.0f / std::sqrt(var + eps);
-    for (int k = 0; k < C; ++k) out[k] = (in[k] - mean) * inv * gamma[k] + beta[k];
-  }
+  };
+  // A decode step's single row is not worth waking the pool for.
+  if (rows == 1) return rows_of(0, 1);
+  pool_.parallel_for(rows, [&](int begin, int end, int) { rows_of(begin, end); });
 }
 
 void PanelKernels::run_gemm(const float* x, int T, const PanelMatrix& w, const float* bias,

@@ -7,8 +7,7 @@
 // AVX2+FMA paths perform identically (bit-identical results):
 //   |y| < 0.625:  y + y·z·P(z), z = y², P of degree 4        (Cephes tanhf)
 //   otherwise:    sign(y)·(1 - 2 / (exp(2|y|) + 1)), |y| clamped at 10, with
-//                 exp by Cody-Waite reduction to [-ln2/2, ln2/2] and a
-//                 degree-6 polynomial (Cephes expf)
+//                 exp from exp_f32.h (Cephes expf)
 // Its error is at most a few float ULPs of tanh (the test measures and prints
 // the worst over a dense sweep), against libm's ~1 ULP.
 #pragma once

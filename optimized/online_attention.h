@@ -1,22 +1,27 @@
 // Fused attention over the key/value cache with a streaming (online) softmax,
-// for the `fast` and `bf16` kernels: one pass over the keys, no score vector.
+// for the `fast` and `bf16` kernels: one pass over the keys, in blocks of 8,
+// no score vector (Milakov & Gimelshein 2018, "Online normalizer calculation
+// for softmax"; the block form is FlashAttention's).
 //
-// For one query q [HS] and keys/values [n, HS] (rows HS apart):
-//   m = running max of s_j,  l = Σ exp(s_j - m),  o = Σ exp(s_j - m)·v_j
-//   s_j = (q·k_j)·scale;  when s_j > m:  o, l *= exp(m_old - s_j)
-//   out = o / l
-// (Milakov & Gimelshein 2018, "Online normalizer calculation for softmax").
-// q·k_j is an 8-lane fma sum reduced by a fixed tree; the AVX2 and scalar
-// paths perform the same float operations and agree bit for bit.
+// For one query q [HS] and keys/values [n, HS] (rows HS apart), per block of
+// keys j0 .. j0+7 (the last block may be shorter):
+//   s_j = (q·k_j)·scale                     8-lane fma dots, see below
+//   m'  = max(m, max_j s_j)                 running max (m = -inf at first)
+//   c   = exp(m - m')   (only when m' > m)  o ·= c, l ·= c
+//   p_j = exp(s_j - m')                     exp_f32.h
+//   l  += ((p0+p4)+(p2+p6))+((p1+p5)+(p3+p7))
+//   o   = fma(p_j, v_j, o)  for j in order
+// out = o / l.
+// A dot q·k_j runs 8 lanes, lane i accumulating fma(q[d], k_j[d], ·) for
+// d = i, i+8, ... (zero past HS), summed as ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7)).
+// The AVX2 and scalar paths perform the same float operations and agree bit
+// for bit; the blocks start at key 0 whatever n is, so a prefill and a decode
+// step give the same bits for the same query.
 #pragma once
 
 namespace gpt2::optimized {
 
 void attend_online_softmax(const float* q, const float* keys, const float* values, int n, int HS,
                            float scale, float* out);
-
-// The 8-lane dot product used for the scores: lane i%8 accumulates
-// fma(a[i], b[i], ·) in i order; lanes are summed as ((0+4)+(2+6))+((1+5)+(3+7)).
-float dot_lanes8(const float* a, const float* b, int n);
 
 }  // namespace gpt2::optimized

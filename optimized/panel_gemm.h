@@ -16,11 +16,31 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 namespace gpt2::optimized {
 
 inline constexpr int kPanelWidth = 16;
+
+// Storage aligned to a cache line: a panel row of 16 floats is then exactly
+// one 64-byte line and no 32-byte load straddles two lines. (A large
+// std::vector from malloc starts 16 bytes into a page; there, every other
+// load of a panel row split across lines.)
+template <class T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheLineAllocator() = default;
+  template <class U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
+  template <class U>
+  bool operator==(const CacheLineAllocator<U>&) const { return true; }
+};
+template <class T>
+using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
 
 enum class WeightFormat { f32, bf16 };
 
@@ -28,9 +48,9 @@ struct PanelMatrix {
   int rows = 0;  // K
   int cols = 0;  // N
   WeightFormat format = WeightFormat::f32;
-  std::vector<float> f32;      // [NP, K, 16] when format == f32
-  std::vector<uint16_t> bf16;  // [NP, K, 16] when format == bf16 (upper half of a float;
-                               // columns 4..7 and 8..11 of each 16 swapped, see .cpp)
+  AlignedVector<float> f32;      // [NP, K, 16] when format == f32
+  AlignedVector<uint16_t> bf16;  // [NP, K, 16] when format == bf16 (upper half of a float;
+                                 // columns 4..7 and 8..11 of each 16 swapped, see .cpp)
 
   int panels() const { return (cols + kPanelWidth - 1) / kPanelWidth; }
   size_t bytes() const { return f32.size() * sizeof(float) + bf16.size() * sizeof(uint16_t); }

@@ -154,18 +154,5 @@ TEST(OnlineAttention, MatchesTheTwoPassSoftmaxAndIsTheSameOnEveryPath) {
     }
 }
 
-TEST(OnlineAttention, DotLanes8IsTheSameOnEveryPath) {
-  SimdGuard guard;
-  for (int n : {0, 1, 7, 8, 9, 64, 77}) {
-    auto a = uniform(n, n + 1), b = uniform(n, n + 2);
-    std::vector<float> r;
-    for (Simd simd : supported_paths()) {
-      set_simd(simd);
-      r.push_back(dot_lanes8(a.data(), b.data(), n));
-    }
-    for (float x : r) EXPECT_EQ(x, r[0]) << "n=" << n;
-  }
-}
-
 }  // namespace
 }  // namespace gpt2::optimized

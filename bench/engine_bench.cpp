@@ -1,6 +1,7 @@
 // Google Benchmark program for the optimized engine (regression tracking).
 //
 //   engine_bench --benchmark_filter=Decode
+//   engine_bench --benchmark_filter=DecodeStepAt    (step time at cache length 64, 512, 1000)
 //   GPT2_BENCH_MODEL=small engine_bench      (default: gpt2-124m-shape)
 //
 // Counters: tok/s for prefill and decode, GB/s for the triad loop and the
@@ -81,6 +82,32 @@ void Decode(benchmark::State& state, const std::string& kernel) {
                                                      benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// One decode step at cache length `position` (range(1)) and the few after it:
+// each prefill of `position` tokens (untimed) is followed by kSteps timed steps.
+void DecodeStepAt(benchmark::State& state, const std::string& kernel) {
+  constexpr int kSteps = 16;
+  Engine& engine = engine_for(kernel, static_cast<int>(state.range(0)));
+  const int position = static_cast<int>(state.range(1));
+  if (position + kSteps > engine.config().n_ctx) {
+    state.SkipWithError("the model's context is too short for this position");
+    return;
+  }
+  const auto tokens = random_tokens(position, engine.config().vocab_size);
+  engine.reset();
+  engine.prefill(tokens, Mask::causal, Logits::none);
+  int token = 0;
+  for (auto _ : state) {
+    if (engine.position() == position + kSteps) {
+      state.PauseTiming();
+      engine.reset();
+      engine.prefill(tokens, Mask::causal, Logits::none);
+      state.ResumeTiming();
+    }
+    benchmark::DoNotOptimize(engine.decode(token).data());
+    token = (token + 1) % engine.config().vocab_size;
+  }
+}
+
 // The engine's matrix product on 768x768x768 (prefill), or one row (decode).
 void PanelGemm(benchmark::State& state, WeightFormat format, int rows) {
   const int n = 768, threads = static_cast<int>(state.range(0));
@@ -137,6 +164,15 @@ void register_all() {
                                  [k](benchmark::State& s) { Decode(s, k); })
         ->Arg(1)
         ->Arg(2)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    if (k == "eigen") continue;  // its 1000-token prefills would dominate the run
+    benchmark::RegisterBenchmark(("DecodeStepAt/" + k).c_str(),
+                                 [k](benchmark::State& s) { DecodeStepAt(s, k); })
+        ->ArgNames({"threads", "position"})
+        ->Args({2, 64})
+        ->Args({2, 512})
+        ->Args({2, 1000})
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }

@@ -117,7 +117,9 @@ def main():
           f"bf16: {bf16['prefill_all_logits_tok_s']:.0f} tok/s")
     print(f"  GEMM 768^3: fast {fast['gemm_768_gflop_s']:.1f}, bf16 {bf16['gemm_768_gflop_s']:.1f}"
           + (f", torch.mm {peer['gemm_768_gflop_s']:.1f}" if peer else "") + " GFLOP/s")
-    print(f"  peak resident memory: fast {fast['peak_rss_mib']:.0f} MiB, bf16 {bf16['peak_rss_mib']:.0f} MiB")
+    print(f"  resident memory, engine after load: fast {fast['engine_rss_mib']:.0f} MiB, bf16 "
+          f"{bf16['engine_rss_mib']:.0f} MiB (peak while loading: {fast['peak_rss_mib']:.0f}, "
+          f"{bf16['peak_rss_mib']:.0f} MiB)")
 
 
 if __name__ == "__main__":

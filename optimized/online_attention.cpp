@@ -75,6 +75,45 @@ __attribute__((target("avx2,fma"))) inline __m256 reduce8(const __m256* acc) {
                        _mm256_permute2f128_ps(h0123, h4567, 0x31));
 }
 
+// acc[j] = the 8 lane sums of q·k_j for the block's keys j < nb (zero past
+// nb): each chunk of q is loaded once and meets every key. NB = kBlock for a
+// full block (a compile-time count keeps acc in registers), else 0 (nb keys).
+template <int NB>
+__attribute__((target("avx2,fma"), always_inline)) inline void block_dots(
+    const float* q, __m256 q_tail, const float* k0, int HS, int main, __m256i tail, int nb,
+    __m256* acc) {
+  const int count = NB ? NB : nb;
+#pragma GCC unroll 8
+  for (int j = 0; j < kBlock; ++j) acc[j] = _mm256_setzero_ps();
+  for (int d = 0; d < main; d += 8) {
+    const __m256 qd = _mm256_loadu_ps(q + d);
+#pragma GCC unroll 8
+    for (int j = 0; j < count; ++j)
+      acc[j] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(k0 + size_t(j) * HS + d), acc[j]);
+  }
+  if (main < HS)
+    for (int j = 0; j < count; ++j)
+      acc[j] = _mm256_fmadd_ps(q_tail, _mm256_maskload_ps(k0 + size_t(j) * HS + main, tail),
+                               acc[j]);
+}
+
+// o = fma(p_j, v_j, o) for the block's keys j < nb in order, each chunk of o
+// kept in a register across the keys.
+template <int NB>
+__attribute__((target("avx2,fma"), always_inline)) inline void block_values(
+    const float* pj, const float* v0, int HS, int main, int nb, float* o) {
+  const int count = NB ? NB : nb;
+  for (int d = 0; d < main; d += 8) {
+    __m256 od = _mm256_loadu_ps(o + d);
+#pragma GCC unroll 8
+    for (int j = 0; j < count; ++j)
+      od = _mm256_fmadd_ps(_mm256_set1_ps(pj[j]), _mm256_loadu_ps(v0 + size_t(j) * HS + d), od);
+    _mm256_storeu_ps(o + d, od);
+  }
+  for (int d = main; d < HS; ++d)
+    for (int j = 0; j < count; ++j) o[d] = std::fma(pj[j], v0[size_t(j) * HS + d], o[d]);
+}
+
 __attribute__((target("avx2,fma"))) void attend_avx2(const float* q, const float* keys,
                                                      const float* values, int n, int HS,
                                                      float scale, float* o) {
@@ -86,14 +125,10 @@ __attribute__((target("avx2,fma"))) void attend_avx2(const float* q, const float
   for (int j0 = 0; j0 < n; j0 += kBlock) {
     const int nb = std::min(kBlock, n - j0);
     __m256 acc[kBlock];
-    for (int j = 0; j < kBlock; ++j) acc[j] = _mm256_setzero_ps();
-    for (int j = 0; j < nb; ++j) {
-      const float* k = keys + size_t(j0 + j) * HS;
-      __m256 a = _mm256_setzero_ps();
-      for (int d = 0; d < main; d += 8)
-        a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), a);
-      if (main < HS) a = _mm256_fmadd_ps(q_tail, _mm256_maskload_ps(k + main, tail), a);
-      acc[j] = a;
+    if (nb == kBlock) {
+      block_dots<kBlock>(q, q_tail, keys + size_t(j0) * HS, HS, main, tail, kBlock, acc);
+    } else {
+      block_dots<0>(q, q_tail, keys + size_t(j0) * HS, HS, main, tail, nb, acc);
     }
     const __m256 valid = _mm256_castsi256_ps(first_lanes(nb));
     const __m256 s = _mm256_blendv_ps(_mm256_set1_ps(kMinusInf),
@@ -118,13 +153,10 @@ __attribute__((target("avx2,fma"))) void attend_avx2(const float* q, const float
     l += _mm_cvtss_f32(_mm_add_ss(u2, _mm_movehdup_ps(u2)));
     alignas(32) float pj[kBlock];
     _mm256_store_ps(pj, p);
-    for (int j = 0; j < nb; ++j) {
-      const float* v = values + size_t(j0 + j) * HS;
-      const __m256 pv = _mm256_set1_ps(pj[j]);
-      for (int d = 0; d < main; d += 8)
-        _mm256_storeu_ps(o + d,
-                         _mm256_fmadd_ps(pv, _mm256_loadu_ps(v + d), _mm256_loadu_ps(o + d)));
-      for (int d = main; d < HS; ++d) o[d] = std::fma(pj[j], v[d], o[d]);
+    if (nb == kBlock) {
+      block_values<kBlock>(pj, values + size_t(j0) * HS, HS, main, kBlock, o);
+    } else {
+      block_values<0>(pj, values + size_t(j0) * HS, HS, main, nb, o);
     }
   }
   for (int d = 0; d < HS; ++d) o[d] /= l;

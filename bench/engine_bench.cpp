@@ -1,6 +1,6 @@
 // Google Benchmark program for the optimized engine (regression tracking).
 //
-//   engine_bench --benchmark_filter=Decode
+//   engine_bench --benchmark_filter='Decode/'
 //   engine_bench --benchmark_filter=DecodeStepAt    (step time at cache length 64, 512, 1000)
 //   GPT2_BENCH_MODEL=small engine_bench      (default: gpt2-124m-shape)
 //
@@ -118,7 +118,7 @@ void PanelGemm(benchmark::State& state, WeightFormat format, int rows) {
   for (float& v : w) v = d(rng);
   const PanelMatrix packed = pack_panels(w.data(), n, n, false, format);
   ThreadPool pool(threads);
-  std::vector<std::vector<float>> scratch(threads, std::vector<float>(size_t(n) * kPanelWidth));
+  std::vector<AlignedVector<float>> scratch(threads, AlignedVector<float>(size_t(n) * kPanelWidth));
   for (auto _ : state) {
     pool.parallel_for(packed.panels(), [&](int begin, int end, int thread) {
       gemm_panels(x.data(), rows, n, packed, nullptr, y.data(), n, Epilogue::store, begin, end,

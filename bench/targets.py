@@ -72,7 +72,8 @@ def main():
 
     row("fast decode >= 80% of triad bandwidth", fast["decode_fraction_of_triad"],
         f"{100 * fast['decode_fraction_of_triad']:.0f}% ({fast['decode_weight_bandwidth_gb_s']:.2f} of "
-        f"{fast['triad_bandwidth_gb_s']:.2f} GB/s)", fast["decode_fraction_of_triad"] >= 0.8)
+        f"{fast['triad_bandwidth_gb_s']:.2f} GB/s; {100 * fast['decode_fraction_of_read_bandwidth']:.0f}% "
+        f"of the read-only loop's {fast['read_bandwidth_gb_s']:.2f})", fast["decode_fraction_of_triad"] >= 0.8)
     r = bf16["decode_tok_s"] / fast["decode_tok_s"]
     row("bf16 decode >= 1.7x fast", r,
         f"{r:.2f}x ({bf16['decode_tok_s']:.1f} / {fast['decode_tok_s']:.1f} tok/s)", r >= 1.7)
@@ -85,14 +86,16 @@ def main():
         steps = b["decode_step_ms_by_position"]
         if not {"64", "512", "1000"} <= steps.keys():
             continue
-        # Linear growth: each cached position adds the same time, about its
+        # Linear growth: each cached position adds the same time, at least its
         # keys and values read at streaming bandwidth (kv_model). Superlinear
-        # growth shows as a later slope well above the earlier one; the check
-        # allows the later slope twice the larger of the earlier and the model.
+        # growth shows as a later slope well above the earlier one. Three
+        # noisy points cannot prove more than that, so the row only says
+        # "no sign of superlinear growth": the later slope is at most twice the
+        # larger of the earlier one and the model.
         t64, t512, t1000 = steps["64"], steps["512"], steps["1000"]
         early, late = (t512 - t64) / 448 * 1e3, (t1000 - t512) / 488 * 1e3  # us per position
         kv_model = b["kv_cache_us_per_position_at_triad"]
-        row(f"{name} decode step time grows at most linearly", late,
+        row(f"{name} decode step time: no superlinear growth", late,
             f"{t64:.2f} / {t512:.2f} / {t1000:.2f} ms at 64 / 512 / 1000; slope {early:.2f} then "
             f"{late:.2f} us/position (cache read at triad: {kv_model:.2f})",
             late <= 2 * max(early, kv_model))
@@ -118,8 +121,8 @@ def main():
     print(f"  GEMM 768^3: fast {fast['gemm_768_gflop_s']:.1f}, bf16 {bf16['gemm_768_gflop_s']:.1f}"
           + (f", torch.mm {peer['gemm_768_gflop_s']:.1f}" if peer else "") + " GFLOP/s")
     print(f"  resident memory, engine after load: fast {fast['engine_rss_mib']:.0f} MiB, bf16 "
-          f"{bf16['engine_rss_mib']:.0f} MiB (peak while loading: {fast['peak_rss_mib']:.0f}, "
-          f"{bf16['peak_rss_mib']:.0f} MiB)")
+          f"{bf16['engine_rss_mib']:.0f} MiB (peak while loading: {fast['load_peak_rss_mib']:.0f}, "
+          f"{bf16['load_peak_rss_mib']:.0f} MiB)")
 
 
 if __name__ == "__main__":

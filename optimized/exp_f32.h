@@ -7,8 +7,9 @@
 // caller can tell from 0 next to a sum that holds a 1), n = round(x·log2 e),
 // r = x - n·ln 2 with ln 2 split in two (C1 exact in 9 bits), a degree-6
 // polynomial on r in [-ln2/2, ln2/2], times 2^n built from its exponent bits.
-// The error is about 1 float ULP; gelu_test measures the worst over a dense
-// sweep and prints it.
+// A NaN argument gives NaN (the clamp would otherwise turn it into exp(88)).
+// Cephes gives a peak relative error of 1.0e-7 (under 2 float ULP); gelu_test
+// measures the worst over a dense sweep (0.99 ULP) and prints it.
 #pragma once
 
 #include <bit>
@@ -32,9 +33,9 @@ constexpr float kE5 = 1.9875691500e-4f, kE4 = 1.3981999507e-3f, kE3 = 8.33345190
 inline float min_like_simd(float a, float b) { return a < b ? a : b; }
 inline float max_like_simd(float a, float b) { return a > b ? a : b; }
 
-inline float exp_f32(float x) {
+inline float exp_f32(float x_in) {
   using namespace exp_detail;
-  x = max_like_simd(min_like_simd(x, kMax), kMin);
+  const float x = max_like_simd(min_like_simd(x_in, kMax), kMin);
   const float n = std::nearbyint(x * kLog2e);
   float r = std::fma(-n, kC1, x);
   r = std::fma(-n, kC2, r);
@@ -45,13 +46,13 @@ inline float exp_f32(float x) {
   p = std::fma(p, r, kE0);
   p = std::fma(p, r * r, r) + 1.0f;
   const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return p * scale;
+  return x_in != x_in ? x_in : p * scale;
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 x) {
+__attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 x_in) {
   using namespace exp_detail;
-  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(kMax)), _mm256_set1_ps(kMin));
+  const __m256 x = _mm256_max_ps(_mm256_min_ps(x_in, _mm256_set1_ps(kMax)), _mm256_set1_ps(kMin));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kC1), x);
@@ -64,7 +65,8 @@ __attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 x) {
   p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
   const __m256i bits =
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+  return _mm256_blendv_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), x_in,
+                          _mm256_cmp_ps(x_in, x_in, _CMP_UNORD_Q));
 }
 #endif
 

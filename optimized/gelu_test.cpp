@@ -41,7 +41,8 @@ std::vector<float> sweep() {
 constexpr double kExpMaxUlp = 2;
 
 TEST(ExpF32, IsWithinTwoUlpOfDoubleExpOnTheSoftmaxRange) {
-  // Every 97th float in [-87, 88]: the softmax uses x <= 0, tanh x in [0, 20].
+  // Every 97th float of either sign with magnitude in [1e-30, 87], and 0: the
+  // softmax uses x <= 0, tanh x in [0, 20].
   double worst = 0, at = 0;
   auto check = [&](float x) {
     const double truth = std::exp(double(x));
@@ -61,6 +62,8 @@ TEST(ExpF32, IsWithinTwoUlpOfDoubleExpOnTheSoftmaxRange) {
   EXPECT_GT(exp_f32(-1000.0f), 0.0f);
   EXPECT_LT(exp_f32(-1000.0f), 2e-38f);
   EXPECT_GT(exp_f32(-std::numeric_limits<float>::infinity()), 0.0f);
+  EXPECT_TRUE(std::isnan(exp_f32(std::numeric_limits<float>::quiet_NaN())));
+  EXPECT_EQ(exp_f32(std::numeric_limits<float>::infinity()), exp_f32(88.0f));
 }
 
 #if defined(__x86_64__)
@@ -74,9 +77,15 @@ TEST(ExpF32, AvxPathEqualsTheScalarFunction) {
   for (uint32_t bits = 0; bits < std::bit_cast<uint32_t>(100.0f); bits += 4099) {
     float x[8], y[8];
     for (int i = 0; i < 8; ++i) x[i] = (i % 2 ? -1.0f : 1.0f) * std::bit_cast<float>(bits + i);
-    if (bits == 0) x[2] = -inf, x[3] = inf;
+    if (bits == 0) x[2] = -inf, x[3] = inf, x[4] = std::numeric_limits<float>::quiet_NaN();
     exp8_avx2(x, y);
-    for (int i = 0; i < 8; ++i) ASSERT_EQ(y[i], exp_f32(x[i])) << "x = " << x[i];
+    for (int i = 0; i < 8; ++i) {
+      if (std::isnan(x[i])) {
+        ASSERT_TRUE(std::isnan(y[i]));
+        continue;
+      }
+      ASSERT_EQ(y[i], exp_f32(x[i])) << "x = " << x[i];
+    }
   }
 }
 #endif

@@ -1,6 +1,7 @@
 #include "optimized/online_attention.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "optimized/cpu_features.h"

@@ -15,8 +15,9 @@
 // A dot q·k_j runs 8 lanes, lane i accumulating fma(q[d], k_j[d], ·) for
 // d = i, i+8, ... (zero past HS), summed as ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7)).
 // The AVX2 and scalar paths perform the same float operations and agree bit
-// for bit; the blocks start at key 0 whatever n is, so a prefill and a decode
-// step give the same bits for the same query.
+// for bit; the blocks start at key 0 whatever n is, so the same query over the
+// same keys gives the same bits in a prefill and in a decode step. A NaN score
+// (NaN or an infinity in q or k) makes the output NaN, never a finite guess.
 #pragma once
 
 namespace gpt2::optimized {

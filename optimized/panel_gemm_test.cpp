@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -151,6 +152,28 @@ TEST(OnlineAttention, MatchesTheTwoPassSoftmaxAndIsTheSameOnEveryPath) {
         results.push_back(out);
       }
       for (size_t r = 1; r < results.size(); ++r) EXPECT_EQ(results[r], results[0]);
+    }
+}
+
+// A NaN in a key (or an infinite score) must reach the output as NaN on
+// every path: a finite answer there would hide a broken input.
+TEST(OnlineAttention, ANanKeyOrAnInfiniteScoreGivesNan) {
+  SimdGuard guard;
+  const int HS = 16, n = 13;
+  auto q = uniform(HS, 5), v = uniform(size_t(n) * HS, 7);
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()})
+    for (int at : {0, 9}) {
+      auto k = uniform(size_t(n) * HS, 6);
+      k[size_t(at) * HS + 3] = bad;
+      if (std::isinf(bad)) q[3] = 1.0f;  // +inf score, not -inf
+      for (Simd simd : supported_paths()) {
+        set_simd(simd);
+        std::vector<float> out(HS);
+        attend_online_softmax(q.data(), k.data(), v.data(), n, HS, 0.25f, out.data());
+        for (int i = 0; i < HS; ++i)
+          EXPECT_TRUE(std::isnan(out[i])) << simd_name(simd) << " bad=" << bad << " at key " << at
+                                          << " dim " << i << ": " << out[i];
+      }
     }
 }
 

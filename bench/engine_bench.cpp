@@ -60,23 +60,30 @@ void Prefill(benchmark::State& state, const std::string& kernel, Logits which) {
       benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void Decode(benchmark::State& state, const std::string& kernel) {
-  Engine& engine = engine_for(kernel, static_cast<int>(state.range(0)));
-  const int start = std::min(128, engine.config().n_ctx / 2);
-  const auto tokens = random_tokens(start, engine.config().vocab_size);
+// Times one decode step per iteration after a prefill of `prompt`; when the
+// cache reaches `limit` positions it starts over from the prompt, untimed.
+void decode_steps(benchmark::State& state, Engine& engine, const std::vector<int>& prompt,
+                  int limit) {
   engine.reset();
-  engine.prefill(tokens, Mask::causal, Logits::none);
+  engine.prefill(prompt, Mask::causal, Logits::none);
   int token = 0;
   for (auto _ : state) {
-    if (engine.position() == engine.config().n_ctx) {  // wrap: refill the prompt, untimed
+    if (engine.position() == limit) {
       state.PauseTiming();
       engine.reset();
-      engine.prefill(tokens, Mask::causal, Logits::none);
+      engine.prefill(prompt, Mask::causal, Logits::none);
       state.ResumeTiming();
     }
     benchmark::DoNotOptimize(engine.decode(token).data());
     token = (token + 1) % engine.config().vocab_size;
   }
+}
+
+void Decode(benchmark::State& state, const std::string& kernel) {
+  Engine& engine = engine_for(kernel, static_cast<int>(state.range(0)));
+  const int start = std::min(128, engine.config().n_ctx / 2);
+  decode_steps(state, engine, random_tokens(start, engine.config().vocab_size),
+               engine.config().n_ctx);
   state.counters["tok/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["weight_GB/s"] = benchmark::Counter(double(engine.weight_bytes_per_token()) / 1e9,
                                                      benchmark::Counter::kIsIterationInvariantRate);
@@ -92,20 +99,8 @@ void DecodeStepAt(benchmark::State& state, const std::string& kernel) {
     state.SkipWithError("the model's context is too short for this position");
     return;
   }
-  const auto tokens = random_tokens(position, engine.config().vocab_size);
-  engine.reset();
-  engine.prefill(tokens, Mask::causal, Logits::none);
-  int token = 0;
-  for (auto _ : state) {
-    if (engine.position() == position + kSteps) {
-      state.PauseTiming();
-      engine.reset();
-      engine.prefill(tokens, Mask::causal, Logits::none);
-      state.ResumeTiming();
-    }
-    benchmark::DoNotOptimize(engine.decode(token).data());
-    token = (token + 1) % engine.config().vocab_size;
-  }
+  decode_steps(state, engine, random_tokens(position, engine.config().vocab_size),
+               position + kSteps);
 }
 
 // The engine's matrix product on 768x768x768 (prefill), or one row (decode).

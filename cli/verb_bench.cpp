@@ -139,13 +139,7 @@ class Triad {
 class KernelGemm {
  public:
   KernelGemm(const optimized::KernelSet& set, optimized::ThreadPool& pool) {
-    Config c;
-    c.n_layer = 1;
-    c.n_head = 12;
-    c.n_embd = kN;
-    c.n_ctx = kN;
-    c.vocab_size = 16;
-    Weights<float> w = zero_weights<float>(c);
+    Weights<float> w = zero_weights<float>(make_config(1, 12, kN, kN, 16));
     std::mt19937_64 rng(1);
     std::uniform_real_distribution<float> d(-1, 1);
     for (float& v : w.blocks[0].attn_c_proj_weight) v = d(rng);

@@ -9,12 +9,7 @@
 #include "model/tokens.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  gpt2::Config config;
-  config.n_layer = 1;
-  config.n_head = 1;
-  config.n_embd = 4;
-  config.n_ctx = 32;
-  config.vocab_size = 50257;
+  const gpt2::Config config = gpt2::make_config(1, 1, 4, 32, 50257);
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
     const auto tokens = gpt2::parse_tokens(text, config, "fuzz");

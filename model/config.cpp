@@ -42,6 +42,16 @@ void Config::validate(const std::string& source) const {
                      " elements)");
 }
 
+Config make_config(int n_layer, int n_head, int n_embd, int n_ctx, int vocab_size) {
+  Config c;
+  c.n_layer = n_layer;
+  c.n_head = n_head;
+  c.n_embd = n_embd;
+  c.n_ctx = n_ctx;
+  c.vocab_size = vocab_size;
+  return c;
+}
+
 int64_t Config::parameter_count() const {
   const int64_t C = n_embd;
   const int64_t per_block = 2 * C                 // ln_1

@@ -28,6 +28,11 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
+// A Config of the given shape, the other fields at their GPT-2 defaults. The
+// arguments follow the fields' order: layers, heads, channels, positions,
+// vocabulary.
+Config make_config(int n_layer, int n_head, int n_embd, int n_ctx, int vocab_size);
+
 // Activation names accepted for GPT-2's tanh-form GELU
 // 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))): Hugging Face's "gelu_new"
 // (the GPT-2 default) and "gelu_pytorch_tanh" (the same formula in PyTorch).

@@ -10,7 +10,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-Config small_config() { return Config{1, 1, 4, 4, 10, 1e-5, "gelu_new"}; }
+Config small_config() { return make_config(1, 1, 4, 4, 10); }
 
 std::string error_of(const std::string& text) {
   try {

@@ -31,7 +31,7 @@ namespace gpt2::optimized {
 namespace {
 
 TEST(Engine, PanelKernelsDecodeWithoutAllocating) {
-  const Config config = testing::test_config(2, 4, 40, 16, 70);
+  const Config config = make_config(2, 4, 40, 16, 70);
   const Weights<float> w = testing::random_weights(config, 5);
   for (const char* kernel : {"fast", "bf16"}) {
     Engine engine(w, find_kernel(kernel), 2);

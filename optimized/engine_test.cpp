@@ -20,14 +20,13 @@ using testing::describe;
 using testing::max_scaled_difference;
 using testing::random_tokens;
 using testing::random_weights;
-using testing::test_config;
 
 std::vector<Config> shapes() {
   return {
-      test_config(1, 1, 1, 4, 3),     // head size 1, one head
-      test_config(2, 3, 3, 7, 7),     // head size 1
-      test_config(2, 2, 10, 9, 13),   // HS = 5
-      test_config(2, 4, 16, 17, 50),  // HS = 4
+      make_config(1, 1, 1, 4, 3),     // head size 1, one head
+      make_config(2, 3, 3, 7, 7),     // head size 1
+      make_config(2, 2, 10, 9, 13),   // HS = 5
+      make_config(2, 4, 16, 17, 50),  // HS = 4
   };
 }
 
@@ -72,7 +71,7 @@ TEST(Engine, IncrementalAndChunkedMatchFullAtEveryPosition) {
 // A prompt prefilled in chunks leaves the same cache as one prefill: the
 // decode steps that follow agree.
 TEST(Engine, DecodeAfterChunkedPrefillMatchesDecodeAfterOnePrefill) {
-  const Config config = test_config(2, 2, 10, 12, 13);
+  const Config config = make_config(2, 2, 10, 12, 13);
   const Weights<float> w = random_weights(config, 7);
   const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 7);
   const std::span<const int> prompt(tokens.data(), 8);
@@ -96,7 +95,7 @@ TEST(Engine, DecodeAfterChunkedPrefillMatchesDecodeAfterOnePrefill) {
 
 // Results are bit-identical for any thread count, in every mode.
 TEST(Engine, ResultsDoNotDependOnTheThreadCount) {
-  const Config config = test_config(2, 4, 40, 11, 70);  // 4C = 160: 10 panels; V: 5 panels
+  const Config config = make_config(2, 4, 40, 11, 70);  // 4C = 160: 10 panels; V: 5 panels
   const Weights<float> w = random_weights(config, 11);
   const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 11);
   for (const KernelSet& set : kernels())
@@ -117,7 +116,7 @@ TEST(Engine, PanelSetsGiveTheSameBitsOnEverySimdPath) {
   if (!cpu_supports(Simd::avx2_fma)) GTEST_SKIP() << "only the scalar path on this CPU";
   const Simd saved = simd_in_use();
   std::vector<Config> configs = shapes();
-  configs.push_back(test_config(2, 2, 128, 21, 70));  // HS = 64 as in GPT-2; 21 keys: 2 blocks + 5
+  configs.push_back(make_config(2, 2, 128, 21, 70));  // HS = 64 as in GPT-2; 21 keys: 2 blocks + 5
   for (const Config& config : configs)
     for (const std::string kernel : {"fast", "bf16"})
       for (Mode mode : {Mode::full, Mode::incremental}) {
@@ -134,7 +133,7 @@ TEST(Engine, PanelSetsGiveTheSameBitsOnEverySimdPath) {
 }
 
 TEST(Engine, ResetStartsOverWithTheSameResult) {
-  const Config config = test_config(1, 2, 8, 6, 9);
+  const Config config = make_config(1, 2, 8, 6, 9);
   const Weights<float> w = random_weights(config, 3);
   const std::vector<int> prompt{1, 4, 8};
   for (const KernelSet& set : kernels()) {
@@ -162,7 +161,7 @@ std::string input_error(F&& f) {
 }
 
 TEST(Engine, PositionsBeyondTheContextAreAnErrorNotAWrap) {
-  const Config config = test_config(1, 1, 4, 5, 6);
+  const Config config = make_config(1, 1, 4, 5, 6);
   const Weights<float> w = random_weights(config, 1);
   for (const KernelSet& set : kernels()) {
     SCOPED_TRACE(set.name);
@@ -184,7 +183,7 @@ TEST(Engine, PositionsBeyondTheContextAreAnErrorNotAWrap) {
 }
 
 TEST(Engine, TokensOutsideTheVocabularyAndEmptyPromptsAreErrors) {
-  const Config config = test_config(1, 1, 4, 5, 6);
+  const Config config = make_config(1, 1, 4, 5, 6);
   const Weights<float> w = random_weights(config, 1);
   Engine engine(w, find_kernel("fast"), 1);
   EXPECT_NE(input_error([&] {
@@ -208,7 +207,7 @@ TEST(Engine, TokensOutsideTheVocabularyAndEmptyPromptsAreErrors) {
 // DESIGN's question, at the engine: without the mask, block 0's last
 // position is unchanged (it sees every key anyway) and earlier ones change.
 TEST(Engine, MaskNoneChangesEarlierPositionsButNotTheLastInBlockZero) {
-  const Config config = test_config(2, 2, 10, 6, 13);
+  const Config config = make_config(2, 2, 10, 6, 13);
   const Weights<float> w = random_weights(config, 21);
   const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 21);
   for (const KernelSet& set : kernels()) {

@@ -21,18 +21,17 @@ using testing::describe;
 using testing::max_scaled_difference;
 using testing::random_tokens;
 using testing::random_weights;
-using testing::test_config;
 
 // Small shapes: head size 1, one head, odd sizes, C not a multiple of the
 // panel width (16) or of the SIMD width (8), vocabularies over several panels.
 std::vector<Config> shape_table() {
   return {
-      test_config(1, 1, 1, 4, 3),     // C = HS = 1
-      test_config(2, 3, 3, 6, 7),     // head size 1, three heads
-      test_config(1, 1, 8, 5, 11),    // one head
-      test_config(2, 2, 10, 9, 13),   // HS = 5
-      test_config(2, 4, 16, 17, 50),  // HS = 4, V over 4 panels
-      test_config(1, 2, 34, 12, 40),  // HS = 17 (SIMD tail), 4C = 136
+      make_config(1, 1, 1, 4, 3),     // C = HS = 1
+      make_config(2, 3, 3, 6, 7),     // head size 1, three heads
+      make_config(1, 1, 8, 5, 11),    // one head
+      make_config(2, 2, 10, 9, 13),   // HS = 5
+      make_config(2, 4, 16, 17, 50),  // HS = 4, V over 4 panels
+      make_config(1, 2, 34, 12, 40),  // HS = 17 (SIMD tail), 4C = 136
   };
 }
 
@@ -56,7 +55,7 @@ TEST(KernelRegistry, UnknownNameListsTheKnownOnes) {
 }
 
 TEST(KernelRegistry, Bf16EffectiveWeightsAreRoundedOnlyThere) {
-  const Config c = test_config(1, 1, 4, 3, 5);
+  const Config c = make_config(1, 1, 4, 3, 5);
   const Weights<float> w = random_weights(c, 5);
   EXPECT_EQ(find_kernel("fast").weights_used(w).wte, w.wte);
   const Weights<float> r = find_kernel("bf16").weights_used(w);
@@ -92,7 +91,7 @@ TEST(KernelsAgainstEigen, FullTraceWithinFloat32RoundingOfEigen) {
 }
 
 TEST(KernelsAgainstEigen, MaskNoneWithinFloat32RoundingOfEigen) {
-  const Config config = test_config(2, 2, 10, 9, 13);
+  const Config config = make_config(2, 2, 10, 9, 13);
   const Weights<float> w = random_weights(config, 9);
   const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 9);
   for (const KernelSet& set : kernels()) {
@@ -121,7 +120,7 @@ TEST(KernelVariants, AVariantOverridesOneHookAndIsVisiblyDifferent) {
                            return std::make_unique<UnscaledScoresKernels>(w);
                          },
                          {}};
-  const Config config = test_config(2, 2, 16, 8, 13);
+  const Config config = make_config(2, 2, 16, 8, 13);
   const Weights<float> w = random_weights(config, 31);
   const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 31);
   Engine good(w, find_kernel("eigen"), 1), bad(w, broken, 1);

@@ -13,16 +13,6 @@
 
 namespace gpt2::optimized::testing {
 
-inline Config test_config(int n_layer, int n_head, int n_embd, int n_ctx, int vocab) {
-  Config c;
-  c.n_layer = n_layer;
-  c.n_head = n_head;
-  c.n_embd = n_embd;
-  c.n_ctx = n_ctx;
-  c.vocab_size = vocab;
-  return c;
-}
-
 inline std::string describe(const Config& c) {
   std::ostringstream s;
   s << "L=" << c.n_layer << " NH=" << c.n_head << " C=" << c.n_embd << " P=" << c.n_ctx

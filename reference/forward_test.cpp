@@ -15,7 +15,6 @@ namespace {
 using testing::agreeing_digits;
 using testing::for_each_tensor_pair;
 using testing::scaled_difference;
-using testing::small_config;
 using testing::test_seed;
 using testing::test_tokens;
 
@@ -51,7 +50,7 @@ using testing::test_tokens;
 //   block.0 = x' + m (values below); ln_f = ±(f, -f) of it; logits = (f0, f1, f0 + f1 = 0).
 // The digits were computed with mpmath at 60 digits from these equations.
 Weights<double> hand_model() {
-  Config config = small_config(1, 1, 2, 3, 2);
+  Config config = make_config(1, 1, 2, 2, 3);
   Weights<double> w = zero_weights<double>(config);
   w.wte = {1, 0, 0, 1, 1, 1};
   w.wpe = {0, 0, 0.5, 0};
@@ -143,7 +142,7 @@ TEST(ForwardTest, HandCheckedOneLayerModelAtDoubleAndFloat) {
 // c_proj = I and the MLP zero (gelu(0) = 0), block.0 = embed + that mean.
 TEST(ForwardTest, ZeroQueryAndKeyWeightsGiveUniformAttention) {
   const uint64_t seed = test_seed(11);
-  const Config config = small_config(1, 2, 4, 8, 6);
+  const Config config = make_config(1, 2, 4, 6, 8);
   const Weights<float> random = seeded_weights(config, seed);
   Weights<Real50> w = zero_weights<Real50>(config);
   const int C = config.n_embd, T = 5;
@@ -191,7 +190,7 @@ TEST(ForwardTest, ZeroQueryAndKeyWeightsGiveUniformAttention) {
 // modes give the same bits.
 TEST(ForwardTest, SingleTokenIsIndifferentToMaskAndMode) {
   const uint64_t seed = test_seed(12);
-  const Config config = small_config(2, 2, 8, 16, 8);
+  const Config config = make_config(2, 2, 8, 8, 16);
   const Weights<Real50> w = convert_weights<Real50>(seeded_weights(config, seed));
   for (int token : {0, 7, 15}) {
     Options causal;
@@ -217,7 +216,7 @@ TEST(ForwardTest, SingleTokenIsIndifferentToMaskAndMode) {
 // real difference is a bug, not rounding).
 TEST(ForwardTest, IncrementalMatchesFullRecomputeAt50Digits) {
   const uint64_t seed = test_seed(13);
-  for (const Config& config : {small_config(2, 2, 8, 16, 8), small_config(3, 3, 9, 11, 7)}) {
+  for (const Config& config : {make_config(2, 2, 8, 8, 16), make_config(3, 3, 9, 7, 11)}) {
     const Weights<Real50> w = convert_weights<Real50>(seeded_weights(config, seed));
     const std::vector<int> tokens = test_tokens(config.n_ctx, config.vocab_size);  // T = n_ctx
     Options full, incremental;
@@ -240,7 +239,7 @@ TEST(ForwardTest, IncrementalMatchesFullRecomputeAt50Digits) {
 // later rows), and position 0 is the single-token run of the first token.
 TEST(ForwardTest, AppendingTokensNeverChangesEarlierPositions) {
   const uint64_t seed = test_seed(15);
-  const Config config = small_config(2, 2, 8, 16, 8);
+  const Config config = make_config(2, 2, 8, 8, 16);
   const Weights<Real50> w = convert_weights<Real50>(seeded_weights(config, seed));
   const std::vector<int> tokens = test_tokens(config.n_ctx, config.vocab_size);
   for (Mode mode : {Mode::full, Mode::incremental}) {
@@ -263,7 +262,7 @@ TEST(ForwardTest, AppendingTokensNeverChangesEarlierPositions) {
 // enough that every projection is split (checked).
 TEST(ForwardTest, ThreadCountDoesNotChangeAnyBit) {
   const uint64_t seed = test_seed(14);
-  const Config config = small_config(2, 4, 128, 300, 8);
+  const Config config = make_config(2, 4, 128, 8, 300);
   const int T = 6;
   const Parallel two(2);
   ASSERT_GT(two.workers_for((config.n_embd + kLinearColumnBlock - 1) / kLinearColumnBlock,

@@ -13,7 +13,6 @@ namespace {
 using testing::agreeing_digits;
 using testing::row;
 using testing::scaled_difference;
-using testing::small_config;
 using testing::test_seed;
 using testing::test_tokens;
 
@@ -33,8 +32,8 @@ struct MaskCase {
 TEST(MaskTest, NoMaskChangesEarlierPositionsFromBlock0AndTheLastFromBlock1) {
   const uint64_t seed = test_seed(21);
   for (const MaskCase& c :
-       {MaskCase{small_config(2, 2, 8, 16, 8), 2}, MaskCase{small_config(3, 2, 8, 16, 8), 5},
-        MaskCase{small_config(2, 3, 9, 13, 7), 7}}) {
+       {MaskCase{make_config(2, 2, 8, 8, 16), 2}, MaskCase{make_config(3, 2, 8, 8, 16), 5},
+        MaskCase{make_config(2, 3, 9, 7, 13), 7}}) {
     const Config& config = c.config;
     const int T = c.T, C = config.n_embd;
     const Weights<Real50> w = convert_weights<Real50>(seeded_weights(config, seed));

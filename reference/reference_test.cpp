@@ -11,7 +11,6 @@
 namespace gpt2::reference {
 namespace {
 
-using testing::small_config;
 using testing::test_seed;
 
 TEST(ReferenceTest, PrecisionParsesTheCliNames) {
@@ -24,7 +23,7 @@ TEST(ReferenceTest, PrecisionParsesTheCliNames) {
 
 // The message names the offending token's index and value.
 TEST(ReferenceTest, RejectsOutOfRangeTokensNamingTheIndex) {
-  const Weights<float> w = seeded_weights(small_config(1, 1, 4, 8, 4), test_seed(41));
+  const Weights<float> w = seeded_weights(make_config(1, 1, 4, 4, 8), test_seed(41));
   try {
     run(w, {1, 2, 8}, Precision::digits50);
     FAIL() << "token 8 is outside a vocabulary of 8";
@@ -37,14 +36,14 @@ TEST(ReferenceTest, RejectsOutOfRangeTokensNamingTheIndex) {
 }
 
 TEST(ReferenceTest, RejectsMoreTokensThanTheContextAndNoTokens) {
-  const Weights<float> w = seeded_weights(small_config(1, 1, 4, 8, 4), test_seed(42));
+  const Weights<float> w = seeded_weights(make_config(1, 1, 4, 4, 8), test_seed(42));
   EXPECT_THROW(run(w, {1, 2, 3, 4, 5}, Precision::f64), InputError);
   EXPECT_THROW(run(w, {}, Precision::f64), InputError);
   EXPECT_NO_THROW(run(w, {1, 2, 3, 4}, Precision::f64));  // T = n_ctx is fine
 }
 
 TEST(ReferenceTest, RejectsChunkedMode) {
-  const Weights<float> w = seeded_weights(small_config(1, 1, 4, 8, 4), test_seed(43));
+  const Weights<float> w = seeded_weights(make_config(1, 1, 4, 4, 8), test_seed(43));
   Options options;
   options.mode = Mode::chunked;
   EXPECT_THROW(run(w, {1, 2}, Precision::f64, options), InputError);
@@ -52,7 +51,7 @@ TEST(ReferenceTest, RejectsChunkedMode) {
 
 // run() is forward<Real> on converted weights, rounded to double.
 TEST(ReferenceTest, RunReturnsTheForwardPassRoundedToDouble) {
-  const Config config = small_config(2, 2, 8, 16, 8);
+  const Config config = make_config(2, 2, 8, 8, 16);
   const Weights<float> w = seeded_weights(config, test_seed(44));
   const std::vector<int> tokens = {3, 0, 15};
   Options options;
@@ -77,7 +76,7 @@ TEST(ReferenceTest, RunReturnsTheForwardPassRoundedToDouble) {
 }
 
 TEST(ReferenceTest, ProgressGoesToStderrOnlyWhenAsked) {
-  const Weights<float> w = seeded_weights(small_config(2, 1, 4, 8, 4), test_seed(45));
+  const Weights<float> w = seeded_weights(make_config(2, 1, 4, 4, 8), test_seed(45));
   ::testing::internal::CaptureStderr();
   run(w, {1, 2}, Precision::f64);
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");

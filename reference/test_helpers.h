@@ -26,17 +26,6 @@ inline uint64_t test_seed(uint64_t fallback) {
   return seed;
 }
 
-inline Config small_config(int n_layer, int n_head, int n_embd, int vocab_size, int n_ctx) {
-  Config c;
-  c.n_layer = n_layer;
-  c.n_head = n_head;
-  c.n_embd = n_embd;
-  c.vocab_size = vocab_size;
-  c.n_ctx = n_ctx;
-  c.layer_norm_epsilon = 1e-5;
-  return c;
-}
-
 // Tokens t_i = (seed-mixed i) mod V, always including 0 and V-1 when T >= 2.
 inline std::vector<int> test_tokens(int T, int V) {
   std::vector<int> tokens(T);

@@ -1,6 +1,5 @@
 #include "model/checkpoint.h"
 
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -114,31 +113,30 @@ void validate_weights(const Weights<float>& weights, const std::string& source) 
   });
 }
 
+void write_checkpoint_files(const Weights<float>& weights, const std::string& dir) {
+  write_file_atomic((fs::path(dir) / "config.json").string(), config_to_json(weights.config));
+  std::vector<TensorToWrite> tensors;
+  for_each_tensor(
+      weights, [&](const std::string& name, const std::vector<float>& tensor, const Shape& shape) {
+        TensorToWrite t;
+        t.name = name;
+        t.dtype = Dtype::F32;
+        t.shape = shape;
+        t.data_f32 = tensor.data();
+        tensors.push_back(t);
+      });
+  // Hugging Face's loader requires {"format": "pt"} in the metadata.
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+}
+
 void save_checkpoint(const Weights<float>& weights, const std::string& dir) {
   validate_weights(weights, "weights to save");
   if (fs::exists(dir)) throw InputError(dir + ": already exists; choose a new directory");
   const fs::path target = fs::path(dir).lexically_normal();
-  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const fs::path temporary =
-      parent / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()));
+  const fs::path temporary = create_temporary_sibling_dir(dir);
   std::error_code ec;
-  fs::remove_all(temporary, ec);
-  if (!fs::create_directories(temporary, ec) || ec)
-    throw InputError(dir + ": cannot create directory (" + ec.message() + ")");
   try {
-    write_file_atomic((temporary / "config.json").string(), config_to_json(weights.config));
-    std::vector<TensorToWrite> tensors;
-    for_each_tensor(weights, [&](const std::string& name, const std::vector<float>& tensor,
-                                 const Shape& shape) {
-      TensorToWrite t;
-      t.name = name;
-      t.dtype = Dtype::F32;
-      t.shape = shape;
-      t.data_f32 = tensor.data();
-      tensors.push_back(t);
-    });
-    // Hugging Face's loader requires {"format": "pt"} in the metadata.
-    write_safetensors((temporary / "model.safetensors").string(), tensors, {{"format", "pt"}});
+    write_checkpoint_files(weights, temporary.string());
     fs::rename(temporary, target, ec);
     if (ec) throw InputError(dir + ": cannot move the finished checkpoint into place (" +
                              ec.message() + ")");
@@ -155,13 +153,7 @@ const std::vector<Preset>& presets() {
       Preset p;
       p.name = name;
       p.description = description;
-      p.config.n_layer = L;
-      p.config.n_head = NH;
-      p.config.n_embd = C;
-      p.config.vocab_size = V;
-      p.config.n_ctx = P;
-      p.config.layer_norm_epsilon = 1e-5;
-      p.config.activation = "gelu_new";
+      p.config = make_config(L, NH, C, P, V);
       p.seed = seed;
       return p;
     };

@@ -25,6 +25,10 @@ void validate_weights(const Weights<float>& weights, const std::string& source);
 // directory beside DIR, then renames it onto DIR. DIR must not exist.
 void save_checkpoint(const Weights<float>& weights, const std::string& dir);
 
+// The two files of a checkpoint, written into the existing directory `dir`
+// (save_checkpoint's inner step; fixtures embed weights with it too).
+void write_checkpoint_files(const Weights<float>& weights, const std::string& dir);
+
 // Built-in models, generated from a seed with the same bits on every
 // platform: "tiny" (default), "small", "gpt2-124m-shape".
 struct Preset {

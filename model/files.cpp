@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -40,6 +41,22 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     std::remove(temporary.c_str());
     throw InputError(path + ": cannot rename the temporary file into place (" + reason + ")");
   }
+}
+
+std::string create_temporary_sibling_dir(const std::string& target) {
+  namespace fs = std::filesystem;
+  const fs::path t = fs::path(target).lexically_normal();
+  const fs::path parent = t.has_parent_path() ? t.parent_path() : fs::path(".");
+  std::string name = ".";  // appended piecewise: GCC 12 warns (-Wrestrict) on "." + string
+  name += t.filename().string();
+  name += ".tmp." + std::to_string(::getpid());
+  const fs::path temporary = parent / name;
+  std::error_code ec;
+  fs::remove_all(temporary, ec);
+  if (!fs::create_directories(temporary, ec) || ec)
+    throw InputError(target + ": cannot create a temporary directory beside it (" +
+                     (ec ? ec.message() : std::string("already exists")) + ")");
+  return temporary.string();
 }
 
 std::string sha256_hex(const std::string& bytes) {

@@ -13,6 +13,12 @@ std::string read_file(const std::string& path);
 // writable.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// An empty directory .<name>.tmp.<pid> beside `target` (a stale one from an
+// earlier run of this pid is removed first), for writing a directory's
+// files before it is renamed onto `target`. Returns its path; InputError
+// naming `target` when it cannot be created.
+std::string create_temporary_sibling_dir(const std::string& target);
+
 // Lower-case hex SHA-256 of bytes / of a file.
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file(const std::string& path);

@@ -42,6 +42,18 @@ std::string where_text(const TraceComparison& c) {
   return c.summary().substr(std::string("FAIL at ").size());
 }
 
+std::string failing_tensor_lines(const TraceComparison& c) {
+  std::string lines;
+  for (const auto& t : c.tensors)
+    if (t.verdict != Verdict::pass && t.verdict != Verdict::absent)
+      lines += t.name + ": " + verdict_name(t.verdict) + ", max error " +
+               format("%.6g", t.metrics.max_abs_error) + ", budget " +
+               format("%.6g", t.budget.limit()) + ", first position " +
+               std::to_string(t.first_failing_position) +
+               (t.downstream_of.empty() ? "" : " (downstream of " + t.downstream_of + ")") + "\n";
+  return lines;
+}
+
 std::string format_table(const ConformanceReport& report) {
   const Config& c = report.config;
   std::string out;
@@ -191,15 +203,8 @@ std::string format_junit(const ConformanceReport& report) {
       continue;
     }
     out += ">\n      <failure message=\"" + xml_escape(r.comparison.summary()) + "\">";
-    std::string detail = "tokens " + format_tokens(r.tokens) + "\n";
-    for (const auto& t : r.comparison.tensors)
-      if (t.verdict != Verdict::pass && t.verdict != Verdict::absent)
-        detail += t.name + ": " + verdict_name(t.verdict) + ", max error " +
-                  format("%.6g", t.metrics.max_abs_error) + ", budget " +
-                  format("%.6g", t.budget.limit()) + ", first position " +
-                  std::to_string(t.first_failing_position) +
-                  (t.downstream_of.empty() ? "" : " (downstream of " + t.downstream_of + ")") +
-                  "\n";
+    const std::string detail =
+        "tokens " + format_tokens(r.tokens) + "\n" + failing_tensor_lines(r.comparison);
     out += xml_escape(detail) + "</failure>\n    </testcase>\n";
   }
   out += "  </testsuite>\n</testsuites>\n";

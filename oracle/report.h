@@ -15,6 +15,10 @@ std::string format(const char* pattern, double value);
 // worst tensor when everything passes.
 std::string where_text(const TraceComparison& comparison);
 
+// One line per tensor that did not pass: verdict, max error, budget, first
+// failing position and what it is downstream of (a JUnit failure's body).
+std::string failing_tensor_lines(const TraceComparison& comparison);
+
 // One row per scenario × kernel: worst ratio to budget, pass/FAIL and, for a
 // failure, where it is; then a footer with the budget rule and the verdict.
 std::string format_table(const ConformanceReport& report);

@@ -12,7 +12,6 @@ namespace {
 using testing::agreeing_digits;
 using testing::for_each_tensor_pair;
 using testing::scaled_difference;
-using testing::small_config;
 using testing::test_seed;
 using testing::test_tokens;
 
@@ -24,16 +23,25 @@ struct ConvergenceCase {
 };
 
 std::vector<ConvergenceCase> convergence_cases() {
-  return {{small_config(2, 2, 16, 64, 32), 8, Mode::full, Mask::causal},  // the tiny preset's shape
-          {small_config(1, 1, 5, 7, 3), 3, Mode::full, Mask::causal},
-          {small_config(3, 3, 9, 11, 7), 7, Mode::incremental, Mask::causal},
-          {small_config(2, 2, 8, 16, 8), 5, Mode::full, Mask::none}};
+  return {{make_config(2, 2, 16, 32, 64), 8, Mode::full, Mask::causal},  // the tiny preset's shape
+          {make_config(1, 1, 5, 3, 7), 3, Mode::full, Mask::causal},
+          {make_config(3, 3, 9, 7, 11), 7, Mode::incremental, Mask::causal},
+          {make_config(2, 2, 8, 8, 16), 5, Mode::full, Mask::none}};
 }
 
 std::string describe(const ConvergenceCase& c) {
   return "L=" + std::to_string(c.config.n_layer) + " NH=" + std::to_string(c.config.n_head) +
          " C=" + std::to_string(c.config.n_embd) + " V=" + std::to_string(c.config.vocab_size) +
          " T=" + std::to_string(c.T) + " " + mode_name(c.mode) + " " + mask_name(c.mask);
+}
+
+// The case's forward pass at precision R on `base` converted to R.
+template <class R>
+Trace<R> run_case(const ConvergenceCase& c, const Weights<float>& base) {
+  Options options;
+  options.mode = c.mode;
+  options.mask = c.mask;
+  return forward<R>(convert_weights<R>(base), test_tokens(c.T, c.config.vocab_size), options);
 }
 
 // The same case at 50 and at 100 digits agrees to at least 45 significant
@@ -43,12 +51,8 @@ TEST(ConvergenceTest, FiftyAndHundredDigitsAgreeTo45Digits) {
   for (const ConvergenceCase& c : convergence_cases()) {
     SCOPED_TRACE(describe(c));
     const Weights<float> base = seeded_weights(c.config, seed);
-    Options options;
-    options.mode = c.mode;
-    options.mask = c.mask;
-    const std::vector<int> tokens = test_tokens(c.T, c.config.vocab_size);
-    const Trace<Real50> t50 = forward<Real50>(convert_weights<Real50>(base), tokens, options);
-    const Trace<Real100> t100 = forward<Real100>(convert_weights<Real100>(base), tokens, options);
+    const Trace<Real50> t50 = run_case<Real50>(c, base);
+    const Trace<Real100> t100 = run_case<Real100>(c, base);
     for_each_tensor_pair(t50, t100, [&](const std::string& name, const auto& a, const auto& b) {
       const double digits = agreeing_digits(scaled_difference(a, b));
       std::printf("%s %s: 50 vs 100 digits agree to %.1f digits\n", describe(c).c_str(),
@@ -66,12 +70,8 @@ TEST(ConvergenceTest, DoubleAgreesWithFiftyDigitsToAbout1e13) {
   for (const ConvergenceCase& c : convergence_cases()) {
     SCOPED_TRACE(describe(c));
     const Weights<float> base = seeded_weights(c.config, seed);
-    Options options;
-    options.mode = c.mode;
-    options.mask = c.mask;
-    const std::vector<int> tokens = test_tokens(c.T, c.config.vocab_size);
-    const Trace<Real50> t50 = forward<Real50>(convert_weights<Real50>(base), tokens, options);
-    const Trace<double> t64 = forward<double>(convert_weights<double>(base), tokens, options);
+    const Trace<Real50> t50 = run_case<Real50>(c, base);
+    const Trace<double> t64 = run_case<double>(c, base);
     for_each_tensor_pair(t64, t50, [&](const std::string& name, const auto& a, const auto& b) {
       const double error = static_cast<double>(scaled_difference(a, b));
       std::printf("%s %s: double vs 50 digits: %.2e of scale\n", describe(c).c_str(), name.c_str(),

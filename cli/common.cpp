@@ -29,6 +29,14 @@ CLI::Option* add_threads_option(CLI::App& command, int& threads) {
       ->check(CLI::Range(1, 4096));
 }
 
+CLI::Option* add_trace_level_option(CLI::App& command, std::string& level) {
+  return command
+      .add_option("--trace-level", level,
+                  "blocks (embed, block.{l}, ln_f, logits) or ops (also the six tensors inside "
+                  "every block: ln_1, qkv, attn, mid, ln_2, gelu); default " + level)
+      ->check(CLI::IsMember({"blocks", "ops"}));
+}
+
 int resolve_threads(int requested) {
   if (requested > 0) return requested;
   const unsigned cores = std::thread::hardware_concurrency();

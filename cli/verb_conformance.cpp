@@ -22,6 +22,7 @@ struct ConformanceArgs {
   std::string filter;
   std::string json;
   std::string junit;
+  std::string trace_level = "ops";
   int threads = 0;
   bool progress = false;
 };
@@ -34,6 +35,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   options.threads = resolve_threads(a.threads);
   options.kernels = a.kernels;
   options.filter = a.filter;
+  options.trace_level = parse_trace_level(a.trace_level);
   options.progress = a.progress || ::isatty(2);
   const auto scenarios = oracle::default_scenarios(weights.config, a.seed);
   const oracle::ConformanceReport report = oracle::run_conformance(weights, scenarios, options);
@@ -60,6 +62,7 @@ Verb add_conformance_verb(CLI::App& app) {
                       "Only results whose name (\"scenario [kernel]\") contains this text");
   command->add_option("--json", a->json, "Write every figure as JSON");
   command->add_option("--junit", a->junit, "Write JUnit XML (one test case per scenario x kernel)");
+  add_trace_level_option(*command, a->trace_level);
   add_threads_option(*command, a->threads);
   command->add_flag("--progress", a->progress, "One line per result on stderr");
   return Verb{command, [a] { return run_conformance_verb(*a); }};

@@ -24,6 +24,7 @@ struct GenerateArgs {
   std::string mask = "causal";
   std::string precision = "50";
   std::string out;
+  std::string trace_level = "blocks";
   uint64_t seed = 1;
   int threads = 0;
   bool replace = false;
@@ -51,6 +52,7 @@ int generate(const GenerateArgs& a) {
   o.mask = a.mask == "none" ? Mask::none : Mask::causal;
   o.precision = a.precision;
   o.baseline_seed = a.seed;
+  o.trace_level = parse_trace_level(a.trace_level);
   o.threads = resolve_threads(a.threads);
   o.replace = a.replace;
   const fixtures::GenerateResult r = fixtures::generate_case(weights, o, a.out);
@@ -120,7 +122,9 @@ Verb add_fixtures_verb(CLI::App& app) {
       ->check(CLI::IsMember({"causal", "none"}));
   gen->add_option("--precision", g->precision, "Digits of the truth: 50 (default) or 100")
       ->check(CLI::IsMember({"50", "100"}));
-  gen->add_option("--seed", g->seed, "Seed of the stochastic-rounding baseline runs (default 1)");
+  gen->add_option("--seed", g->seed,
+                  "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");
+  add_trace_level_option(*gen, g->trace_level);
   gen->add_option("--out", g->out, "Case directory to write (must not exist)")->required();
   gen->add_flag("--replace", g->replace, "Replace an existing case directory");
   add_threads_option(*gen, g->threads);
@@ -134,8 +138,8 @@ Verb add_fixtures_verb(CLI::App& app) {
   auto* kernel = ver->add_option("--kernel", v->kernels,
                                  "Kernel set to check (repeatable; default: every registered set)");
   auto* trace = ver->add_option("--trace", v->trace,
-                                "A trace (safetensors, F32 or F64; any subset of embed, "
-                                "block.{l}, ln_f, logits that includes logits) to judge");
+                                "A trace (safetensors, F32 or F64; any subset of the trace "
+                                "tensors, op tensors included, that has logits) to judge");
   kernel->excludes(trace);
   ver->add_option("--checkpoint", v->checkpoint,
                   "The checkpoint directory of a case that references external weights");

@@ -12,12 +12,6 @@ namespace gpt2::cli {
 
 namespace {
 
-std::string shape_text(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 void print_config(const Config& c) {
   std::printf("config: n_layer %d, n_head %d, n_embd %d, n_positions %d, vocab_size %d, "
               "layer_norm_epsilon %g, activation %s\n",

@@ -1,5 +1,6 @@
 // gpt2-oracle run: one implementation over one token sequence, its whole
-// trace (embed, block.{l}, ln_f, logits) written as F64 safetensors.
+// trace (embed, block.{l}, ln_f, logits; with --trace-level ops also the op
+// tensors of every block) written as F64 safetensors.
 #include <cstdio>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@ struct RunOptions {
   std::string precision;
   std::string tokens;
   std::string out;
+  std::string trace_level = "blocks";
   int threads = 0;
   bool progress = false;
 };
@@ -53,6 +55,7 @@ int run_verb(const RunOptions& o) {
   const Weights<float> weights = o.source.load();
   const std::vector<int> tokens = parse_tokens(o.tokens, weights.config);
   const int threads = resolve_threads(o.threads);
+  const TraceLevel level = parse_trace_level(o.trace_level);
 
   Trace<double> trace;
   std::string producer;
@@ -64,11 +67,12 @@ int run_verb(const RunOptions& o) {
     options.mode = mode;
     options.threads = threads;
     options.progress = o.progress || ::isatty(2);  // a terminal watches
+    options.trace_level = level;
     trace = reference::run(weights, tokens, precision, options);
     producer = std::string("reference at ") + reference::precision_name(precision);
   } else {
     const std::string kernel = o.kernel.empty() ? "fast" : o.kernel;
-    trace = optimized::run_trace(weights, tokens, kernel, mode, o.chunk, mask, threads);
+    trace = optimized::run_trace(weights, tokens, kernel, mode, o.chunk, mask, threads, level);
     producer = "optimized engine, kernel " + kernel;
   }
   write_trace(o.out, trace, TraceDtype::F64,
@@ -108,6 +112,7 @@ Verb add_run_verb(CLI::App& app) {
                       "Reference scalar: f32, f64, 50 (default: the truth) or 100 digits");
   command->add_option("--tokens", o->tokens, "Token ids, e.g. 5,17,3")->required();
   command->add_option("--out", o->out, "Trace file to write (.safetensors)")->required();
+  add_trace_level_option(*command, o->trace_level);
   add_threads_option(*command, o->threads);
   command->add_flag("--progress", o->progress, "Progress on stderr (reference)");
   return Verb{command, [o] { return run_verb(*o); }};

@@ -32,6 +32,9 @@ struct ModelSource {
 
 // --threads N (default: all cores). Returns the option for chaining.
 CLI::Option* add_threads_option(CLI::App& command, int& threads);
+
+// --trace-level blocks|ops (model/trace.h): `level` holds the default on entry.
+CLI::Option* add_trace_level_option(CLI::App& command, std::string& level);
 int resolve_threads(int requested);  // 0 -> std::thread::hardware_concurrency
 
 Verb add_conformance_verb(CLI::App& app);

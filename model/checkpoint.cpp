@@ -26,12 +26,6 @@ bool is_ignored_buffer(const std::string& name) {
   return name.rfind("h.", 0) == 0 && (ends_with(".attn.bias") || ends_with(".attn.masked_bias"));
 }
 
-std::string shape_text(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 void check_finite(const std::vector<float>& values, const std::string& source,
                   const std::string& name) {
   for (size_t i = 0; i < values.size(); ++i)

@@ -4,13 +4,6 @@
 
 namespace gpt2 {
 
-uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 double seeded_normal(uint64_t seed, uint64_t stream, uint64_t counter) {
   const uint64_t key = mix64(seed ^ mix64(stream));
   // Three 64-bit draws give twelve 16-bit uniforms u_k in [0, 65535].

@@ -13,7 +13,13 @@
 namespace gpt2 {
 
 // splitmix64's finaliser (Steele, Lea & Flood, 2014): a bijective 64-bit mix.
-uint64_t mix64(uint64_t z);
+// Inline: the stochastic-rounding baseline calls it once per operation.
+inline uint64_t mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 
 // Approximately standard normal draw number `counter` of stream `stream`:
 // the Irwin-Hall sum of twelve 16-bit uniforms, centred, mean 0, variance

@@ -14,9 +14,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-Trace<double> sample_trace() {
+Trace<double> sample_trace(TraceLevel level = TraceLevel::blocks) {
   Config c{3, 1, 2, 8, 5, 1e-5, "gelu_new"};
-  Trace<double> t = make_trace<double>(c, 4);
+  Trace<double> t = make_trace<double>(c, 4, level);
   double x = 0.1;
   for_each_trace_tensor(t, [&](const std::string&, std::vector<double>& v, const Shape&) {
     for (double& e : v) e = (x *= 1.37) - 0.5;  // not representable in float
@@ -72,6 +72,53 @@ TEST(Trace, ReadingRejectsMissingAndMisshapenTensors) {
     FAIL();
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("tensor 'ln_f' has the wrong shape"));
+  }
+  std::filesystem::remove(path);
+}
+
+TEST(Trace, OpLevelRoundTripKeepsEveryOpTensorInForwardOrder) {
+  const Trace<double> t = sample_trace(TraceLevel::ops);
+  const std::string path = temp_path("trace_ops");
+  write_trace(path, t, TraceDtype::F64);
+  const Trace<double> r = read_trace(path);
+  ASSERT_EQ(r.level(), TraceLevel::ops);
+  ASSERT_EQ(r.ops.size(), 3u);
+  EXPECT_EQ(r.ops[2].gelu, t.ops[2].gelu);
+  EXPECT_EQ(r.ops[1].qkv.size(), 4u * 3 * 2);
+  EXPECT_EQ(r.block, t.block);
+  std::vector<std::string> visited;
+  for_each_trace_tensor(r, [&](const std::string& name, const std::vector<double>&,
+                               const Shape&) { visited.push_back(name); });
+  EXPECT_EQ(visited, trace_tensor_names(3, TraceLevel::ops));
+  EXPECT_EQ(visited[1], "block.0.ln_1");
+  EXPECT_EQ(visited[7], "block.0");
+  std::filesystem::remove(path);
+}
+
+TEST(Trace, TensorNamesParseBackAndRejectOthers) {
+  for (const TensorId& id : trace_tensor_ids(4, TraceLevel::ops))
+    EXPECT_EQ(parse_tensor_name(id.name(), 4), id) << id.name();
+  for (const char* bad : {"block.4", "block.0.ln_3", "block.-1", "block.01", "blocks.0", "",
+                          "logits ", "block.0.gelu.x"})
+    EXPECT_FALSE(parse_tensor_name(bad, 4).has_value()) << bad;
+  EXPECT_EQ(trace_tensor_names(1, TraceLevel::blocks),
+            (std::vector<std::string>{"embed", "block.0", "ln_f", "logits"}));
+}
+
+TEST(Trace, AnOpTraceMissingOneOpTensorIsRejected) {
+  Trace<double> t = sample_trace(TraceLevel::ops);
+  const std::string path = temp_path("trace_ops_partial");
+  std::vector<TensorToWrite> tensors;
+  for_each_trace_tensor(t, [&](const std::string& name, const std::vector<double>& v,
+                               const Shape& shape) {
+    if (name != "block.1.attn") tensors.push_back({name, Dtype::F64, shape, v.data(), nullptr});
+  });
+  write_safetensors(path, tensors);
+  try {
+    read_trace(path);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("missing tensor 'block.1.attn'"));
   }
   std::filesystem::remove(path);
 }

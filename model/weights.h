@@ -54,6 +54,13 @@ inline int64_t element_count(const Shape& shape) {
   return n;
 }
 
+// "[4, 16]": a shape in messages and reports.
+inline std::string shape_text(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 // Calls f(name, tensor, shape) for every tensor of `weights`, in the order of
 // a GPT-2 forward pass, with the Hugging Face names without the
 // "transformer." prefix ("wte.weight", "h.0.ln_1.weight", ...). Works on const

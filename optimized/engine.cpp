@@ -63,16 +63,25 @@ std::span<const float> Engine::pass(const int* tokens, int T, Mask mask, bool de
 
   k.embed(pass, tokens, x);  // x [T, C]
   if (capture_) capture_rows(capture_->embed, x, pass.pos0, T, C);
+  // The op tensors of block l (model/trace.h), when the capture asks for them.
+  BlockOps<double>* ops = nullptr;
   for (int l = 0; l < config_.n_layer; ++l) {
+    if (capture_ && capture_->level() == TraceLevel::ops) ops = &capture_->ops[l];
     // x = x + attn(ln_1(x))
     k.layer_norm(pass, l, NormSite::ln_1, x, T, h);
+    if (ops) capture_rows(ops->ln_1, h, pass.pos0, T, C);
     k.project(pass, l, Projection::qkv, h, qkv, false);  // qkv [T, 3C]
+    if (ops) capture_rows(ops->qkv, qkv, pass.pos0, T, 3 * C);
     k.write_cache(pass, l, qkv, cache_);
     k.attention(pass, l, qkv, cache_, att);  // att [T, C]
+    if (ops) capture_rows(ops->attn, att, pass.pos0, T, C);
     k.project(pass, l, Projection::attn_proj, att, x, true);
+    if (ops) capture_rows(ops->mid, x, pass.pos0, T, C);
     // x = x + mlp(ln_2(x))
     k.layer_norm(pass, l, NormSite::ln_2, x, T, h);
+    if (ops) capture_rows(ops->ln_2, h, pass.pos0, T, C);
     k.project_gelu(pass, l, h, fc);  // fc [T, 4C]
+    if (ops) capture_rows(ops->gelu, fc, pass.pos0, T, 4 * C);
     k.project(pass, l, Projection::mlp_proj, fc, x, true);
     if (capture_) capture_rows(capture_->block[l], x, pass.pos0, T, C);
   }
@@ -90,13 +99,15 @@ std::span<const float> Engine::pass(const int* tokens, int T, Mask mask, bool de
 }
 
 Trace<double> run_trace(const Weights<float>& weights, const std::vector<int>& tokens,
-                        const std::string& kernel, Mode mode, int chunk, Mask mask, int threads) {
+                        const std::string& kernel, Mode mode, int chunk, Mask mask, int threads,
+                        TraceLevel level) {
   validate_tokens(tokens, weights.config, "tokens");
   if (mode == Mode::chunked && chunk < 1)
     throw InputError("--chunk must be at least 1 token (got " + std::to_string(chunk) + ")");
   const KernelSet& set = find_kernel(kernel);
   Engine engine(weights, set, threads);
-  Trace<double> trace = make_trace<double>(weights.config, static_cast<int>(tokens.size()));
+  Trace<double> trace =
+      make_trace<double>(weights.config, static_cast<int>(tokens.size()), level);
   engine.set_capture(&trace);
   const std::span<const int> all(tokens);
   switch (mode) {

@@ -58,8 +58,9 @@ class Engine {
   std::span<const float> decode(int token);
 
   // While set, every pass copies its rows of the trace tensors (embed,
-  // block.{l}, ln_f, logits) into `trace` at their absolute positions (and
-  // computes logits for every position). `trace` must have room for them.
+  // block.{l}, ln_f, logits, and the op tensors when `trace` is at
+  // TraceLevel::ops) into `trace` at their absolute positions (and computes
+  // logits for every position). `trace` must have room for them.
   void set_capture(Trace<double>* trace) { capture_ = trace; }
 
  private:
@@ -84,8 +85,10 @@ class Engine {
 //                      (mask is then irrelevant: no pass has a future key);
 //   Mode::chunked      prefills of `chunk` tokens each (the last may be
 //                      shorter), `mask` applying within each chunk.
+// `level`: TraceLevel::ops adds the op tensors of every block (model/trace.h).
 // Throws InputError for bad tokens, chunk < 1 in chunked mode or an unknown kernel.
 Trace<double> run_trace(const Weights<float>& weights, const std::vector<int>& tokens,
-                        const std::string& kernel, Mode mode, int chunk, Mask mask, int threads);
+                        const std::string& kernel, Mode mode, int chunk, Mask mask, int threads,
+                        TraceLevel level = TraceLevel::blocks);
 
 }  // namespace gpt2::optimized

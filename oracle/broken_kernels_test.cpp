@@ -99,17 +99,17 @@ TEST_P(BrokenKernelIsCaught, AndLocated) {
 INSTANTIATE_TEST_SUITE_P(
     Oracle, BrokenKernelIsCaught,
     ::testing::Values(
-        Expectation{"broken-unscaled", "block.0", "prefill T=7", -1},
-        Expectation{"broken-diagonal-hidden", "block.0", "prefill T=7", 0},
-        Expectation{"broken-no-mask-in-prefill", "block.0", "prefill T=7", 0},
-        Expectation{"broken-eps-outside-sqrt", "block.0", "prefill T=1", 0},
-        Expectation{"broken-erf-gelu", "block.0", "prefill T=1", 0, Model::large_mlp},
+        Expectation{"broken-unscaled", "block.0.attn", "prefill T=7", -1},
+        Expectation{"broken-diagonal-hidden", "block.0.attn", "prefill T=7", 0},
+        Expectation{"broken-no-mask-in-prefill", "block.0.attn", "prefill T=7", 0},
+        Expectation{"broken-eps-outside-sqrt", "block.0.ln_1", "prefill T=1", 0},
+        Expectation{"broken-erf-gelu", "block.0.gelu", "prefill T=1", 0, Model::large_mlp},
         Expectation{"broken-decode-next-position", "embed", "incremental T=7", 1},
-        Expectation{"broken-softmax-no-max", "block.0", "prefill T=7", 0, Model::large_scores},
-        Expectation{"broken-cache-slot-after-chunk", "block.0", "chunked[2x3]+decode T=7", 2},
-        Expectation{"broken-top-left-chunk-mask", "block.0", "chunked[2x3]+decode T=7", 2},
-        Expectation{"broken-f16-kv-cache", "block.0", "prefill T=7", -1},
-        Expectation{"broken-approximate-exp", "block.0", "prefill T=7", -1}),
+        Expectation{"broken-softmax-no-max", "block.0.attn", "prefill T=7", 0, Model::large_scores},
+        Expectation{"broken-cache-slot-after-chunk", "block.0.attn", "chunked[2x3]+decode T=7", 2},
+        Expectation{"broken-top-left-chunk-mask", "block.0.attn", "chunked[2x3]+decode T=7", 2},
+        Expectation{"broken-f16-kv-cache", "block.0.attn", "prefill T=7", -1},
+        Expectation{"broken-approximate-exp", "block.0.attn", "prefill T=7", -1}),
     [](const ::testing::TestParamInfo<Expectation>& info) {
       std::string name = info.param.kernel;
       for (char& c : name)

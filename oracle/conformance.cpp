@@ -12,7 +12,7 @@
 #include "model/init.h"
 #include "optimized/engine.h"
 #include "optimized/kernels.h"
-#include "oracle/baseline.h"
+#include "oracle/budget.h"
 #include "oracle/tolerance.h"
 
 namespace gpt2::oracle {
@@ -55,9 +55,10 @@ std::vector<int> seeded_split(int prompt, uint64_t seed) {
 }
 
 Trace<double> run_engine(const Weights<float>& weights, const optimized::KernelSet& set,
-                         const Scenario& s, int threads) {
+                         const Scenario& s, int threads, TraceLevel level) {
   optimized::Engine engine(weights, set, threads);
-  Trace<double> trace = make_trace<double>(weights.config, static_cast<int>(s.tokens.size()));
+  Trace<double> trace =
+      make_trace<double>(weights.config, static_cast<int>(s.tokens.size()), level);
   engine.set_capture(&trace);
   const std::span<const int> tokens(s.tokens);
   size_t position = 0;
@@ -169,7 +170,8 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       const size_t w = weights_of_set[k];
       const auto ref = reference_for(w, s);
       // The engine gets the original weights; the set rounds them itself.
-      const Trace<double> value = run_engine(weights, *sets[k], s, options.threads);
+      const Trace<double> value =
+          run_engine(weights, *sets[k], s, options.threads, options.trace_level);
       r.comparison = compare_traces(value, ref->truth, ref->budgets, s.mask);
       if (w != 0) {
         r.weights_changed = true;

@@ -53,6 +53,9 @@ struct ConformanceOptions {
   int threads = 1;
   std::vector<std::string> kernels;  // empty: every registered set
   std::string filter;                // run only scenarios whose name() contains this
+  // ops: the engine's op tensors are judged too (model/trace.h); blocks:
+  // embed, block.{l}, ln_f and logits only.
+  TraceLevel trace_level = TraceLevel::ops;
   bool progress = false;             // one line per result on stderr
 };
 

@@ -13,9 +13,6 @@ namespace gpt2::oracle {
 
 namespace {
 
-
-
-
 nlohmann::ordered_json number(double x) {
   if (std::isfinite(x)) return x;
   return nullptr;
@@ -36,7 +33,8 @@ std::string where_text(const TraceComparison& c) {
     const TensorResult* worst = nullptr;
     for (const auto& t : c.tensors)
       if (t.verdict != Verdict::absent && (!worst || t.ratio > worst->ratio)) worst = &t;
-    return worst ? "worst at " + worst->name + ", position " + std::to_string(worst->worst_position)
+    return worst ? "worst at " + display_name(worst->id) + ", position " +
+                       std::to_string(worst->worst_position)
                  : "";
   }
   return c.summary().substr(std::string("FAIL at ").size());
@@ -46,8 +44,9 @@ std::string failing_tensor_lines(const TraceComparison& c) {
   std::string lines;
   for (const auto& t : c.tensors)
     if (t.verdict != Verdict::pass && t.verdict != Verdict::absent)
-      lines += t.name + ": " + verdict_name(t.verdict) + ", max error " +
-               format("%.6g", t.metrics.max_abs_error) + ", budget " +
+      lines += display_name(t.id) + ": " + verdict_name(t.verdict) + ", max error " +
+               (t.non_finite() ? std::string("non-finite") : format("%.6g", t.metrics.max_abs_error)) +
+               ", budget " +
                format("%.6g", t.budget.limit()) + ", first position " +
                std::to_string(t.first_failing_position) +
                (t.downstream_of.empty() ? "" : " (downstream of " + t.downstream_of + ")") + "\n";
@@ -138,20 +137,33 @@ std::string format_json(const ConformanceReport& report) {
       }
       if (!t.downstream_of.empty()) jt["downstream_of"] = t.downstream_of;
       const auto& m = t.metrics;
-      jt["max_abs_error"] = number(m.max_abs_error);
+      // A non-finite tensor has no error figure: its first NaN/Inf is located
+      // instead, so that no consumer reads a finite-looking error.
+      jt["non_finite"] = t.non_finite();
+      jt["first_non_finite"] =
+          t.non_finite() ? ordered_json{{"index", m.first_non_finite},
+                                        {"position", t.non_finite_position()},
+                                        {"column", t.non_finite_column()}}
+                         : ordered_json(nullptr);
+      jt["max_abs_error"] = t.non_finite() ? ordered_json(nullptr) : number(m.max_abs_error);
       jt["budget"] = number(t.budget.limit());
-      jt["ratio"] = number(t.ratio);
+      jt["ratio"] = t.non_finite() ? ordered_json(nullptr) : number(t.ratio);
       jt["baseline_error"] = number(t.budget.baseline_error);
       jt["k"] = t.budget.multiplier;
       jt["floor"] = number(t.budget.floor);
-      jt["gain"] = number(t.budget.gain);
+      ordered_json inputs = ordered_json::array();
+      for (const auto& e : t.budget.inputs)
+        inputs.push_back({{"tensor", r.comparison.tensors.at(e.tensor).name}, {"gain", number(e.gain)}});
+      jt["inputs"] = inputs;
+      if (t.budget.block_input.tensor >= 0)
+        jt["block_input"] = {{"tensor", r.comparison.tensors.at(t.budget.block_input.tensor).name},
+                             {"gain", number(t.budget.block_input.gain)}};
       jt["inherited"] = number(t.budget.inherited);
       jt["worst_position"] = t.worst_position;
       jt["first_failing_position"] =
           t.first_failing_position >= 0 ? ordered_json(t.first_failing_position) : nullptr;
       jt["worst_value"] = number(m.worst_value);
       jt["worst_truth"] = number(m.worst_truth);
-      jt["first_non_finite"] = m.first_non_finite >= 0 ? ordered_json(m.first_non_finite) : nullptr;
       jt["scale"] = number(m.scale);
       jt["max_error_to_scale"] = number(m.max_error_to_scale);
       jt["max_relative_error"] = number(m.max_relative_error);

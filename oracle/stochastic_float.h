@@ -18,12 +18,15 @@
 // probability, so every result is within one float32 ULP of the exact one.
 #pragma once
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
+
+#include "model/init.h"
 
 namespace gpt2::oracle {
 
@@ -56,8 +59,29 @@ class StochasticFloat {
   };
 
   // Rounds `exact` (the double result of operation `op` on a and b) to a
-  // float neighbour chosen by the hash of (seed, op, a, b).
-  static StochasticFloat round(double exact, uint32_t op, float a, float b);
+  // float neighbour chosen by the hash of (seed, op, a, b). Inline: it is
+  // every operation of a stochastic run.
+  static StochasticFloat round(double exact, uint32_t op, float a, float b) {
+    const float nearest = static_cast<float>(exact);
+    if (!std::isfinite(nearest)) return nearest;
+    // The float on the other side of `exact` is one step of the bit pattern
+    // away from zero when |exact| > |nearest| and toward zero otherwise
+    // (from ±0 the step away gives ±denorm_min, with the sign of the zero,
+    // which float(exact) keeps). Branch-free: the choice is a coin flip, so a
+    // branch on it would be mispredicted half the time.
+    const uint32_t near_bits = bits_of(nearest);
+    const bool away = std::abs(exact) > std::abs(static_cast<double>(nearest));
+    const uint32_t other_bits = near_bits + (away ? 1u : 0xffffffffu);
+    const uint64_t key = (uint64_t{bits_of(a)} << 32) | bits_of(b);
+    const uint64_t h =
+        mix64(key ^ seed_.load(std::memory_order_relaxed) ^ (uint64_t{op} * 0xd6e8feb86659fd93ull));
+    const bool inexact = static_cast<double>(nearest) != exact;
+    const uint32_t take_other = 0u - static_cast<uint32_t>(inexact & !(h >> 63));
+    const uint32_t bits = near_bits ^ ((near_bits ^ other_bits) & take_other);
+    float result;
+    std::memcpy(&result, &bits, sizeof result);
+    return result;
+  }
 
   friend StochasticFloat operator+(StochasticFloat a, StochasticFloat b) {
     return round(double(a.value_) + double(b.value_), 1, a.value_, b.value_);
@@ -97,6 +121,15 @@ class StochasticFloat {
   friend StochasticFloat abs(StochasticFloat a) { return StochasticFloat(std::fabs(a.value_)); }
 
  private:
+  static uint32_t bits_of(float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+  }
+  // The running session's seed: read by every operation, written only while
+  // no run is going on (a Session is created before the run's threads start).
+  static inline std::atomic<uint64_t> seed_{0};
+
   float value_ = 0.0f;
 };
 

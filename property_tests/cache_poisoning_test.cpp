@@ -89,7 +89,7 @@ RC_GTEST_PROP(UnmaskedPrefill, PoisonsTheCache, ()) {
     if (!finding.empty()) RC_FAIL(failure(m, finding));
 
     for (int l = 1; l < m.config.n_layer; ++l) {
-      const double threshold = budget_limit(truth, 1 + l);
+      const double threshold = budget_limit(truth, "block." + std::to_string(l));
       double change = 0;
       int channel = 0;
       for (int c = 0; c < C; ++c) {

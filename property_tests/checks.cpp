@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "model/error.h"
 #include "oracle/compare.h"
 
 namespace gpt2::properties {
@@ -85,13 +86,11 @@ std::string budget_finding(const std::string& what, const Trace<double>& value,
       oracle::compare_traces(value, reference.truth, reference.budgets, mask);
   if (c.passed()) return "";
   const oracle::TensorResult& f = c.tensors[c.first_finding];
-  const auto tensors = named_tensors(value);
-  const auto truths = named_tensors(reference.truth);
-  const int width = tensors[c.first_finding].width;
+  const std::vector<double>& v = tensor_of(value, f.id);
+  const std::vector<double>& t = tensor_of(reference.truth, f.id);
+  const int width = f.columns;
   const int position = std::max(0, f.first_failing_position);
   // The worst channel of the first failing position.
-  const auto& v = *tensors[c.first_finding].values;
-  const auto& t = *truths[c.first_finding].values;
   int channel = 0;
   double worst = -1;
   for (int k = 0; k < width; ++k) {
@@ -109,8 +108,11 @@ std::string budget_finding(const std::string& what, const Trace<double>& value,
   return s.str();
 }
 
-double budget_limit(const oracle::Reference& reference, int index) {
-  return reference.budgets.at(index).limit();
+double budget_limit(const oracle::Reference& reference, const std::string& tensor) {
+  const auto ids = trace_tensor_ids(reference.truth.n_layer(), reference.truth.level());
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i].name() == tensor) return reference.budgets.at(i).limit();
+  GPT2_CHECK(false, "budget_limit: no tensor " + tensor);
 }
 
 // ---- traces ------------------------------------------------------------------
@@ -130,25 +132,25 @@ Trace<T> rows_of(const Trace<T>& trace, int first, int count) {
   out.n_tokens = count;
   out.n_embd = trace.n_embd;
   out.vocab_size = trace.vocab_size;
-  auto slice = [&](const std::vector<T>& x, int width) {
-    return std::vector<T>(x.begin() + static_cast<size_t>(first) * width,
-                          x.begin() + static_cast<size_t>(first + count) * width);
-  };
-  out.embed = slice(trace.embed, trace.n_embd);
-  for (const auto& b : trace.block) out.block.push_back(slice(b, trace.n_embd));
-  out.ln_f = slice(trace.ln_f, trace.n_embd);
-  out.logits = slice(trace.logits, trace.vocab_size);
+  out.ops.resize(trace.ops.size());
+  out.block.resize(trace.block.size());
+  for_each_trace_tensor(out, [&](const std::string& name, std::vector<T>& x, const Shape& shape) {
+    const auto id = parse_tensor_name(name, trace.n_layer());
+    const std::vector<T>& from = tensor_of(trace, *id);
+    const size_t width = static_cast<size_t>(shape[1]);
+    x.assign(from.begin() + first * width, from.begin() + (first + count) * width);
+  });
   return out;
 }
 
 template <class T>
 std::vector<NamedTensor<T>> named_tensors(const Trace<T>& trace) {
   std::vector<NamedTensor<T>> out;
-  out.push_back({"embed", -1, &trace.embed, trace.n_embd});
-  for (size_t l = 0; l < trace.block.size(); ++l)
-    out.push_back({"block." + std::to_string(l), static_cast<int>(l), &trace.block[l], trace.n_embd});
-  out.push_back({"ln_f", -1, &trace.ln_f, trace.n_embd});
-  out.push_back({"logits", -1, &trace.logits, trace.vocab_size});
+  for_each_trace_tensor(trace, [&](const std::string& name, const std::vector<T>& x,
+                                   const Shape& shape) {
+    const auto id = parse_tensor_name(name, trace.n_layer());
+    out.push_back({name, id->layer, &x, static_cast<int>(shape[1])});
+  });
   return out;
 }
 

@@ -15,7 +15,7 @@
 #include "model/trace.h"
 #include "model/weights.h"
 #include "optimized/kernels.h"
-#include "oracle/baseline.h"
+#include "oracle/budget.h"
 #include "property_tests/generators.h"
 #include "reference/forward.h"
 
@@ -90,9 +90,9 @@ class Truths {
 std::string budget_finding(const std::string& what, const Trace<double>& value,
                            const oracle::Reference& reference, Mask mask);
 
-// The oracle's budget (oracle/tolerance.h) of tensor `index` (forward order:
-// embed, block.0 .. block.{L-1}, ln_f, logits) of a case.
-double budget_limit(const oracle::Reference& reference, int index);
+// The oracle's budget (oracle/tolerance.h) of the named tensor of a case
+// ("block.0", "logits", ...), without any inherited part: K·E + floor.
+double budget_limit(const oracle::Reference& reference, const std::string& tensor);
 
 // ---- traces ------------------------------------------------------------------
 
@@ -125,9 +125,9 @@ double row_difference_to_scale(const std::vector<T>& a, const std::vector<T>& b,
 template <class T>
 struct NamedTensor {
   std::string name;
-  int layer;  // l for block.{l}, -1 otherwise
+  int layer;  // l for the tensors of block l, -1 otherwise
   const std::vector<T>* values;
-  int width;  // C or V
+  int width;  // C, 3C, 4C or V
 };
 template <class T>
 std::vector<NamedTensor<T>> named_tensors(const Trace<T>& trace);

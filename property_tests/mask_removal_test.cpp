@@ -90,7 +90,7 @@ RC_GTEST_PROP(MaskRemoval, ChangesEarlierPositionsButNotTheLastInBlock0, ()) {
   // Reference at 50 digits.
   const Trace50 masked = reference50(weights, m.tokens, Mask::causal);
   const Trace50 unmasked = reference50(weights, m.tokens, Mask::none);
-  const double block0_threshold = kDistinctBudgets * budget_limit(truths.of_given(), 1);
+  const double block0_threshold = kDistinctBudgets * budget_limit(truths.of_given(), "block.0");
   std::string finding = unchanged_earlier_position("reference", masked, unmasked, block0_threshold);
   if (!finding.empty()) RC_FAIL(failure(m, finding));
   const Trace50 last_masked = rows_of(masked, T - 1, 1);
@@ -116,7 +116,7 @@ RC_GTEST_PROP(MaskRemoval, ChangesEarlierPositionsButNotTheLastInBlock0, ()) {
     const Trace<double> engine_unmasked =
         optimized::run_trace(weights, m.tokens, set->name, Mode::full, 0, Mask::none, kThreads);
     finding = unchanged_earlier_position("kernel " + set->name, engine_masked, engine_unmasked,
-                                         kDistinctBudgets * budget_limit(truth, 1));
+                                         kDistinctBudgets * budget_limit(truth, "block.0"));
     if (!finding.empty()) RC_FAIL(failure(m, finding));
     // The last position of the unmasked run against the masked truth.
     oracle::Reference last = truth;

@@ -56,9 +56,11 @@ void split_qkv(std::vector<Real>& q, std::vector<Real>& k, std::vector<Real>& v,
 // cache == nullptr: full mode, the keys are this pass's own (first_position
 // must be 0). Otherwise the rows' keys and values are appended to the cache
 // and the queries attend over all cached positions.
+// ops != nullptr: receives the pass's rows of the six op tensors (model/trace.h).
 template <class Real>
 void block_forward(std::vector<Real>& x, const BlockWeights<Real>& b, const Config& config, int Tq,
-                   int first_position, KvCache<Real>* cache, Mask mask, const Parallel& parallel) {
+                   int first_position, KvCache<Real>* cache, Mask mask, const Parallel& parallel,
+                   BlockOps<Real>* ops = nullptr) {
   const int C = config.n_embd, NH = config.n_head, HS = config.head_size();
   const double eps = config.layer_norm_epsilon;
   std::vector<Real> normed, qkv, q, k, v, a, projected, hidden;
@@ -67,6 +69,7 @@ void block_forward(std::vector<Real>& x, const BlockWeights<Real>& b, const Conf
   // normed: [Tq, C];  qkv: [Tq, 3C];  q, k, v: [Tq, C];  a, projected: [Tq, C]
   layer_norm(normed, x, b.ln_1_weight, b.ln_1_bias, Tq, C, eps);
   linear(qkv, normed, b.attn_c_attn_weight, b.attn_c_attn_bias, Tq, C, 3 * C, parallel);
+  if (ops) ops->ln_1 = normed, ops->qkv = qkv;
   split_qkv(q, k, v, qkv, Tq, C);
   if (cache == nullptr) {
     GPT2_CHECK(first_position == 0, "full mode starts at position 0");
@@ -82,12 +85,14 @@ void block_forward(std::vector<Real>& x, const BlockWeights<Real>& b, const Conf
   }
   linear(projected, a, b.attn_c_proj_weight, b.attn_c_proj_bias, Tq, C, C, parallel);
   add_in_place(x, projected);
+  if (ops) ops->attn = a, ops->mid = x;
 
   // x = x + mlp_c_proj(gelu_new(c_fc(ln_2(x))))
   // normed: [Tq, C];  hidden: [Tq, 4C];  projected: [Tq, C]
   layer_norm(normed, x, b.ln_2_weight, b.ln_2_bias, Tq, C, eps);
   linear(hidden, normed, b.mlp_c_fc_weight, b.mlp_c_fc_bias, Tq, C, 4 * C, parallel);
   gelu_tanh_in_place(hidden, parallel);
+  if (ops) ops->ln_2 = normed, ops->gelu = hidden;
   linear(projected, hidden, b.mlp_c_proj_weight, b.mlp_c_proj_bias, Tq, 4 * C, C, parallel);
   add_in_place(x, projected);
 }
@@ -96,6 +101,17 @@ void block_forward(std::vector<Real>& x, const BlockWeights<Real>& b, const Conf
 template <class Real>
 void store_rows(std::vector<Real>& to, const std::vector<Real>& from, int first_row, int width) {
   std::copy(from.begin(), from.end(), to.begin() + static_cast<size_t>(first_row) * width);
+}
+
+// Copies one pass's op tensors (rows [Tq, ·]) into `to` at row first_row.
+template <class Real>
+void store_op_rows(BlockOps<Real>& to, const BlockOps<Real>& from, int first_row, int C) {
+  store_rows(to.ln_1, from.ln_1, first_row, C);
+  store_rows(to.qkv, from.qkv, first_row, 3 * C);
+  store_rows(to.attn, from.attn, first_row, C);
+  store_rows(to.mid, from.mid, first_row, C);
+  store_rows(to.ln_2, from.ln_2, first_row, C);
+  store_rows(to.gelu, from.gelu, first_row, 4 * C);
 }
 
 // Progress lines on stderr: "reference (precision 50, full): block 3/12, 41.2 s".
@@ -149,7 +165,8 @@ Trace<Real> forward(const Weights<Real>& weights, const std::vector<int>& tokens
   const int L = config.n_layer;
   const Parallel parallel(options.threads);
   const detail::Progress progress(options.progress, scalar_name<Real>(), options.mode);
-  Trace<Real> trace = make_trace<Real>(config, T);
+  const bool ops_level = options.trace_level == TraceLevel::ops;
+  Trace<Real> trace = make_trace<Real>(config, T, options.trace_level);
   std::vector<Real> x, final_normed, row_logits;
 
   if (options.mode == Mode::full) {
@@ -158,7 +175,7 @@ Trace<Real> forward(const Weights<Real>& weights, const std::vector<int>& tokens
     trace.embed = x;
     for (int l = 0; l < L; ++l) {
       detail::block_forward<Real>(x, weights.blocks[l], config, T, 0, nullptr, options.mask,
-                                  parallel);
+                                  parallel, ops_level ? &trace.ops[l] : nullptr);
       trace.block[l] = x;
       progress.report("block " + std::to_string(l + 1) + "/" + std::to_string(L));
     }
@@ -172,12 +189,15 @@ Trace<Real> forward(const Weights<Real>& weights, const std::vector<int>& tokens
   // Mode::incremental: position p sees the cache of positions 0 .. p.
   // x, final_normed: [1, C], the residual stream of position p;  row_logits: [1, V]
   std::vector<detail::KvCache<Real>> cache(L);
+  BlockOps<Real> row_ops;  // one position's op tensors
   for (int p = 0; p < T; ++p) {
     embedding(x, std::span<const int>(tokens).subspan(p, 1), p, weights.wte, weights.wpe, C);
     detail::store_rows(trace.embed, x, p, C);
     for (int l = 0; l < L; ++l) {
-      detail::block_forward(x, weights.blocks[l], config, 1, p, &cache[l], options.mask, parallel);
+      detail::block_forward(x, weights.blocks[l], config, 1, p, &cache[l], options.mask, parallel,
+                            ops_level ? &row_ops : nullptr);
       detail::store_rows(trace.block[l], x, p, C);
+      if (ops_level) detail::store_op_rows(trace.ops[l], row_ops, p, C);
     }
     layer_norm(final_normed, x, weights.ln_f_weight, weights.ln_f_bias, 1, C,
                config.layer_norm_epsilon);

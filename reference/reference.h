@@ -41,6 +41,9 @@ struct Options {
   int threads = 0;
   // Progress lines on stderr (block, position, elapsed seconds).
   bool progress = false;
+  // TraceLevel::ops: the trace also carries the six tensors inside every
+  // block (model/trace.h).
+  TraceLevel trace_level = TraceLevel::blocks;
 };
 
 // Runs the reference at `precision` on `weights` (converted to that precision

@@ -1,6 +1,7 @@
 #include "model/tokenizer.h"
 
-#include <queue>
+#include <algorithm>
+#include <functional>
 
 #include "model/error.h"
 #include "model/utf8.h"
@@ -37,14 +38,17 @@ std::vector<int> Gpt2Tokenizer::encode(std::string_view text, const std::string&
       return;
     }
     if (auto hit = cache_.find(piece); hit != cache_.end()) {
-      ids.insert(ids.end(), hit->second.begin(), hit->second.end());
+      const auto begin = cached_ids_.begin() + hit->second.first;
+      ids.insert(ids.end(), begin, begin + hit->second.count);
       return;
     }
     const size_t first = ids.size();
     byte_pair_encode(piece, ids);
     if (piece.size() <= kMaxCachedPieceBytes) {
-      if (cache_.size() >= kMaxCachedPieces) cache_.clear();
-      cache_.emplace(std::string(piece), std::vector<int>(ids.begin() + first, ids.end()));
+      if (cache_.size() >= kMaxCachedPieces) clear_cache();
+      cache_.emplace(std::string(piece),
+                     CachedIds{uint32_t(cached_ids_.size()), uint32_t(ids.size() - first)});
+      cached_ids_.insert(cached_ids_.end(), ids.begin() + first, ids.end());
     }
   });
   return ids;
@@ -66,42 +70,36 @@ std::vector<int> Gpt2Tokenizer::encode(std::string_view text, const std::string&
 // "aa a"); the pairs that a pass creates join the heap only after it, as
 // encoder.py looks at the new word only in its next round. Entries made stale
 // by an earlier merge are recognised by their ids and dropped.
-void Gpt2Tokenizer::byte_pair_encode(std::string_view piece, std::vector<int>& ids) const {
+void Gpt2Tokenizer::byte_pair_encode(std::string_view piece, std::vector<int>& ids) {
   const int n = static_cast<int>(piece.size());
-  struct Symbol {
-    int id;    // -1 once merged into the symbol on its left
-    int next;  // index of the next symbol, -1 at the end
-    int prev;  // index of the previous symbol, -1 at the start
-  };
   // Symbol i starts at byte i of the piece, so index order is text order.
-  std::vector<Symbol> symbols(n);
+  std::vector<Symbol>& symbols = symbols_;
+  symbols.resize(n);
   for (int i = 0; i < n; ++i)
     symbols[i] = {vocabulary_.byte_token[static_cast<uint8_t>(piece[i])], i + 1 < n ? i + 1 : -1,
                   i - 1};
 
-  struct Candidate {
-    int rank, left, left_id, right_id, merged;
-    bool operator>(const Candidate& o) const {
-      return rank != o.rank ? rank > o.rank : left > o.left;
-    }
-  };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+  std::vector<Candidate>& heap = heap_;
+  heap.clear();
+  const auto later = std::greater<>();
   auto consider = [&](int left) {
     if (left < 0 || symbols[left].next < 0) return;
     const int left_id = symbols[left].id, right_id = symbols[symbols[left].next].id;
-    const auto it = vocabulary_.merges.find(BpeVocabulary::pair_key(left_id, right_id));
-    if (it != vocabulary_.merges.end())
-      heap.push({it->second.rank, left, left_id, right_id, it->second.merged});
+    if (const MergeTable::Merge* m = vocabulary_.merges.find(left_id, right_id)) {
+      heap.push_back({m->rank, left, left_id, right_id, m->merged});
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
   };
   for (int i = 0; i + 1 < n; ++i) consider(i);
 
-  std::vector<int> merged_this_pass;
+  std::vector<int>& merged_this_pass = merged_this_pass_;
   while (!heap.empty()) {
-    const int rank = heap.top().rank;
+    const int rank = heap.front().rank;
     merged_this_pass.clear();
-    while (!heap.empty() && heap.top().rank == rank) {
-      const Candidate c = heap.top();
-      heap.pop();
+    while (!heap.empty() && heap.front().rank == rank) {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      const Candidate c = heap.back();
+      heap.pop_back();
       Symbol& left = symbols[c.left];
       if (left.id != c.left_id || left.next < 0) continue;  // stale
       Symbol& right = symbols[left.next];

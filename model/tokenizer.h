@@ -18,6 +18,7 @@
 // (id 50256); decode(50256) gives the text "<|endoftext|>".
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,12 @@ class Gpt2Tokenizer {
   // id when an id has no token (out of range, or a gap of vocab.json).
   std::string decode(std::span<const int> ids, const std::string& source = "token ids") const;
 
+  // Forgets every cached piece (for benchmarks of the uncached path).
+  void clear_cache() {
+    cache_.clear();
+    cached_ids_.clear();
+  }
+
   bool has_token(int id) const;
   const std::string& token_bytes(int id) const;  // requires has_token(id)
   int vocab_size() const { return vocabulary_.vocab_size; }
@@ -60,15 +67,38 @@ class Gpt2Tokenizer {
 
  private:
   // Appends the ids of one piece (steps 3 above, without the cache).
-  void byte_pair_encode(std::string_view piece, std::vector<int>& ids) const;
+  void byte_pair_encode(std::string_view piece, std::vector<int>& ids);
 
+  BpeVocabulary vocabulary_;
+  Gpt2Pretokenizer pretokenizer_;
+
+  // The cache: piece -> its ids, kept in one array (no allocation per piece).
+  struct CachedIds {
+    uint32_t first = 0;  // cached_ids_[first, first + count)
+    uint32_t count = 0;
+  };
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  BpeVocabulary vocabulary_;
-  Gpt2Pretokenizer pretokenizer_;
-  std::unordered_map<std::string, std::vector<int>, StringHash, std::equal_to<>> cache_;
+  std::unordered_map<std::string, CachedIds, StringHash, std::equal_to<>> cache_;
+  std::vector<int> cached_ids_;
+
+  // byte_pair_encode's working memory, kept between pieces.
+  struct Symbol {
+    int id;    // -1 once merged into the symbol on its left
+    int next;  // index of the next symbol, -1 at the end
+    int prev;  // index of the previous symbol, -1 at the start
+  };
+  struct Candidate {  // an adjacent pair that is a merge
+    int rank, left, left_id, right_id, merged;
+    bool operator>(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : left > o.left;
+    }
+  };
+  std::vector<Symbol> symbols_;
+  std::vector<Candidate> heap_;  // a min-heap by (rank, left)
+  std::vector<int> merged_this_pass_;
 };
 
 }  // namespace gpt2

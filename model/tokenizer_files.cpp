@@ -1,6 +1,7 @@
 #include "model/tokenizer_files.h"
 
 #include <filesystem>
+#include <unordered_map>
 
 #include "model/byte_level.h"
 #include "model/error.h"
@@ -96,11 +97,11 @@ void parse_merges(std::string_view text, const std::string& source, BpeVocabular
     const int left_id = id_of(left, "");
     const int right_id = id_of(right, "");
     const int merged_id = id_of(left + right, "the merged token ");
-    const uint64_t key = BpeVocabulary::pair_key(left_id, right_id);
-    if (auto [it, fresh] = line_of_merge.emplace(key, line_number); !fresh)
+    const uint64_t pair = (uint64_t(left_id) << 32) | uint32_t(right_id);
+    if (auto [it, fresh] = line_of_merge.emplace(pair, line_number); !fresh)
       throw InputError(where + ": the merge " + quote_for_message(line) + " repeats line " +
                        std::to_string(it->second));
-    v.merges.emplace(key, BpeVocabulary::Merge{rank++, merged_id});
+    v.merges.insert(left_id, right_id, {rank++, merged_id});
   }
 }
 

@@ -29,8 +29,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "model/merge_table.h"
 
 namespace gpt2 {
 
@@ -50,15 +51,7 @@ struct BpeVocabulary {
   int n_tokens = 0;                   // entries of vocab.json
   std::array<int, 256> byte_token{};  // the id of each single-byte token
 
-  struct Merge {
-    int rank = 0;    // 0 for merges.txt's first merge
-    int merged = 0;  // the id of the concatenation
-  };
-  // (left id, right id) -> the merge; key pair_key(left, right).
-  std::unordered_map<uint64_t, Merge> merges;
-  static uint64_t pair_key(int left, int right) {
-    return (uint64_t(uint32_t(left)) << 32) | uint32_t(right);
-  }
+  MergeTable merges;  // (left id, right id) -> rank and merged id
 };
 
 // Parses both files' text; `vocab_source` and `merges_source` name them in

@@ -78,23 +78,20 @@ std::string TokenInput::read_text() const {
   return bytes;
 }
 
-Prompt TokenInput::resolve(const Config& config, Gpt2Tokenizer* tokenizer) const {
+Prompt TokenInput::resolve(const Config& config, const ModelSource& source,
+                           std::optional<Gpt2Tokenizer>& tokenizer, bool labels) const {
   if (!is_text()) {
     if (!tokens_option_->count())
       throw InputError("one of --tokens, --text or --text-file is required");
-    return {parse_tokens(tokens, config, "--tokens"), std::nullopt};
+    Prompt prompt{parse_tokens(tokens, config, "--tokens"), std::nullopt};
+    if (labels) tokenizer = source.tokenizer(config);
+    return prompt;
   }
-  GPT2_CHECK(tokenizer != nullptr, "text input needs the tokenizer (ModelSource::tokenizer)");
   Prompt prompt{{}, read_text()};
+  tokenizer = source.tokenizer(config, option());
   prompt.ids = tokenizer->encode(*prompt.text, option());
   validate_tokens(prompt.ids, config, option());
   return prompt;
-}
-
-Prompt TokenInput::resolve(const Config& config, const ModelSource& source) const {
-  if (!is_text()) return resolve(config, nullptr);
-  std::optional<Gpt2Tokenizer> tokenizer = source.tokenizer(config, option());
-  return resolve(config, &*tokenizer);
 }
 
 std::string tokens_for_display(const Gpt2Tokenizer& tokenizer, const std::vector<int>& ids) {

@@ -164,7 +164,9 @@ TEST(TextCli, ExportedGpt2ShapeCheckpointWithGpt2sTokenizerDecodesText) {
 TEST(TextCli, NoTokenizerIsExitTwoNamingTheMissingFiles) {
   expect_bad_input("decode --model tiny --text hi --max-new 1",
                    "--text: the preset 'tiny' has no tokenizer");
-  expect_bad_input("mask-ablation --model small --text-file x", "--text-file: the preset 'small'");
+  write(scratch() / "hi.txt", "hi");
+  expect_bad_input("mask-ablation --model small --text-file " + (scratch() / "hi.txt").string(),
+                   "--text-file: the preset 'small' has no tokenizer");
   const fs::path dir = scratch() / "no_tokenizer";
   fs::remove_all(dir);
   ASSERT_EQ(run("export --model tiny --out " + dir.string()).exit_code, 0);

@@ -84,10 +84,8 @@ int run_decode(const DecodeOptions& o) {
   const Config config = o.source.config();
   // The checkpoint's tokenizer, when it has one: text input needs it, and
   // the continuation is shown as text with it.
-  std::optional<Gpt2Tokenizer> tokenizer =
-      o.source.tokenizer(config, o.input.is_text() ? o.input.option() : nullptr);
-  const std::vector<int> prompt =
-      o.input.resolve(config, tokenizer ? &*tokenizer : nullptr).ids;
+  std::optional<Gpt2Tokenizer> tokenizer;
+  const std::vector<int> prompt = o.input.resolve(config, o.source, tokenizer, true).ids;
   if (int64_t(prompt.size()) + o.max_new > config.n_ctx)
     throw InputError(std::string(o.input.option()) + " (" + std::to_string(prompt.size()) +
                      " tokens) + --max-new (" + std::to_string(o.max_new) +

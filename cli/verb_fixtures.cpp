@@ -46,7 +46,8 @@ int generate(const GenerateArgs& a) {
     o.preset = a.source.model.empty() ? "tiny" : a.source.model;
   else
     o.checkpoint_dir = a.source.checkpoint;
-  Prompt prompt = a.input.resolve(weights.config, a.source);
+  std::optional<Gpt2Tokenizer> tokenizer;
+  Prompt prompt = a.input.resolve(weights.config, a.source, tokenizer);
   o.tokens = std::move(prompt.ids);
   o.text = std::move(prompt.text);  // recorded in case.json
   o.mask = a.mask == "none" ? Mask::none : Mask::causal;

@@ -52,10 +52,9 @@ int run_mask_ablation_verb(const MaskAblationArgs& a) {
   const Weights<float> weights = a.source.load();
   // The checkpoint's tokenizer, when it has one: text input needs it, and
   // the positions are labelled with their tokens' text.
-  std::optional<Gpt2Tokenizer> tokenizer =
-      a.source.tokenizer(weights.config, a.input.is_text() ? a.input.option() : nullptr);
+  std::optional<Gpt2Tokenizer> tokenizer;
   const std::vector<int> tokens =
-      a.input.resolve(weights.config, tokenizer ? &*tokenizer : nullptr).ids;
+      a.input.resolve(weights.config, a.source, tokenizer, true).ids;
 
   oracle::MaskAblation ablation =
       oracle::run_mask_ablation(weights, tokens, a.source.describe(), options);

@@ -51,7 +51,8 @@ int run_verb(const RunOptions& o) {
   const Mask mask = o.mask == "none" ? Mask::none : Mask::causal;
 
   const Weights<float> weights = o.source.load();
-  const Prompt prompt = o.input.resolve(weights.config, o.source);
+  std::optional<Gpt2Tokenizer> tokenizer;
+  const Prompt prompt = o.input.resolve(weights.config, o.source, tokenizer);
   const std::vector<int>& tokens = prompt.ids;
   const int threads = resolve_threads(o.threads);
 

@@ -64,12 +64,14 @@ struct TokenInput {
   // included); InputError when it is not well-formed UTF-8, naming the byte
   // offset. Requires is_text().
   std::string read_text() const;
-  // The ids: --tokens parsed, or the text encoded by `tokenizer` (which text
-  // input requires). Checked against `config` (ids below vocab_size, at most
-  // n_positions of them); InputError naming the option otherwise.
-  Prompt resolve(const Config& config, Gpt2Tokenizer* tokenizer) const;
-  // As above, reading the tokenizer of `source` for text input only.
-  Prompt resolve(const Config& config, const ModelSource& source) const;
+  // The ids: --tokens parsed, or the text encoded by the tokenizer of
+  // `source`, which is read into `tokenizer` for text input, and also for
+  // --tokens when `labels` asks for it (nullopt then for a preset or a
+  // checkpoint without one). Checked against `config` (ids below vocab_size,
+  // at most n_positions of them); InputError naming the option otherwise.
+  // The cheap checks come first: the ids' syntax, the text's UTF-8.
+  Prompt resolve(const Config& config, const ModelSource& source,
+                 std::optional<Gpt2Tokenizer>& tokenizer, bool labels = false) const;
 
  private:
   CLI::Option* tokens_option_ = nullptr;

@@ -2,6 +2,11 @@
 
 #include "cli/verbs.h"
 #include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/error.h"
+#include "model/files.h"
+#include "model/tokens.h"
+#include "model/utf8.h"
 
 namespace gpt2::cli {
 
@@ -22,6 +27,77 @@ Weights<float> ModelSource::load() const {
 std::string ModelSource::describe() const {
   if (!checkpoint.empty()) return checkpoint;
   return model.empty() ? "tiny" : model;
+}
+
+Config ModelSource::config() const {
+  if (checkpoint.empty()) return find_preset(describe()).config;
+  const std::string file = checkpoint + "/config.json";
+  return config_from_json(read_file(file), file);
+}
+
+std::optional<Gpt2Tokenizer> ModelSource::tokenizer(const Config& config,
+                                                    const char* needed_by) const {
+  if (checkpoint.empty()) {
+    if (!needed_by) return std::nullopt;
+    throw InputError(std::string(needed_by) + ": the preset '" + describe() +
+                     "' has no tokenizer (presets have tiny vocabularies): give --tokens, or a "
+                     "--checkpoint DIR that holds " +
+                     kVocabFile + " and " + kMergesFile);
+  }
+  if (!needed_by && !find_tokenizer_files(checkpoint)) return std::nullopt;
+  return Gpt2Tokenizer::read(checkpoint, config.vocab_size);  // names missing files
+}
+
+void TokenInput::add_options(CLI::App& command) {
+  tokens_option_ = command.add_option("--tokens", tokens, "Token ids, e.g. 5,17,3");
+  text_option_ = command.add_option(
+      "--text", text,
+      "Text, encoded by the checkpoint's tokenizer (vocab.json + merges.txt; presets have none)");
+  text_file_option_ = command.add_option(
+      "--text-file", text_file, "A UTF-8 file whose bytes, exactly, are the text (as --text)");
+  tokens_option_->excludes(text_option_)->excludes(text_file_option_);
+  text_option_->excludes(text_file_option_);
+}
+
+bool TokenInput::is_text() const { return text_option_->count() + text_file_option_->count() > 0; }
+
+const char* TokenInput::option() const {
+  if (text_option_->count()) return "--text";
+  if (text_file_option_->count()) return "--text-file";
+  return "--tokens";
+}
+
+std::string TokenInput::read_text() const {
+  GPT2_CHECK(is_text(), "read_text without --text or --text-file");
+  if (text_option_->count()) {
+    require_utf8(text, "--text");
+    return text;
+  }
+  std::string bytes = read_file(text_file);
+  require_utf8(bytes, "--text-file " + text_file);
+  return bytes;
+}
+
+Prompt TokenInput::resolve(const Config& config, const ModelSource& source,
+                           std::optional<Gpt2Tokenizer>& tokenizer, bool labels) const {
+  if (!is_text()) {
+    if (!tokens_option_->count())
+      throw InputError("one of --tokens, --text or --text-file is required");
+    Prompt prompt{parse_tokens(tokens, config, "--tokens"), std::nullopt};
+    if (labels) tokenizer = source.tokenizer(config);
+    return prompt;
+  }
+  Prompt prompt{{}, read_text()};
+  tokenizer = source.tokenizer(config, option());
+  prompt.ids = tokenizer->encode(*prompt.text, option());
+  validate_tokens(prompt.ids, config, option());
+  return prompt;
+}
+
+std::string tokens_for_display(const Gpt2Tokenizer& tokenizer, const std::vector<int>& ids) {
+  for (int id : ids)
+    if (!tokenizer.has_token(id)) return "(id " + std::to_string(id) + " has no token)";
+  return quoted_for_display(tokenizer.decode(ids));
 }
 
 CLI::Option* add_threads_option(CLI::App& command, int& threads) {

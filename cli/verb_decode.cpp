@@ -5,6 +5,7 @@
 //   token 1: id 17 at position 3, 0.101 ms
 //   ...
 //   generated: 17 4 9 ...
+//   text: " the world"          (when the checkpoint has a tokenizer)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,7 +20,6 @@
 #include "model/config.h"
 #include "model/error.h"
 #include "model/files.h"
-#include "model/tokens.h"
 #include "optimized/engine.h"
 
 namespace gpt2::cli {
@@ -28,7 +28,7 @@ namespace {
 
 struct DecodeOptions {
   ModelSource source;
-  std::string tokens;
+  TokenInput input;
   int max_new = 0;
   std::string kernel = "fast";
   int threads = 0;
@@ -81,15 +81,16 @@ int run_decode(const DecodeOptions& o) {
                      std::to_string(o.temperature) + ")");
   // The config alone (a preset's, or the checkpoint's config.json) decides
   // whether prompt + N fits, before any weights are read or generated.
-  const Config config = o.source.checkpoint.empty()
-                            ? find_preset(o.source.describe()).config
-                            : config_from_json(read_file(o.source.checkpoint + "/config.json"),
-                                               o.source.checkpoint + "/config.json");
-  const std::vector<int> prompt = parse_tokens(o.tokens, config, "--tokens");
+  const Config config = o.source.config();
+  // The checkpoint's tokenizer, when it has one: text input needs it, and
+  // the continuation is shown as text with it.
+  std::optional<Gpt2Tokenizer> tokenizer;
+  const std::vector<int> prompt = o.input.resolve(config, o.source, tokenizer, true).ids;
   if (int64_t(prompt.size()) + o.max_new > config.n_ctx)
-    throw InputError("--tokens (" + std::to_string(prompt.size()) + ") + --max-new (" +
-                     std::to_string(o.max_new) + ") exceeds the context of " +
-                     std::to_string(config.n_ctx) + " positions (n_positions)");
+    throw InputError(std::string(o.input.option()) + " (" + std::to_string(prompt.size()) +
+                     " tokens) + --max-new (" + std::to_string(o.max_new) +
+                     ") exceeds the context of " + std::to_string(config.n_ctx) +
+                     " positions (n_positions)");
   Weights<float> weights = o.source.load();
   if (!(weights.config == config))
     throw InputError(o.source.describe() + ": the weights' config differs from config.json");
@@ -114,9 +115,11 @@ int run_decode(const DecodeOptions& o) {
     std::printf("token %d: id %d at position %d, %.3f ms\n", i + 1, next, position,
                 ms_since(start));
   }
+  // Other tools read this line: its format stays "generated: ID ID ...".
   std::string line = "generated:";
   for (int id : generated) line += " " + std::to_string(id);
   std::printf("%s\n", line.c_str());
+  if (tokenizer) std::printf("text: %s\n", tokens_for_display(*tokenizer, generated).c_str());
   return 0;
 }
 
@@ -127,9 +130,10 @@ Verb add_decode_verb(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "decode",
       "Generate tokens on the KV-cached engine (greedy unless --temperature is given); prints "
-      "'generated: ID ID ...' on one line and the time of each token on the others");
+      "'generated: ID ID ...' on one line, the continuation as text on the next when the "
+      "checkpoint has a tokenizer ('text: \"...\"'), and the time of each token on the others");
   o->source.add_options(*command);
-  command->add_option("--tokens", o->tokens, "Prompt token ids, e.g. 5,17,3")->required();
+  o->input.add_options(*command);
   command->add_option("--max-new", o->max_new, "Tokens to generate (prompt + N <= n_positions)")
       ->required()
       ->check(CLI::Range(1, 1 << 30));

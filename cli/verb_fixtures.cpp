@@ -12,7 +12,6 @@
 #include "fixtures/verify_report.h"
 #include "model/error.h"
 #include "model/files.h"
-#include "model/tokens.h"
 
 namespace gpt2::cli {
 
@@ -20,7 +19,7 @@ namespace {
 
 struct GenerateArgs {
   ModelSource source;
-  std::string tokens;
+  TokenInput input;
   std::string mask = "causal";
   std::string precision = "50";
   std::string out;
@@ -48,7 +47,10 @@ int generate(const GenerateArgs& a) {
     o.preset = a.source.model.empty() ? "tiny" : a.source.model;
   else
     o.checkpoint_dir = a.source.checkpoint;
-  o.tokens = parse_tokens(a.tokens, weights.config);
+  std::optional<Gpt2Tokenizer> tokenizer;
+  Prompt prompt = a.input.resolve(weights.config, a.source, tokenizer);
+  o.tokens = std::move(prompt.ids);
+  o.text = std::move(prompt.text);  // recorded in case.json
   o.mask = a.mask == "none" ? Mask::none : Mask::causal;
   o.precision = a.precision;
   o.baseline_seed = a.seed;
@@ -117,7 +119,7 @@ Verb add_fixtures_verb(CLI::App& app) {
       "Compute a case (reference at 50 and 100 digits, float32 baseline) and write "
       "it atomically; the same input gives byte-identical files");
   g->source.add_options(*gen);
-  gen->add_option("--tokens", g->tokens, "Token ids, e.g. 5,17,3")->required();
+  g->input.add_options(*gen);
   gen->add_option("--mask", g->mask, "causal (default) or none")
       ->check(CLI::IsMember({"causal", "none"}));
   gen->add_option("--precision", g->precision, "Digits of the truth: 50 (default) or 100")

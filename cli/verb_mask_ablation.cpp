@@ -11,7 +11,7 @@
 #include "cli/verbs.h"
 #include "model/error.h"
 #include "model/files.h"
-#include "model/tokens.h"
+#include "model/utf8.h"
 #include "oracle/mask_ablation.h"
 
 namespace gpt2::cli {
@@ -20,7 +20,7 @@ namespace {
 
 struct MaskAblationArgs {
   ModelSource source;
-  std::string tokens;
+  TokenInput input;
   std::string precision = "50";
   std::string kernel = "fast";
   std::string svg;
@@ -50,10 +50,18 @@ int run_mask_ablation_verb(const MaskAblationArgs& a) {
   check_output_path("--svg", a.svg);
   check_output_path("--json", a.json);
   const Weights<float> weights = a.source.load();
-  const std::vector<int> tokens = parse_tokens(a.tokens, weights.config);
+  // The checkpoint's tokenizer, when it has one: text input needs it, and
+  // the positions are labelled with their tokens' text.
+  std::optional<Gpt2Tokenizer> tokenizer;
+  const std::vector<int> tokens =
+      a.input.resolve(weights.config, a.source, tokenizer, true).ids;
 
-  const oracle::MaskAblation ablation =
+  oracle::MaskAblation ablation =
       oracle::run_mask_ablation(weights, tokens, a.source.describe(), options);
+  if (tokenizer)  // each position labelled with its token's text
+    for (int id : tokens)
+      ablation.token_texts.push_back(
+          tokenizer->has_token(id) ? utf8_for_display(tokenizer->token_bytes(id)) : "");
   if (!a.svg.empty()) write_file_atomic(a.svg, oracle::mask_ablation_svg(ablation));
   if (!a.json.empty()) write_file_atomic(a.json, oracle::mask_ablation_json(ablation));
   std::fputs(oracle::format_mask_ablation(ablation).c_str(), stdout);
@@ -70,7 +78,7 @@ Verb add_mask_ablation_verb(CLI::App& app) {
       "difference per tensor (embed, block.{l}, ln_f, logits) and position; then cached "
       "decoding after a masked and an unmasked prefill (engine)");
   a->source.add_options(*command);
-  command->add_option("--tokens", a->tokens, "Token ids, e.g. 5,17,3")->required();
+  a->input.add_options(*command);
   command->add_option("--precision", a->precision,
                       "Reference scalar: f32, f64, 50 (default) or 100 digits; a 0 in the "
                       "table means bit-identical at this precision");

@@ -24,7 +24,7 @@ struct RunOptions {
   int chunk = 0;
   std::string mask = "causal";
   std::string precision;
-  std::string tokens;
+  TokenInput input;
   std::string out;
   std::string trace_level = "blocks";
   int threads = 0;
@@ -53,7 +53,9 @@ int run_verb(const RunOptions& o) {
   const Mask mask = o.mask == "none" ? Mask::none : Mask::causal;
 
   const Weights<float> weights = o.source.load();
-  const std::vector<int> tokens = parse_tokens(o.tokens, weights.config);
+  std::optional<Gpt2Tokenizer> tokenizer;
+  const Prompt prompt = o.input.resolve(weights.config, o.source, tokenizer);
+  const std::vector<int>& tokens = prompt.ids;
   const int threads = resolve_threads(o.threads);
   const TraceLevel level = parse_trace_level(o.trace_level);
 
@@ -75,12 +77,14 @@ int run_verb(const RunOptions& o) {
     trace = optimized::run_trace(weights, tokens, kernel, mode, o.chunk, mask, threads, level);
     producer = "optimized engine, kernel " + kernel;
   }
-  write_trace(o.out, trace, TraceDtype::F64,
-              {{"producer", producer},
-               {"model", o.source.describe()},
-               {"tokens", format_tokens(tokens)},
-               {"mode", mode_name(mode)},
-               {"mask", mask_name(mask)}});
+  std::vector<std::pair<std::string, std::string>> metadata = {
+      {"producer", producer},
+      {"model", o.source.describe()},
+      {"tokens", format_tokens(tokens)},
+      {"mode", mode_name(mode)},
+      {"mask", mask_name(mask)}};
+  if (prompt.text) metadata.emplace_back("text", *prompt.text);  // what the tokens encode
+  write_trace(o.out, trace, TraceDtype::F64, metadata);
   std::printf("wrote %s: %d tokens, %d blocks, %s, mode %s, mask %s\n", o.out.c_str(),
               trace.n_tokens, trace.n_layer(), producer.c_str(), mode_name(mode),
               mask_name(mask));
@@ -110,7 +114,7 @@ Verb add_run_verb(CLI::App& app) {
       ->check(CLI::IsMember({"causal", "none"}));
   command->add_option("--precision", o->precision,
                       "Reference scalar: f32, f64, 50 (default: the truth) or 100 digits");
-  command->add_option("--tokens", o->tokens, "Token ids, e.g. 5,17,3")->required();
+  o->input.add_options(*command);
   command->add_option("--out", o->out, "Trace file to write (.safetensors)")->required();
   add_trace_level_option(*command, o->trace_level);
   add_threads_option(*command, o->threads);

@@ -7,9 +7,11 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "model/tokenizer.h"
 #include "model/weights.h"
 
 namespace gpt2::cli {
@@ -28,7 +30,59 @@ struct ModelSource {
   Weights<float> load() const;
   // "tiny" or the checkpoint directory, for reports.
   std::string describe() const;
+  // The config alone (a preset's, or the checkpoint's config.json), before
+  // any weights are read or generated.
+  Config config() const;
+  // The checkpoint's tokenizer (vocab.json + merges.txt, checked against
+  // `config`), or nullopt for a preset or a checkpoint without those files.
+  // When `needed_by` names an option (--text), its absence is an InputError
+  // naming the missing files instead.
+  std::optional<Gpt2Tokenizer> tokenizer(const Config& config,
+                                         const char* needed_by = nullptr) const;
 };
+
+// What a verb runs: the token ids, and the text they were encoded from
+// (for --text and --text-file; nullopt for --tokens).
+struct Prompt {
+  std::vector<int> ids;
+  std::optional<std::string> text;
+};
+
+// --tokens IDS | --text TEXT | --text-file FILE (exactly one), the input of
+// every verb that runs a token sequence. Text goes through the checkpoint's
+// own tokenizer (GPT-2's byte-level BPE); presets have none.
+struct TokenInput {
+  std::string tokens;
+  std::string text;
+  std::string text_file;
+  void add_options(CLI::App& command);
+  // Whether the input is text (--text or --text-file) rather than ids.
+  bool is_text() const;
+  // "--text" or "--text-file", for messages; "--tokens" for ids.
+  const char* option() const;
+  // The text (--text, or the bytes of --text-file exactly, a final newline
+  // included); InputError when it is not well-formed UTF-8, naming the byte
+  // offset. Requires is_text().
+  std::string read_text() const;
+  // The ids: --tokens parsed, or the text encoded by the tokenizer of
+  // `source`, which is read into `tokenizer` for text input, and also for
+  // --tokens when `labels` asks for it (nullopt then for a preset or a
+  // checkpoint without one). Checked against `config` (ids below vocab_size,
+  // at most n_positions of them); InputError naming the option otherwise.
+  // The cheap checks come first: the ids' syntax, the text's UTF-8.
+  Prompt resolve(const Config& config, const ModelSource& source,
+                 std::optional<Gpt2Tokenizer>& tokenizer, bool labels = false) const;
+
+ private:
+  CLI::Option* tokens_option_ = nullptr;
+  CLI::Option* text_option_ = nullptr;
+  CLI::Option* text_file_option_ = nullptr;
+};
+
+// Token ids as text for a person: their bytes (the tokens' bytes joined, kept
+// whole across tokens) quoted on one line, ill-formed UTF-8 shown as U+FFFD
+// (model/utf8.h); "(id N has no token)" when an id is a gap of vocab.json.
+std::string tokens_for_display(const Gpt2Tokenizer& tokenizer, const std::vector<int>& ids);
 
 // --threads N (default: all cores). Returns the option for chaining.
 CLI::Option* add_threads_option(CLI::App& command, int& threads);

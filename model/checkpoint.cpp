@@ -123,7 +123,8 @@ void write_checkpoint_files(const Weights<float>& weights, const std::string& di
   write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
 }
 
-void save_checkpoint(const Weights<float>& weights, const std::string& dir) {
+void save_checkpoint(const Weights<float>& weights, const std::string& dir,
+                     const std::vector<std::pair<std::string, std::string>>& other_files) {
   validate_weights(weights, "weights to save");
   if (fs::exists(dir)) throw InputError(dir + ": already exists; choose a new directory");
   const fs::path target = fs::path(dir).lexically_normal();
@@ -131,6 +132,8 @@ void save_checkpoint(const Weights<float>& weights, const std::string& dir) {
   std::error_code ec;
   try {
     write_checkpoint_files(weights, temporary.string());
+    for (const auto& [name, bytes] : other_files)
+      write_file_atomic((temporary / name).string(), bytes);
     fs::rename(temporary, target, ec);
     if (ec) throw InputError(dir + ": cannot move the finished checkpoint into place (" +
                              ec.message() + ")");

@@ -23,7 +23,10 @@ void validate_weights(const Weights<float>& weights, const std::string& source);
 // Writes DIR/config.json and DIR/model.safetensors (F32, names without
 // prefix, as GPT2Model.save_pretrained writes them) into a temporary
 // directory beside DIR, then renames it onto DIR. DIR must not exist.
-void save_checkpoint(const Weights<float>& weights, const std::string& dir);
+// `other_files` (name -> bytes: a tokenizer's vocab.json and merges.txt) go
+// into the directory too, before the rename.
+void save_checkpoint(const Weights<float>& weights, const std::string& dir,
+                     const std::vector<std::pair<std::string, std::string>>& other_files = {});
 
 // The two files of a checkpoint, written into the existing directory `dir`
 // (save_checkpoint's inner step; fixtures embed weights with it too).

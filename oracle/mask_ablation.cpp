@@ -9,6 +9,7 @@
 
 #include "model/error.h"
 #include "model/tokens.h"
+#include "model/utf8.h"
 #include "optimized/engine.h"
 #include "oracle/heatmap_svg.h"
 #include "oracle/metrics.h"
@@ -368,6 +369,32 @@ std::string pad_right(const std::string& s, size_t width) {
   return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
 }
 
+// A token's text as a label of at most `max_characters` characters: quoted
+// on one line (model/utf8.h) and, when longer, cut with "…" as its last
+// character. Characters are counted as code points, which a terminal shows
+// one column wide except wide CJK and combining marks. `*characters` (when
+// given) receives the label's length in characters.
+std::string token_label(const std::string& text, size_t max_characters,
+                        size_t* characters = nullptr) {
+  const std::string quoted = quoted_for_display(text);
+  std::vector<size_t> starts;  // byte offset of each character
+  for (size_t i = 0; i < quoted.size(); ++i)
+    if ((static_cast<unsigned char>(quoted[i]) & 0xc0) != 0x80) starts.push_back(i);
+  if (starts.size() <= max_characters) {
+    if (characters) *characters = starts.size();
+    return quoted;
+  }
+  if (characters) *characters = max_characters;
+  return quoted.substr(0, starts[max_characters - 1]) + "\xe2\x80\xa6";  // "…"
+}
+
+// The label padded on the left to a column of `width` (one space kept).
+std::string token_cell(const std::string& text, size_t width) {
+  size_t characters = 0;
+  const std::string label = token_label(text, width - 1, &characters);
+  return std::string(width - characters, ' ') + label;
+}
+
 }  // namespace
 
 // ---- running ----------------------------------------------------------------
@@ -418,6 +445,11 @@ std::string format_mask_ablation(const MaskAblation& a) {
   std::string header = pad_right("tensor", name_width);
   for (int t = 0; t < T; ++t) header += pad_left(std::to_string(t), kCell);
   s += header + "\n";
+  if (!a.token_texts.empty()) {
+    std::string labels = pad_right("token", name_width);
+    for (const std::string& text : a.token_texts) labels += token_cell(text, kCell);
+    s += labels + "\n";
+  }
   for (const MaskAblationRow& r : a.rows) {
     std::string line = pad_right(r.tensor, name_width);
     for (double x : r.relative_difference) line += pad_left(sci(x), kCell);
@@ -480,6 +512,7 @@ std::string mask_ablation_json(const MaskAblation& a) {
   ordered_json j;
   j["model"] = a.model;
   j["tokens"] = a.tokens;
+  if (!a.token_texts.empty()) j["token_text"] = a.token_texts;
   j["precision"] = reference::precision_name(a.precision);
   j["measure"] = kRelativeDifferenceFormula;
   ordered_json rows = ordered_json::array();
@@ -537,7 +570,9 @@ std::string mask_ablation_svg(const MaskAblation& a) {
   h.subtitle = std::string("each cell: ") + kRelativeDifferenceFormula +
                " over the row, with vs without the causal mask";
   h.value_label = "relative difference";
-  for (size_t t = 0; t < a.tokens.size(); ++t) h.column_labels.push_back(std::to_string(t));
+  for (size_t t = 0; t < a.tokens.size(); ++t)
+    h.column_labels.push_back(std::to_string(t) +
+                              (a.token_texts.empty() ? "" : " " + token_label(a.token_texts[t], 12)));
   for (const MaskAblationRow& r : a.rows) {
     h.row_labels.push_back(r.tensor);
     h.values.push_back(r.relative_difference);

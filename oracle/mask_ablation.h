@@ -60,6 +60,11 @@ struct DecodeAblation {
 struct MaskAblation {
   std::string model;  // for reports: preset name or checkpoint directory
   std::vector<int> tokens;
+  // [T] each position's token as text, for labels (ill-formed UTF-8 shown as
+  // U+FFFD, model/utf8.h; "" for an id without a token), when the model has
+  // a tokenizer; empty otherwise. Set by the caller, not by
+  // run_mask_ablation.
+  std::vector<std::string> token_texts;
   reference::Precision precision = reference::Precision::digits50;
   std::vector<MaskAblationRow> rows;         // forward order: embed, block.0.., ln_f, logits
   std::vector<NextTokenChange> next_tokens;  // [T], from the reference's logits
@@ -88,7 +93,8 @@ double relative_difference(const Real* a, const Real* b, int n);
 // numbers, then the decode part. Deterministic: the README quotes it.
 std::string format_mask_ablation(const MaskAblation& ablation);
 
-// {"model", "tokens", "precision", "measure", "rows": [{"tensor",
+// {"model", "tokens", ["token_text": [T strings], when known,] "precision",
+// "measure", "rows": [{"tensor",
 // "relative_difference": [T numbers]}], "last_position": {...},
 // "decode": {...}}. Strict JSON (non-finite numbers as null).
 std::string mask_ablation_json(const MaskAblation& ablation);

@@ -325,6 +325,7 @@ int main(int argc, char** argv) {
   std::map<std::string, int> tried;
   const auto start = std::chrono::steady_clock::now();
   int alarms_today = 0;
+  std::array<std::pair<double, std::string>, kJudgements> worst_trace;  // ratio, what
 
   auto record = [&](const std::string& engine, WeightMode mode, const Verdicts& v, int model,
                     const std::string& what) {
@@ -335,6 +336,8 @@ int main(int argc, char** argv) {
     for (const auto& [kind, r] : v.ratio_by_kind) t.ratio_by_kind[kind].push_back(r);
     for (int j = 0; j < kJudgements; ++j) {
       t.ratios[j].push_back(v.ratio[j]);
+      if (v.ratio[j] > worst_trace[j].first)
+        worst_trace[j] = {v.ratio[j], "model " + std::to_string(model) + ", " + what};
       if (!v.failed[j]) continue;
       ++t.alarms[j];
       if (j <= kLogits) {
@@ -439,9 +442,10 @@ int main(int argc, char** argv) {
               total_traces, total_alarms[kOps], total_alarms[kBlocks], total_alarms[kLogits],
               total_alarms[kLandedBlocks], total_alarms[kLandedLogits]);
   for (int j = 0; j < kJudgements; ++j)
-    std::printf("  %-14s worst ratio %.3g, p99.9 %.3g, median %.3g\n", kJudgementNames[j],
-                quantile(all_ratios[j], 1.0), quantile(all_ratios[j], 0.999),
-                quantile(all_ratios[j], 0.5));
+    std::printf("  %-14s worst ratio %.3g, p99.9 %.3g, median %.3g (worst: %s)\n",
+                kJudgementNames[j], quantile(all_ratios[j], 1.0),
+                quantile(all_ratios[j], 0.999), quantile(all_ratios[j], 0.5),
+                worst_trace[j].second.c_str());
   if (broken) {
     std::printf("\nbroken kernel sets: models on which any scenario was judged beyond budget\n");
     std::printf("%-34s %7s %14s %14s %10s %10s %12s\n", "kernel set", "models",

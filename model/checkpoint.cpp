@@ -1,6 +1,5 @@
 #include "model/checkpoint.h"
 
-
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -45,7 +44,7 @@ void check_finite(const std::vector<float>& values, const std::string& source,
 Weights<float> load_checkpoint(const std::string& dir) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
   const std::string weights_path = (fs::path(dir) / "model.safetensors").string();
-  if (!fs::is_directory(dir))
+  if (path_kind(dir) != PathKind::directory)
     throw InputError(dir + ": not a checkpoint directory (expected config.json and "
                            "model.safetensors inside)");
   const Config config = config_from_json(read_file(config_path), config_path);
@@ -131,19 +130,11 @@ void write_checkpoint_files(const Weights<float>& weights, const std::string& di
 
 void save_checkpoint(const Weights<float>& weights, const std::string& dir) {
   validate_weights(weights, "weights to save");
-  if (fs::exists(dir)) throw InputError(dir + ": already exists; choose a new directory");
-  const fs::path target = fs::path(dir).lexically_normal();
-  const fs::path temporary = create_temporary_sibling_dir(dir);
-  std::error_code ec;
-  try {
-    write_checkpoint_files(weights, temporary.string());
-    fs::rename(temporary, target, ec);
-    if (ec) throw InputError(dir + ": cannot move the finished checkpoint into place (" +
-                             ec.message() + ")");
-  } catch (...) {
-    fs::remove_all(temporary, ec);
-    throw;
-  }
+  if (path_kind(dir) != PathKind::missing || fs::is_symlink(fs::symlink_status(dir)))
+    throw InputError(dir + ": already exists; choose a new directory");
+  TemporaryDirectory temporary(dir);
+  write_checkpoint_files(weights, temporary.path());
+  temporary.commit();
 }
 
 const std::vector<Preset>& presets() {

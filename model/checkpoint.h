@@ -22,7 +22,8 @@ void validate_weights(const Weights<float>& weights, const std::string& source);
 
 // Writes DIR/config.json and DIR/model.safetensors (F32, names without
 // prefix, as GPT2Model.save_pretrained writes them) into a temporary
-// directory beside DIR, then renames it onto DIR. DIR must not exist.
+// directory beside DIR, then renames it onto DIR (model/files.h). DIR must
+// not exist.
 void save_checkpoint(const Weights<float>& weights, const std::string& dir);
 
 // The two files of a checkpoint, written into the existing directory `dir`

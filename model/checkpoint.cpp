@@ -1,5 +1,6 @@
 #include "model/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -41,13 +42,30 @@ void check_finite(const std::vector<float>& values, const std::string& source,
 
 }  // namespace
 
+void check_weights_fit_file(const Config& config, const std::string& config_source,
+                            uint64_t file_bytes, const std::string& weights_path) {
+  // Every parameter takes at least 2 bytes (F16, BF16). parameter_count()
+  // fits in int64 for every config that validate() accepts.
+  const uint64_t parameters = static_cast<uint64_t>(config.parameter_count());
+  if (parameters > file_bytes / 2)
+    throw InputError(weights_path + ": " + std::to_string(file_bytes) + " bytes cannot hold the " +
+                     std::to_string(parameters) + " parameters that " + config_source +
+                     " implies (n_layer " + std::to_string(config.n_layer) + ", n_embd " +
+                     std::to_string(config.n_embd) + ", vocab_size " +
+                     std::to_string(config.vocab_size) + ", n_positions " +
+                     std::to_string(config.n_ctx) + "; at least 2 bytes each)");
+}
+
 Weights<float> load_checkpoint(const std::string& dir) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
   const std::string weights_path = (fs::path(dir) / "model.safetensors").string();
   if (path_kind(dir) != PathKind::directory)
     throw InputError(dir + ": not a checkpoint directory (expected config.json and "
                            "model.safetensors inside)");
-  const Config config = config_from_json(read_file(config_path), config_path);
+  const Config config = config_from_json(read_file(config_path, kMaxConfigBytes), config_path);
+  // The config's sizes against the file's before anything is read or
+  // allocated: a lying n_layer must not cost gigabytes first.
+  check_weights_fit_file(config, config_path, regular_file_size(weights_path), weights_path);
   const SafetensorsFile file = SafetensorsFile::read(weights_path);
 
   // All parameter names carry the "transformer." prefix (GPT2LMHeadModel) or
@@ -67,7 +85,10 @@ Weights<float> load_checkpoint(const std::string& dir) {
 
   Weights<float> weights;
   weights.config = config;
-  weights.blocks.resize(config.n_layer);
+  // Blocks for at most the tensors the file holds (12 per block): when the
+  // config wants more, the loop below stops at the first missing tensor,
+  // having allocated no more than the file can fill.
+  weights.blocks.resize(std::min<size_t>(config.n_layer, parameters / 12 + 1));
   std::set<std::string> expected;
   for_each_tensor(weights, [&](const std::string& name, std::vector<float>& tensor,
                                const Shape& shape) {
@@ -95,6 +116,8 @@ Weights<float> load_checkpoint(const std::string& dir) {
     }
     throw InputError(weights_path + ": unexpected tensor '" + t.name + "'");
   }
+  GPT2_CHECK(weights.blocks.size() == static_cast<size_t>(config.n_layer),
+             "a file with too few tensors for n_layer has one missing");
   return weights;
 }
 

@@ -1,12 +1,13 @@
 // gpt2-oracle run: one implementation over one token sequence, its whole
 // trace (embed, block.{l}, ln_f, logits) written as F64 safetensors.
-#include <cstdio>
 #include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "cli/verbs.h"
 #include "model/error.h"
+#include "model/files.h"
 #include "model/tokens.h"
 #include "optimized/engine.h"
 #include "reference/reference.h"
@@ -49,6 +50,7 @@ int run_verb(const RunOptions& o) {
   if (mode != Mode::chunked && o.chunk != 0)
     throw InputError("run: --chunk applies to --mode chunked only");
   const Mask mask = o.mask == "none" ? Mask::none : Mask::causal;
+  check_output_file("--out", o.out);  // before any work
 
   const Weights<float> weights = o.source.load();
   const std::vector<int> tokens = parse_tokens(o.tokens, weights.config);

@@ -85,10 +85,11 @@ int run_decode(const DecodeOptions& o) {
         "--temperature, decoding is greedy)");
   // The config alone (a preset's, or the checkpoint's config.json) decides
   // whether prompt + N fits, before any weights are read or generated.
-  const Config config = o.source.checkpoint.empty()
-                            ? find_preset(o.source.describe()).config
-                            : config_from_json(read_file(o.source.checkpoint + "/config.json"),
-                                               o.source.checkpoint + "/config.json");
+  const Config config =
+      o.source.checkpoint.empty()
+          ? find_preset(o.source.describe()).config
+          : config_from_json(read_file(o.source.checkpoint + "/config.json", kMaxConfigBytes),
+                             o.source.checkpoint + "/config.json");
   const std::vector<int> prompt = parse_tokens(o.tokens, config, "--tokens");
   if (int64_t(prompt.size()) + o.max_new > config.n_ctx)
     throw InputError("--tokens (" + std::to_string(prompt.size()) + ") + --max-new (" +

@@ -134,4 +134,90 @@ TEST(Cli, RunWritesTracesAndRejectsBadInput) {
                    "--precision applies to --impl reference only");
 }
 
+// A symbolic-link loop wherever a path is read or written: one line of bad
+// input, not "internal error: filesystem error".
+TEST(Cli, ASymlinkLoopIsOneLineOfBadInput) {
+  const fs::path loop = scratch() / "loop";
+  fs::remove(loop);
+  fs::create_symlink(loop, loop);
+  expect_bad_input("inspect --checkpoint " + loop.string(), "too many levels of symbolic links");
+  expect_bad_input("fixtures verify " + loop.string(), "too many levels of symbolic links");
+  expect_bad_input("run --model tiny --tokens 1 --out " + loop.string(),
+                   "too many levels of symbolic links");
+  expect_bad_input("export --model tiny --out " + loop.string(),
+                   "too many levels of symbolic links");
+  expect_bad_input("export --model tiny --out " + (loop / "sub").string(),
+                   "too many levels of symbolic links");
+}
+
+// config.json's sizes against model.safetensors' before any allocation;
+// files that are not regular are refused.
+TEST(Cli, ALyingConfigOrADeviceAsWeightsIsOneLineNamingTheFile) {
+  const fs::path dir = scratch() / "lying_config";
+  fs::remove_all(dir);
+  ASSERT_EQ(run("export --model tiny --out " + dir.string()).exit_code, 0);
+  const std::string config = gpt2::read_file((dir / "config.json").string());
+  const std::string weights = (dir / "model.safetensors").string();
+  for (const char* layers : {"10000000", "100000000"}) {
+    std::string lying = config;
+    lying.replace(lying.find("\"n_layer\": 2"), 12, std::string("\"n_layer\": ") + layers);
+    write(dir / "config.json", lying);
+    expect_bad_input("inspect --checkpoint " + dir.string(), weights + ": ", 60);
+    expect_bad_input("inspect --checkpoint " + dir.string(), "cannot hold the", 60);
+  }
+  write(dir / "config.json", config);
+  fs::rename(weights, weights + ".real");
+  fs::create_symlink("/dev/zero", weights);
+  expect_bad_input("inspect --checkpoint " + dir.string(),
+                   weights + ": is a character device, not a regular file", 60);
+}
+
+TEST(Cli, TokenIdsAbove2To31AreOutOfRangeNotEchoed) {
+  for (const char* id : {"2147483648", "4294967301", "99999999999999999999999"}) {
+    SCOPED_TRACE(id);
+    const Result r = run(std::string("decode --model tiny --max-new 1 --tokens 5,") + id);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("token 1 is out of range for vocab_size 64 (above 2^31 - 1)"));
+    EXPECT_EQ(r.err.find(id), std::string::npos) << r.err;
+  }
+}
+
+TEST(Cli, NegativeSeedsAreRefusedNotWrappedAround) {
+  expect_bad_input("conformance --model tiny --seed -1", "--seed: expected a non-negative integer");
+  expect_bad_input("decode --model tiny --tokens 1 --max-new 1 --temperature 1 --seed -1",
+                   "--seed: expected a non-negative integer");
+  expect_bad_input(
+      "fixtures generate --model tiny --tokens 1 --seed -1 --out " + (scratch() / "never").string(),
+      "--seed: expected a non-negative integer");
+  EXPECT_EQ(run("decode --model tiny --tokens 1 --max-new 1 --temperature 1 --seed "
+                "18446744073709551615")
+                .exit_code,
+            0);
+}
+
+TEST(Cli, ThreadsAreCappedAt256) {
+  expect_bad_input("decode --model tiny --tokens 1 --max-new 1 --threads 257",
+                   "--threads: Value 257 not in range 1 to 256");
+  expect_bad_input("conformance --model tiny --threads 4096", "not in range 1 to 256");
+  EXPECT_EQ(run("decode --model tiny --tokens 1 --max-new 1 --threads 256").exit_code, 0);
+}
+
+TEST(Cli, TopKWithoutTemperatureIsRefused) {
+  expect_bad_input("decode --model tiny --tokens 1 --max-new 2 --top-k 5",
+                   "--top-k applies to sampling: give --temperature T > 0");
+  EXPECT_EQ(run("decode --model tiny --tokens 1 --max-new 2 --top-k 5 --temperature 0.8").exit_code,
+            0);
+}
+
+TEST(Cli, BenchSaysWhenItShortensThePromptOrTheSteps) {
+  const Result r = run("bench --model tiny --threads 1 --prompt 100 --steps 100");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("bench: --prompt 100 and --steps 100 do not fit the context of "
+                               "32 positions; measuring a 16-token prompt and 16 decode steps"));
+  EXPECT_THAT(r.out, HasSubstr("prefill 16 tokens"));
+  const Result fits = run("bench --model tiny --threads 1 --prompt 8 --steps 8");
+  ASSERT_EQ(fits.exit_code, 0) << fits.err;
+  EXPECT_EQ(fits.err, "");
+}
+
 }  // namespace

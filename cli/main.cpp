@@ -6,6 +6,7 @@
 
 #include "cli/verbs.h"
 #include "model/error.h"
+#include "model/files.h"
 
 namespace {
 
@@ -18,6 +19,8 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace gpt2::cli;
+  // An interrupted run removes the temporaries of the outputs it was writing.
+  gpt2::install_signal_cleanup();
   CLI::App app{
       "gpt2-oracle: a high-precision reference GPT-2 and a KV-cached float32 engine, compared "
       "tensor by tensor.\nExit codes: 0 success, 1 a check failed, 2 bad input or usage."};

@@ -185,6 +185,7 @@ int argmax(std::span<const float> v) {
 
 int run_bench(const BenchOptions& o) {
   const optimized::KernelSet& set = optimized::find_kernel(o.kernel);
+  if (!o.json.empty()) check_output_file("--json", o.json);  // before any work
   const int threads = resolve_threads(o.threads);
   Weights<float> weights = o.source.load();
   const Config config = weights.config;
@@ -194,6 +195,11 @@ int run_bench(const BenchOptions& o) {
   if (prompt_len + o.steps > config.n_ctx)
     prompt_len = std::min(o.prompt, std::max(1, config.n_ctx / 2));
   const int steps = std::min(o.steps, config.n_ctx - prompt_len);
+  if (prompt_len != o.prompt || steps != o.steps)
+    std::fprintf(stderr,
+                 "gpt2-oracle: bench: --prompt %d and --steps %d do not fit the context of %d "
+                 "positions; measuring a %d-token prompt and %d decode steps\n",
+                 o.prompt, o.steps, config.n_ctx, prompt_len, steps);
 
   optimized::Engine engine(weights, set, threads);
   weights = Weights<float>{};  // the engine holds its own (packed) copy

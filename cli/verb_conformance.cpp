@@ -7,7 +7,6 @@
 
 #include "cli/verbs.h"
 #include "model/error.h"
-#include "model/files.h"
 #include "oracle/conformance.h"
 #include "oracle/report.h"
 
@@ -28,6 +27,11 @@ struct ConformanceArgs {
 };
 
 int run_conformance_verb(const ConformanceArgs& a) {
+  oracle::ConformanceReport report;
+  const std::vector<Output> outputs = {
+      {"--json", a.json, [&] { return oracle::format_json(report); }},
+      {"--junit", a.junit, [&] { return oracle::format_junit(report); }}};
+  check_outputs(outputs);
   const Weights<float> weights = a.source.load();
   oracle::ConformanceOptions options;
   options.model = a.source.describe();
@@ -38,12 +42,11 @@ int run_conformance_verb(const ConformanceArgs& a) {
   options.trace_level = parse_trace_level(a.trace_level);
   options.progress = a.progress || ::isatty(2);
   const auto scenarios = oracle::default_scenarios(weights.config, a.seed);
-  const oracle::ConformanceReport report = oracle::run_conformance(weights, scenarios, options);
+  report = oracle::run_conformance(weights, scenarios, options);
   if (report.results.empty()) throw InputError("--filter: '" + a.filter + "' matches no scenario");
   std::fputs(oracle::format_table(report).c_str(), stdout);
-  if (!a.json.empty()) write_file_atomic(a.json, oracle::format_json(report));
-  if (!a.junit.empty()) write_file_atomic(a.junit, oracle::format_junit(report));
-  return report.passed() ? 0 : 1;
+  std::fflush(stdout);
+  return write_outputs(report.passed() ? 0 : 1, outputs);
 }
 
 }  // namespace
@@ -56,7 +59,7 @@ Verb add_conformance_verb(CLI::App& app) {
       "prefill without the mask; sequences of 1, a few and n_ctx tokens) x every registered "
       "kernel set, judged against the 50-digit reference. Exit 1 when anything fails");
   a->source.add_options(*command);
-  command->add_option("--seed", a->seed, "Seed of the token sequences (printed; default 1)");
+  add_seed_option(*command, a->seed, "Seed of the token sequences (printed; default 1)");
   command->add_option("--kernel", a->kernels, "Only these kernel sets (repeatable)");
   command->add_option("--filter", a->filter,
                       "Only results whose name (\"scenario [kernel]\") contains this text");

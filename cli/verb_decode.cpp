@@ -79,6 +79,10 @@ int run_decode(const DecodeOptions& o) {
   if (o.temperature < 0 || !std::isfinite(o.temperature))
     throw InputError("--temperature must be a finite number >= 0 (got " +
                      std::to_string(o.temperature) + ")");
+  if (o.top_k > 0 && o.temperature == 0)
+    throw InputError(
+        "--top-k applies to sampling: give --temperature T > 0 with it (without "
+        "--temperature, decoding is greedy)");
   // The config alone (a preset's, or the checkpoint's config.json) decides
   // whether prompt + N fits, before any weights are read or generated.
   const Config config = o.source.config();
@@ -142,9 +146,11 @@ Verb add_decode_verb(CLI::App& app) {
   add_threads_option(*command, o->threads);
   command->add_option("--temperature", o->temperature,
                       "Sample from softmax(logits / T); 0 (default) is greedy");
-  command->add_option("--top-k", o->top_k, "Sample among the K largest logits (0: all)")
+  command
+      ->add_option("--top-k", o->top_k,
+                   "Sample among the K largest logits (0: all); needs --temperature")
       ->check(CLI::Range(0, 1 << 30));
-  command->add_option("--seed", o->seed, "Seed of the sampler")->capture_default_str();
+  add_seed_option(*command, o->seed, "Seed of the sampler")->capture_default_str();
   return Verb{command, [o] { return run_decode(*o); }};
 }
 

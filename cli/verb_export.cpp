@@ -1,6 +1,8 @@
 // gpt2-oracle export: write a model as a Hugging Face GPT-2 checkpoint,
 // optionally with a tokenizer (vocab.json + merges.txt) copied in.
 #include <cstdio>
+#include <filesystem>
+#include <filesystem>
 #include <memory>
 
 #include "cli/verbs.h"
@@ -20,6 +22,11 @@ struct ExportOptions {
 };
 
 int run_export(const ExportOptions& o) {
+  // Before the weights are made: the 124M preset takes seconds.
+  if (path_kind(o.out) != PathKind::missing ||
+      std::filesystem::is_symlink(std::filesystem::symlink_status(o.out)))
+    throw InputError(o.out + ": already exists; choose a new directory");
+  check_output_directory("--out", o.out);
   const Weights<float> weights = o.source.load();
   std::vector<std::pair<std::string, std::string>> tokenizer_files;
   if (!o.tokenizer.empty()) {

@@ -3,10 +3,12 @@
 //   fixtures verify CASEDIR... [--kernel NAME]      this engine's kernel sets
 //   fixtures verify CASEDIR --trace FILE           a trace from any runtime
 // The format is documented in fixtures/README.md.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
 #include "cli/verbs.h"
+#include "fixtures/case_digest.h"
 #include "fixtures/generate.h"
 #include "fixtures/verify.h"
 #include "fixtures/verify_report.h"
@@ -41,6 +43,7 @@ struct VerifyArgs {
 };
 
 int generate(const GenerateArgs& a) {
+  fixtures::check_case_output(a.out, a.replace);  // before any work
   const Weights<float> weights = a.source.load();
   fixtures::GenerateOptions o;
   if (a.source.checkpoint.empty())
@@ -81,11 +84,23 @@ int verify(const VerifyArgs& a) {
                      std::to_string(a.cases.size()) + ")");
   if (!a.trace.empty() && !a.kernels.empty())
     throw InputError("fixtures verify: --trace and --kernel exclude each other");
+  std::vector<fixtures::CaseVerification> results;
+  const std::vector<Output> outputs = {
+      {"--json", a.json, [&] { return fixtures::format_verify_json(results); }},
+      {"--junit", a.junit, [&] { return fixtures::format_verify_junit(results); }}};
+  check_outputs(outputs);
   // Every case is read and integrity-checked before any work starts.
   std::vector<fixtures::Case> cases;
-  for (const auto& dir : a.cases) cases.push_back(fixtures::read_case(dir));
+  for (const auto& dir : a.cases) {
+    cases.push_back(fixtures::read_case(dir));
+    if (path_kind(cases.back().path(fixtures::kDigestFile)) == PathKind::missing)
+      std::fprintf(stderr,
+                   "gpt2-oracle: note: %s has no %s (format_version %d predates it): its content "
+                   "is not protected; regenerate the case to protect it\n",
+                   cases.back().path(fixtures::kCaseFile).c_str(), fixtures::kDigestFile,
+                   cases.back().format_version);
+  }
 
-  std::vector<fixtures::CaseVerification> results;
   if (!a.trace.empty()) {
     results.push_back(fixtures::verify_trace(cases[0], a.trace));
   } else {
@@ -97,11 +112,10 @@ int verify(const VerifyArgs& a) {
     for (const auto& c : cases) results.push_back(fixtures::verify_kernels(c, o));
   }
   std::fputs(fixtures::format_verify_table(results).c_str(), stdout);
-  if (!a.json.empty()) write_file_atomic(a.json, fixtures::format_verify_json(results));
-  if (!a.junit.empty()) write_file_atomic(a.junit, fixtures::format_verify_junit(results));
-  for (const auto& r : results)
-    if (!r.passed()) return 1;
-  return 0;
+  std::fflush(stdout);
+  const bool passed = std::all_of(results.begin(), results.end(),
+                                  [](const fixtures::CaseVerification& r) { return r.passed(); });
+  return write_outputs(passed ? 0 : 1, outputs);
 }
 
 }  // namespace
@@ -124,11 +138,13 @@ Verb add_fixtures_verb(CLI::App& app) {
       ->check(CLI::IsMember({"causal", "none"}));
   gen->add_option("--precision", g->precision, "Digits of the truth: 50 (default) or 100")
       ->check(CLI::IsMember({"50", "100"}));
-  gen->add_option("--seed", g->seed,
+  add_seed_option(*gen, g->seed,
                   "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");
   add_trace_level_option(*gen, g->trace_level);
   gen->add_option("--out", g->out, "Case directory to write (must not exist)")->required();
-  gen->add_flag("--replace", g->replace, "Replace an existing case directory");
+  gen->add_flag("--replace", g->replace,
+                "Replace an existing case directory (only a gpt2-oracle case: nothing else is "
+                "ever deleted)");
   add_threads_option(*gen, g->threads);
 
   auto v = std::make_shared<VerifyArgs>();

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 #include "cli/verbs.h"
@@ -29,26 +28,17 @@ struct MaskAblationArgs {
   bool progress = false;
 };
 
-// An output file's directory must exist before minutes are spent computing.
-void check_output_path(const std::string& option, const std::string& path) {
-  if (path.empty()) return;
-  namespace fs = std::filesystem;
-  const fs::path parent = fs::path(path).parent_path();
-  std::error_code ec;
-  if (!parent.empty() && !fs::is_directory(parent, ec))
-    throw InputError(option + ": directory '" + parent.string() + "' does not exist");
-  if (fs::is_directory(path, ec))
-    throw InputError(option + ": '" + path + "' is a directory, expected a file name");
-}
-
 int run_mask_ablation_verb(const MaskAblationArgs& a) {
   oracle::MaskAblationOptions options;
   options.precision = reference::parse_precision(a.precision);
   options.kernel = a.kernel;
   options.threads = resolve_threads(a.threads);
   options.progress = a.progress || ::isatty(2);  // a terminal watches
-  check_output_path("--svg", a.svg);
-  check_output_path("--json", a.json);
+  oracle::MaskAblation ablation;
+  const std::vector<Output> outputs = {
+      {"--svg", a.svg, [&] { return oracle::mask_ablation_svg(ablation); }},
+      {"--json", a.json, [&] { return oracle::mask_ablation_json(ablation); }}};
+  check_outputs(outputs);  // before minutes are spent computing
   const Weights<float> weights = a.source.load();
   // The checkpoint's tokenizer, when it has one: text input needs it, and
   // the positions are labelled with their tokens' text.
@@ -56,16 +46,14 @@ int run_mask_ablation_verb(const MaskAblationArgs& a) {
   const std::vector<int> tokens =
       a.input.resolve(weights.config, a.source, tokenizer, true).ids;
 
-  oracle::MaskAblation ablation =
-      oracle::run_mask_ablation(weights, tokens, a.source.describe(), options);
+  ablation = oracle::run_mask_ablation(weights, tokens, a.source.describe(), options);
   if (tokenizer)  // each position labelled with its token's text
     for (int id : tokens)
       ablation.token_texts.push_back(
           tokenizer->has_token(id) ? utf8_for_display(tokenizer->token_bytes(id)) : "");
-  if (!a.svg.empty()) write_file_atomic(a.svg, oracle::mask_ablation_svg(ablation));
-  if (!a.json.empty()) write_file_atomic(a.json, oracle::mask_ablation_json(ablation));
   std::fputs(oracle::format_mask_ablation(ablation).c_str(), stdout);
-  return 0;
+  std::fflush(stdout);
+  return write_outputs(0, outputs);
 }
 
 }  // namespace

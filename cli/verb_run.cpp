@@ -1,13 +1,14 @@
 // gpt2-oracle run: one implementation over one token sequence, its whole
 // trace (embed, block.{l}, ln_f, logits; with --trace-level ops also the op
 // tensors of every block) written as F64 safetensors.
-#include <cstdio>
 #include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "cli/verbs.h"
 #include "model/error.h"
+#include "model/files.h"
 #include "model/tokens.h"
 #include "optimized/engine.h"
 #include "reference/reference.h"
@@ -51,6 +52,7 @@ int run_verb(const RunOptions& o) {
   if (mode != Mode::chunked && o.chunk != 0)
     throw InputError("run: --chunk applies to --mode chunked only");
   const Mask mask = o.mask == "none" ? Mask::none : Mask::causal;
+  check_output_file("--out", o.out);  // before any work
 
   const Weights<float> weights = o.source.load();
   std::optional<Gpt2Tokenizer> tokenizer;

@@ -84,12 +84,39 @@ struct TokenInput {
 // (model/utf8.h); "(id N has no token)" when an id is a gap of vocab.json.
 std::string tokens_for_display(const Gpt2Tokenizer& tokenizer, const std::vector<int>& ids);
 
-// --threads N (default: all cores). Returns the option for chaining.
+// The most worker threads any verb accepts: results do not depend on the
+// count, and beyond the machine's cores more threads only add hand-offs.
+inline constexpr int kMaxThreads = 256;
+
+// --threads N, 1 <= N <= kMaxThreads (default: all cores, at most
+// kMaxThreads). Returns the option for chaining.
 CLI::Option* add_threads_option(CLI::App& command, int& threads);
 
 // --trace-level blocks|ops (model/trace.h): `level` holds the default on entry.
 CLI::Option* add_trace_level_option(CLI::App& command, std::string& level);
 int resolve_threads(int requested);  // 0 -> std::thread::hardware_concurrency
+
+// --seed N: a non-negative decimal integer below 2^64 ("-1" is refused, not
+// wrapped around).
+CLI::Option* add_seed_option(CLI::App& command, uint64_t& seed, const std::string& description);
+
+// An output file a verb writes once its work is done: the option that named
+// it, the path (empty: not asked for) and how to make its content.
+struct Output {
+  std::string option;
+  std::string path;
+  std::function<std::string()> content;
+};
+
+// Checks every output path before the work (check_output_file): a verb calls
+// this first, so that a bad path costs no computation.
+void check_outputs(const std::vector<Output>& outputs);
+
+// Writes the outputs after the verdict is printed. A failed write is one
+// line on stderr and does not stop the others, nor hide the verdict: the
+// exit code is `verdict` when every write succeeded or when the verdict is a
+// failed check (1), and 2 when a write failed after everything passed.
+int write_outputs(int verdict, const std::vector<Output>& outputs);
 
 Verb add_conformance_verb(CLI::App& app);
 Verb add_run_verb(CLI::App& app);

@@ -1,6 +1,6 @@
 #include "model/checkpoint.h"
 
-
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -36,13 +36,30 @@ void check_finite(const std::vector<float>& values, const std::string& source,
 
 }  // namespace
 
+void check_weights_fit_file(const Config& config, const std::string& config_source,
+                            uint64_t file_bytes, const std::string& weights_path) {
+  // Every parameter takes at least 2 bytes (F16, BF16). parameter_count()
+  // fits in int64 for every config that validate() accepts.
+  const uint64_t parameters = static_cast<uint64_t>(config.parameter_count());
+  if (parameters > file_bytes / 2)
+    throw InputError(weights_path + ": " + std::to_string(file_bytes) + " bytes cannot hold the " +
+                     std::to_string(parameters) + " parameters that " + config_source +
+                     " implies (n_layer " + std::to_string(config.n_layer) + ", n_embd " +
+                     std::to_string(config.n_embd) + ", vocab_size " +
+                     std::to_string(config.vocab_size) + ", n_positions " +
+                     std::to_string(config.n_ctx) + "; at least 2 bytes each)");
+}
+
 Weights<float> load_checkpoint(const std::string& dir) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
   const std::string weights_path = (fs::path(dir) / "model.safetensors").string();
-  if (!fs::is_directory(dir))
+  if (path_kind(dir) != PathKind::directory)
     throw InputError(dir + ": not a checkpoint directory (expected config.json and "
                            "model.safetensors inside)");
-  const Config config = config_from_json(read_file(config_path), config_path);
+  const Config config = config_from_json(read_file(config_path, kMaxConfigBytes), config_path);
+  // The config's sizes against the file's before anything is read or
+  // allocated: a lying n_layer must not cost gigabytes first.
+  check_weights_fit_file(config, config_path, regular_file_size(weights_path), weights_path);
   const SafetensorsFile file = SafetensorsFile::read(weights_path);
 
   // All parameter names carry the "transformer." prefix (GPT2LMHeadModel) or
@@ -62,7 +79,10 @@ Weights<float> load_checkpoint(const std::string& dir) {
 
   Weights<float> weights;
   weights.config = config;
-  weights.blocks.resize(config.n_layer);
+  // Blocks for at most the tensors the file holds (12 per block): when the
+  // config wants more, the loop below stops at the first missing tensor,
+  // having allocated no more than the file can fill.
+  weights.blocks.resize(std::min<size_t>(config.n_layer, parameters / 12 + 1));
   std::set<std::string> expected;
   for_each_tensor(weights, [&](const std::string& name, std::vector<float>& tensor,
                                const Shape& shape) {
@@ -90,6 +110,8 @@ Weights<float> load_checkpoint(const std::string& dir) {
     }
     throw InputError(weights_path + ": unexpected tensor '" + t.name + "'");
   }
+  GPT2_CHECK(weights.blocks.size() == static_cast<size_t>(config.n_layer),
+             "a file with too few tensors for n_layer has one missing");
   return weights;
 }
 
@@ -126,21 +148,13 @@ void write_checkpoint_files(const Weights<float>& weights, const std::string& di
 void save_checkpoint(const Weights<float>& weights, const std::string& dir,
                      const std::vector<std::pair<std::string, std::string>>& other_files) {
   validate_weights(weights, "weights to save");
-  if (fs::exists(dir)) throw InputError(dir + ": already exists; choose a new directory");
-  const fs::path target = fs::path(dir).lexically_normal();
-  const fs::path temporary = create_temporary_sibling_dir(dir);
-  std::error_code ec;
-  try {
-    write_checkpoint_files(weights, temporary.string());
-    for (const auto& [name, bytes] : other_files)
-      write_file_atomic((temporary / name).string(), bytes);
-    fs::rename(temporary, target, ec);
-    if (ec) throw InputError(dir + ": cannot move the finished checkpoint into place (" +
-                             ec.message() + ")");
-  } catch (...) {
-    fs::remove_all(temporary, ec);
-    throw;
-  }
+  if (path_kind(dir) != PathKind::missing || fs::is_symlink(fs::symlink_status(dir)))
+    throw InputError(dir + ": already exists; choose a new directory");
+  TemporaryDirectory temporary(dir);
+  write_checkpoint_files(weights, temporary.path());
+  for (const auto& [name, bytes] : other_files)
+    write_file_atomic((fs::path(temporary.path()) / name).string(), bytes);
+  temporary.commit();
 }
 
 const std::vector<Preset>& presets() {

@@ -8,13 +8,24 @@
 
 namespace gpt2 {
 
+// Largest config.json read (a real one is under a kilobyte).
+inline constexpr uint64_t kMaxConfigBytes = 1ull << 20;
+
 // Reads DIR/config.json and DIR/model.safetensors. Tensor names may carry a
 // "transformer." prefix (all or none); the buffers "h.{i}.attn.bias" and
 // "h.{i}.attn.masked_bias" are ignored; "lm_head.weight" is accepted only if
 // it equals wte (tied). F32, F16 and BF16 (and F64) tensors are converted to
 // float. A missing tensor, an unexpected tensor, a wrong shape, or a NaN or
-// Inf element is an InputError naming the file and the tensor.
+// Inf element is an InputError naming the file and the tensor; so is a
+// weights file too small for the config's sizes (checked before anything is
+// allocated), one that is not a regular file, or one over kMaxInputFileBytes.
 Weights<float> load_checkpoint(const std::string& dir);
+
+// Throws InputError naming `weights_path` when a file of `file_bytes` cannot
+// hold the parameters `config` implies at 2 bytes each (the narrowest dtype):
+// the check that comes before any allocation sized by the config.
+void check_weights_fit_file(const Config& config, const std::string& config_source,
+                            uint64_t file_bytes, const std::string& weights_path);
 
 // Throws InputError naming `source` and the tensor when any element of
 // `weights` is NaN or Inf, or a tensor's size disagrees with the config.
@@ -22,9 +33,9 @@ void validate_weights(const Weights<float>& weights, const std::string& source);
 
 // Writes DIR/config.json and DIR/model.safetensors (F32, names without
 // prefix, as GPT2Model.save_pretrained writes them) into a temporary
-// directory beside DIR, then renames it onto DIR. DIR must not exist.
-// `other_files` (name -> bytes: a tokenizer's vocab.json and merges.txt) go
-// into the directory too, before the rename.
+// directory beside DIR, then renames it onto DIR (model/files.h). DIR must
+// not exist. `other_files` (name -> bytes: a tokenizer's vocab.json and
+// merges.txt) go into the directory too, before the rename.
 void save_checkpoint(const Weights<float>& weights, const std::string& dir,
                      const std::vector<std::pair<std::string, std::string>>& other_files = {});
 

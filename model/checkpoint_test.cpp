@@ -240,6 +240,50 @@ TEST(Checkpoint, NamesABadConfigAndAMissingDirectory) {
               HasSubstr("tensor 'wte.weight' has shape [3, 2], expected [4, 2]"));
 }
 
+// config.json claims more than the file can hold: refused from the file's
+// size before any tensor is read or any block allocated (n_layer 10^7 used to
+// cost 2.8 GB first; 10^8 ended in "out of memory" naming no file).
+TEST(Checkpoint, AConfigTooLargeForTheWeightsFileIsRefusedBeforeAllocating) {
+  TempDir tmp;
+  for (const char* layers : {"10000000", "100000000"}) {
+    std::string config = kMicroConfig;
+    config.replace(config.find("\"n_layer\":1"), 11, std::string("\"n_layer\":") + layers);
+    const std::string dir =
+        make_checkpoint(tmp, std::string("layers") + layers, micro_tensors("", "F32"), config);
+    const std::string error = load_error(dir);
+    EXPECT_THAT(error, HasSubstr(dir + "/model.safetensors: "));
+    EXPECT_THAT(error, HasSubstr("bytes cannot hold the"));
+    EXPECT_THAT(error, HasSubstr(std::string("(n_layer ") + layers));
+  }
+}
+
+// A config that fits the file's bytes but not its tensors: blocks are
+// allocated for the tensors present only, and the first missing one named.
+TEST(Checkpoint, MoreLayersThanTheFileHoldsNamesTheFirstMissingTensor) {
+  TempDir tmp;
+  std::string config = kMicroConfig;
+  config.replace(config.find("\"n_layer\":1"), 11, "\"n_layer\":2");
+  auto tensors = micro_tensors("", "F32");
+  tensors.push_back({"padding", "F32", {64}, le_f32(std::vector<float>(64, 0.0f))});
+  EXPECT_THAT(load_error(make_checkpoint(tmp, "two", tensors, config)),
+              HasSubstr("missing tensor 'h.1.ln_1.weight'"));
+}
+
+TEST(Checkpoint, AWeightsFileThatIsNotARegularFileIsRefused) {
+  TempDir tmp;
+  const std::string dir = make_checkpoint(tmp, "zero", micro_tensors("", "F32"));
+  fs::remove(dir + "/model.safetensors");
+  fs::create_symlink("/dev/zero", dir + "/model.safetensors");
+  EXPECT_THAT(load_error(dir), HasSubstr("model.safetensors: is a character device, not a "
+                                         "regular file"));
+}
+
+TEST(Checkpoint, ASymlinkLoopIsBadInputNotAFilesystemError) {
+  TempDir tmp;
+  fs::create_symlink(tmp / "loop", tmp / "loop");
+  EXPECT_THAT(load_error(tmp / "loop"), HasSubstr("too many levels of symbolic links"));
+}
+
 TEST(Checkpoint, PresetExportLoadRoundTripIsBitIdentical) {
   TempDir tmp;
   for (const char* name : {"tiny", "small"}) {

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -548,6 +551,50 @@ double f16_by_definition(uint16_t bits) {
   const double magnitude =
       exponent == 0 ? std::ldexp(mantissa, -24) : std::ldexp(1024 + mantissa, exponent - 25);
   return sign ? -magnitude : magnitude;
+}
+
+// ---------------------------------------------------------------------------
+// Cost: a header's parse grows as n log n in its entries.
+
+// A file of n F32 tensors of one element each: "t0000000", "t0000001", ...
+std::string file_of_n_tensors(int n) {
+  std::string header = "{";
+  for (int i = 0; i < n; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "t%07d", i);
+    header += std::string(i ? "," : "") + "\"" + name +
+              "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" + std::to_string(4 * i) +
+              "," + std::to_string(4 * i + 4) + "]}";
+  }
+  header += "}";
+  return file_bytes(header, std::string(4 * size_t(n), '\0'));
+}
+
+// The best of five parses of a file of n tensors, in CPU seconds.
+double parse_cpu_seconds(int n) {
+  const std::string bytes = file_of_n_tensors(n);
+  double best = 1e300;
+  for (int r = 0; r < 5; ++r) {
+    timespec start{}, end{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
+    const SafetensorsFile f = SafetensorsFile::parse(bytes, "many.safetensors");
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &end);
+    EXPECT_EQ(f.tensors().size(), size_t(n));
+    best = std::min(best, (end.tv_sec - start.tv_sec) + 1e-9 * (end.tv_nsec - start.tv_nsec));
+  }
+  return best;
+}
+
+// Eight times the entries cost about nine times the time when parsing is
+// n log n, and 64 times when it is quadratic, as it was (nlohmann's callback
+// parser rescanned the whole object after every entry: 30,000 entries took
+// minutes). A ratio, not a time, so the machine's speed and load cancel; the
+// bound of 24 sits far from both. bench/loader_bench measures the absolute
+// cost (100,000 entries: see the README).
+TEST(SafetensorsReader, HeaderParsingGrowsAsNLogNInTheEntries) {
+  const double small = parse_cpu_seconds(2000);
+  const double large = parse_cpu_seconds(16000);
+  EXPECT_LT(large / small, 24.0) << "2,000 entries: " << small << " s, 16,000: " << large << " s";
 }
 
 TEST(SafetensorsHalfFloat, F16ToF32IsExactForEveryFiniteValue) {

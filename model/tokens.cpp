@@ -1,6 +1,7 @@
 #include "model/tokens.h"
 
 #include <cctype>
+#include <limits>
 
 #include "model/error.h"
 
@@ -19,9 +20,10 @@ std::vector<int> parse_tokens(const std::string& text, const Config& config,
     skip_spaces();
     const size_t start = i;
     int64_t value = 0;
+    bool beyond_int = false;  // the digits go on past 2^31 - 1
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      value = value * 10 + (text[i] - '0');
-      if (value > (int64_t{1} << 40)) value = int64_t{1} << 40;  // saturate; range-checked below
+      if (!beyond_int) value = value * 10 + (text[i] - '0');
+      beyond_int = beyond_int || value > std::numeric_limits<int>::max();
       ++i;
     }
     if (i == start) {
@@ -29,6 +31,11 @@ std::vector<int> parse_tokens(const std::string& text, const Config& config,
       throw InputError(source + ": token " + std::to_string(tokens.size()) +
                        ": expected a non-negative integer, found " + found);
     }
+    // Not echoed: the number as read would say nothing more than its size.
+    if (beyond_int)
+      throw InputError(source + ": token " + std::to_string(tokens.size()) +
+                       " is out of range for vocab_size " + std::to_string(config.vocab_size) +
+                       " (above 2^31 - 1)");
     if (value >= config.vocab_size)
       throw InputError(source + ": token " + std::to_string(tokens.size()) + " is " +
                        std::to_string(value) + ", out of range for vocab_size " +

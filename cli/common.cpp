@@ -19,20 +19,36 @@ void ModelSource::add_options(CLI::App& command) {
   auto* checkpoint_option = command.add_option(
       "--checkpoint", checkpoint, "Hugging Face GPT-2 directory (config.json + model.safetensors)");
   model_option->excludes(checkpoint_option);
+  command
+      .add_option("--activations", activations,
+                  "gpt2: scale the preset's query, key and MLP weights by powers of two so its "
+                  "activations have GPT-2's scale (model/checkpoint.h)")
+      ->check(CLI::IsMember({"gpt2"}))
+      ->excludes(checkpoint_option);
 }
+
+namespace {
+std::string preset_name(const ModelSource& s) { return s.model.empty() ? "tiny" : s.model; }
+}  // namespace
 
 Weights<float> ModelSource::load() const {
   if (!checkpoint.empty()) return load_checkpoint(checkpoint);
-  return preset_weights(model.empty() ? "tiny" : model);
+  Weights<float> weights = preset_weights(preset_name(*this));
+  return activations.empty() ? weights : with_gpt2_activations(std::move(weights));
 }
 
 std::string ModelSource::describe() const {
   if (!checkpoint.empty()) return checkpoint;
-  return model.empty() ? "tiny" : model;
+  return preset_name(*this) + (activations.empty() ? "" : " (GPT-2-scale activations)");
+}
+
+std::string ModelSource::flags() const {
+  if (!checkpoint.empty()) return "--checkpoint " + checkpoint;
+  return "--model " + preset_name(*this) + (activations.empty() ? "" : " --activations gpt2");
 }
 
 Config ModelSource::config() const {
-  if (checkpoint.empty()) return find_preset(describe()).config;
+  if (checkpoint.empty()) return find_preset(preset_name(*this)).config;
   const std::string file = checkpoint + "/config.json";
   return config_from_json(read_file(file, kMaxConfigBytes), file);
 }

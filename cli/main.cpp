@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   const std::vector<Verb> verbs = {
       add_conformance_verb(app),
       add_run_verb(app),
+      add_replay_verb(app),
       add_inspect_verb(app),
       add_export_verb(app),
       add_fixtures_verb(app),

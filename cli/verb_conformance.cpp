@@ -22,6 +22,7 @@ struct ConformanceArgs {
   std::string json;
   std::string junit;
   std::string trace_level = "ops";
+  bool no_replay = false;
   int threads = 0;
   bool progress = false;
 };
@@ -41,7 +42,10 @@ int run_conformance_verb(const ConformanceArgs& a) {
   options.filter = a.filter;
   options.trace_level = parse_trace_level(a.trace_level);
   options.progress = a.progress || ::isatty(2);
-  const auto scenarios = oracle::default_scenarios(weights.config, a.seed);
+  options.model_flags = a.source.flags();
+  options.replay = !a.no_replay;
+  const auto scenarios = oracle::default_scenarios(
+      weights.config, a.seed, a.source.checkpoint.empty() && a.source.activations.empty());
   report = oracle::run_conformance(weights, scenarios, options);
   if (report.results.empty()) throw InputError("--filter: '" + a.filter + "' matches no scenario");
   std::fputs(oracle::format_table(report).c_str(), stdout);
@@ -66,6 +70,8 @@ Verb add_conformance_verb(CLI::App& app) {
   command->add_option("--json", a->json, "Write every figure as JSON");
   command->add_option("--junit", a->junit, "Write JUnit XML (one test case per scenario x kernel)");
   add_trace_level_option(*command, a->trace_level);
+  command->add_flag("--no-replay", a->no_replay,
+                    "Skip replay (every op of every layer run alone on the truth's inputs)");
   add_threads_option(*command, a->threads);
   command->add_flag("--progress", a->progress, "One line per result on stderr");
   return Verb{command, [a] { return run_conformance_verb(*a); }};

@@ -43,6 +43,11 @@ struct VerifyArgs {
 };
 
 int generate(const GenerateArgs& a) {
+  if (!a.source.activations.empty())
+    throw InputError(
+        "fixtures generate: --activations applies to verbs that run a preset; a case names its "
+        "preset, so export the scaled preset (gpt2-oracle export --activations gpt2) and "
+        "generate from that checkpoint");
   fixtures::check_case_output(a.out, a.replace);  // before any work
   const Weights<float> weights = a.source.load();
   fixtures::GenerateOptions o;

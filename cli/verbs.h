@@ -23,13 +23,16 @@ struct Verb {
 
 // --model NAME | --checkpoint DIR, shared by every verb that needs a model.
 struct ModelSource {
-  std::string model;       // preset name; "tiny" when neither is given
-  std::string checkpoint;  // Hugging Face GPT-2 directory
+  std::string model;        // preset name; "tiny" when neither is given
+  std::string checkpoint;   // Hugging Face GPT-2 directory
+  std::string activations;  // "gpt2": a preset scaled to GPT-2's activations
   void add_options(CLI::App& command);
   // Loads (or generates) the weights; throws InputError.
   Weights<float> load() const;
-  // "tiny" or the checkpoint directory, for reports.
+  // "tiny", "tiny (GPT-2-scale activations)" or the checkpoint directory, for reports.
   std::string describe() const;
+  // The options that name this model on a command line: "--model tiny".
+  std::string flags() const;
   // The config alone (a preset's, or the checkpoint's config.json), before
   // any weights are read or generated.
   Config config() const;
@@ -120,6 +123,7 @@ int write_outputs(int verdict, const std::vector<Output>& outputs);
 
 Verb add_conformance_verb(CLI::App& app);
 Verb add_run_verb(CLI::App& app);
+Verb add_replay_verb(CLI::App& app);
 Verb add_inspect_verb(CLI::App& app);
 Verb add_export_verb(CLI::App& app);
 Verb add_fixtures_verb(CLI::App& app);

@@ -196,6 +196,19 @@ Weights<float> preset_weights(const std::string& name) {
   return seeded_weights(p.config, p.seed);
 }
 
+Weights<float> with_gpt2_activations(Weights<float> weights) {
+  const int C = weights.config.n_embd;
+  for (auto& b : weights.blocks) {
+    // c_attn [C, 3C]: columns 0..2C are the queries and keys.
+    for (int i = 0; i < C; ++i)
+      for (int j = 0; j < 2 * C; ++j) b.attn_c_attn_weight[size_t(i) * 3 * C + j] *= kGpt2QueryKeyScale;
+    for (int j = 0; j < 2 * C; ++j) b.attn_c_attn_bias[j] *= kGpt2QueryKeyScale;
+    for (float& x : b.mlp_c_fc_weight) x *= kGpt2MlpScale;
+    for (float& x : b.mlp_c_fc_bias) x *= kGpt2MlpScale;
+  }
+  return weights;
+}
+
 Weights<float> seeded_weights(const Config& config, uint64_t seed) {
   config.validate("seeded weights");
   Weights<float> w = zero_weights<float>(config);

@@ -55,6 +55,18 @@ const std::vector<Preset>& presets();
 const Preset& find_preset(const std::string& name);  // InputError if unknown
 Weights<float> preset_weights(const std::string& name);
 
+// The weights with GPT-2's activation scales. A preset's N(0, 0.02) weights
+// give MLP pre-activations of order 0.1 and attention scores of order 0.01,
+// where GPT-2 124M's MLP inputs are of order 1-10 and its scores of order 1.
+// Scaling c_fc by 2^5 and c_attn's query and key columns by 2^3 each (the
+// scores by 2^6) brings tiny there: MLP pre-activations of standard
+// deviation ~2.5, scores ~0.4 (heads between uniform and peaked). Powers of
+// two, so the scaling is exact. Bugs that only show at those scales (the erf
+// GELU, an approximate exp) then show on a preset too (`--activations gpt2`).
+inline constexpr float kGpt2QueryKeyScale = 8.0f;
+inline constexpr float kGpt2MlpScale = 32.0f;
+Weights<float> with_gpt2_activations(Weights<float> weights);
+
 // Weights from the seeded generator (see init.h) for any config.
 Weights<float> seeded_weights(const Config& config, uint64_t seed);
 

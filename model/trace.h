@@ -140,6 +140,23 @@ void for_each_trace_tensor(Tr& trace, F&& f) {
   }
 }
 
+// Rows [first, first + count) of every tensor (positions first ..).
+template <class T>
+Trace<T> trace_rows(const Trace<T>& trace, int first, int count) {
+  Trace<T> out;
+  out.n_tokens = count;
+  out.n_embd = trace.n_embd;
+  out.vocab_size = trace.vocab_size;
+  out.ops.resize(trace.ops.size());
+  out.block.resize(trace.block.size());
+  for (const TensorId& id : trace_tensor_ids(trace.n_layer(), trace.level())) {
+    const std::vector<T>& from = tensor_of(trace, id);
+    const size_t width = from.size() / static_cast<size_t>(trace.n_tokens);
+    tensor_of(out, id).assign(from.begin() + first * width, from.begin() + (first + count) * width);
+  }
+  return out;
+}
+
 // The same trace without its op tensors.
 template <class T>
 Trace<T> block_level(Trace<T> trace) {

@@ -36,8 +36,9 @@ class EigenKernels : public Kernels {
   virtual float score_scale() const;
   // scores [n] <- softmax(scores), with the max subtracted before exp.
   virtual void softmax(float* scores, int n) const;
-  // 1 / sqrt(var + eps), the LayerNorm's normalising factor.
-  virtual float inverse_std(float variance, float eps) const;
+  // 1 / sqrt(var + eps), the normalising factor of the LayerNorm at `site`
+  // of block `layer`.
+  virtual float inverse_std(int layer, NormSite site, float variance, float eps) const;
 
   // LayerNorm weight and bias of a site.
   const std::vector<float>& norm_weight(int layer, NormSite site) const;

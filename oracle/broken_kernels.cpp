@@ -19,16 +19,6 @@ using optimized::KvCache;
 using optimized::NormSite;
 using optimized::Pass;
 
-// What one broken attention gets wrong.
-struct AttentionBugs {
-  bool unscaled = false;           // scores q·k, not q·k / sqrt(HS)
-  bool no_max_subtraction = false; // exp(s) / Σ exp(s) without subtracting the max
-  bool diagonal_hidden = false;    // causal mask off by one: keys 0 .. pos-1
-  bool mask_ignored_in_prefill = false;  // every query of a prefill sees the whole chunk
-  bool top_left_chunk_mask = false;      // query t of a chunk sees keys 0 .. t, not 0 .. pos0+t
-  bool approximate_exp = false;          // a fast exp: 2^(x·log2 e) with a cubic for 2^f
-};
-
 // exp(x) = 2^n · 2^f, n = floor(x·log2 e), 2^f by a least-squares cubic on
 // [0, 1): relative error up to 1.25e-4 (the kind of fast exp that vectorised
 // softmax kernels use).
@@ -50,72 +40,124 @@ float round_to_half(float x) {
   return std::nearbyint(x / ulp) * ulp;                           // exact scaling by 2^k
 }
 
-class BrokenKernels : public EigenKernels {
+// Attention bugs, each one step of the maths through EigenKernels' hooks.
+
+// Scores q·k, not q·k / sqrt(HS).
+class UnscaledScores : public EigenKernels {
  public:
-  BrokenKernels(const Weights<float>& w, AttentionBugs attention_bugs)
-      : EigenKernels(w), bugs_(attention_bugs) {}
+  using EigenKernels::EigenKernels;
+  float score_scale() const override { return 1.0f; }
+};
 
-  // Plain loops over the cache, with the bugs switched in.
-  void attention(const Pass& pass, int layer, const float* qkv, const KvCache& cache,
-                 float* out) override {
-    const int C = w_.config.n_embd, NH = w_.config.n_head, HS = C / NH;
-    for (int t = 0; t < pass.n_tokens; ++t) {
-      const int pos = pass.pos0 + t;
-      int end = pass.mask == Mask::none ? pass.end() : pos + 1;
-      if (bugs_.diagonal_hidden && pass.mask == Mask::causal) end = pos;
-      if (bugs_.mask_ignored_in_prefill && !pass.decode) end = pass.end();
-      if (bugs_.top_left_chunk_mask && pass.mask == Mask::causal) end = t + 1;
-      for (int h = 0; h < NH; ++h) {
-        const float* q = qkv + size_t(t) * 3 * C + h * HS;
-        std::vector<float> p(end);
-        float max_score = -INFINITY;
-        for (int j = 0; j < end; ++j) {
-          const float* k = cache.key(layer, h, j);
-          float dot = 0;
-          for (int d = 0; d < HS; ++d) dot += q[d] * k[d];
-          p[j] = bugs_.unscaled ? dot : dot / std::sqrt(float(HS));
-          max_score = std::max(max_score, p[j]);
-        }
-        float sum = 0;
-        for (int j = 0; j < end; ++j) {
-          const float s = bugs_.no_max_subtraction ? p[j] : p[j] - max_score;
-          p[j] = bugs_.approximate_exp ? approximate_exp(s) : std::exp(s);
-          sum += p[j];
-        }
-        float* o = out + size_t(t) * C + h * HS;
-        for (int d = 0; d < HS; ++d) o[d] = 0;
-        for (int j = 0; j < end; ++j) {
-          const float* v = cache.value(layer, h, j);
-          for (int d = 0; d < HS; ++d) o[d] += p[j] / sum * v[d];
-        }
-      }
-    }
+// Scores q·k / sqrt(C) instead of / sqrt(HS): the model's width, not the head's.
+class ScaledByModelWidth : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  float score_scale() const override {
+    return 1.0f / std::sqrt(static_cast<float>(w_.config.n_embd));
   }
+};
 
- private:
-  AttentionBugs bugs_;
+// The causal mask off by one: a query sees keys 0 .. pos-1, not its own.
+class DiagonalHidden : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  int visible_keys(const Pass& pass, int pos) const override {
+    return pass.mask == Mask::causal ? pos : pass.end();
+  }
+};
+
+// Every query of a prefill sees the whole pass (the mask forgotten there).
+class NoMaskInPrefill : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  int visible_keys(const Pass& pass, int pos) const override {
+    return pass.decode ? pos + 1 : pass.end();
+  }
+};
+
+// Query t of a chunk sees keys 0 .. t, not 0 .. pos0 + t (a mask built for
+// the chunk alone, anchored at the top left).
+class TopLeftChunkMask : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  int visible_keys(const Pass& pass, int pos) const override {
+    return pass.mask == Mask::causal ? pos - pass.pos0 + 1 : pass.end();
+  }
+};
+
+// softmax as exp(s) / Σ exp(s), the max not subtracted (overflows).
+class SoftmaxWithoutMax : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  void softmax(float* scores, int n) const override {
+    float sum = 0;
+    for (int j = 0; j < n; ++j) sum += scores[j] = std::exp(scores[j]);
+    for (int j = 0; j < n; ++j) scores[j] /= sum;
+  }
+};
+
+// softmax with a fast exp of relative error ~1e-4 (approximate_exp).
+class ApproximateExp : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  void softmax(float* scores, int n) const override {
+    float max_score = -INFINITY, sum = 0;
+    for (int j = 0; j < n; ++j) max_score = std::max(max_score, scores[j]);
+    for (int j = 0; j < n; ++j) sum += scores[j] = approximate_exp(scores[j] - max_score);
+    for (int j = 0; j < n; ++j) scores[j] /= sum;
+  }
 };
 
 // LayerNorm with eps outside the square root: (x - mean) / (sqrt(var) + eps).
 class EpsOutsideSqrt : public EigenKernels {
  public:
   using EigenKernels::EigenKernels;
-  void layer_norm(const Pass&, int layer, NormSite site, const float* x, int rows,
-                  float* y) override {
-    const int C = w_.config.n_embd;
-    const float eps = float(w_.config.layer_norm_epsilon);
-    const auto& g = norm_weight(layer, site);
-    const auto& b = norm_bias(layer, site);
-    for (int r = 0; r < rows; ++r) {
-      const float* row = x + size_t(r) * C;
-      float mean = 0, var = 0;
-      for (int c = 0; c < C; ++c) mean += row[c];
-      mean /= C;
-      for (int c = 0; c < C; ++c) var += (row[c] - mean) * (row[c] - mean);
-      var /= C;
-      for (int c = 0; c < C; ++c)
-        y[size_t(r) * C + c] = (row[c] - mean) / (std::sqrt(var) + eps) * g[c] + b[c];
-    }
+  float inverse_std(int, NormSite, float variance, float eps) const override {
+    return 1.0f / (std::sqrt(variance) + eps);
+  }
+};
+
+// ln_2 with eps 1e-6 hard-coded, whatever the config says (ln_1 and ln_f
+// right): the LayerNorm of a new kernel copied from a model that uses 1e-6.
+class Ln2EpsHardCoded : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  float inverse_std(int layer, NormSite site, float variance, float eps) const override {
+    return EigenKernels::inverse_std(layer, site, variance, site == NormSite::ln_2 ? 1e-6f : eps);
+  }
+};
+
+// Block 1's attention output projection adds block 0's bias (a per-layer
+// pointer off by one, in one layer only).
+class BiasFromLayerZeroInBlockOne : public EigenKernels {
+ public:
+  explicit BiasFromLayerZeroInBlockOne(const Weights<float>& w) : EigenKernels(w) {
+    if (w_.blocks.size() > 1) w_.blocks[1].attn_c_proj_bias = w_.blocks[0].attn_c_proj_bias;
+  }
+};
+
+// A GEMM whose reduction is unrolled by 4 with the remainder loop forgotten:
+// y[t][j] = Σ_{i < 4·floor(in/4)} x[t][i]·W[i][j] + b[j]. Right whenever the
+// inner size is a multiple of 4 (every projection of tiny, small and GPT-2),
+// wrong otherwise (the classic tiling bug, visible only for some shapes).
+class GemmDropsRemainder : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  void project(const Pass& pass, int layer, optimized::Projection p, const float* x, float* y,
+               bool accumulate) override {
+    const int in = optimized::projection_in(w_.config, p), out = optimized::projection_out(w_.config, p);
+    const std::vector<float>& W = projection_weight(layer, p);
+    const std::vector<float>& b = projection_bias(layer, p);
+    const int unrolled = in / 4 * 4;  // the bug: the last in % 4 terms are dropped
+    for (int t = 0; t < pass.n_tokens; ++t)
+      for (int j = 0; j < out; ++j) {
+        float sum = 0;
+        for (int i = 0; i < unrolled; i += 4)
+          for (int u = 0; u < 4; ++u) sum += x[size_t(t) * in + i + u] * W[size_t(i + u) * out + j];
+        float& dst = y[size_t(t) * out + j];
+        dst = (accumulate ? dst : 0.0f) + (sum + b[j]);
+      }
   }
 };
 
@@ -184,13 +226,13 @@ class HalfPrecisionCache : public EigenKernels {
   }
 };
 
-template <class K, class... Args>
-KernelSet make_set(const std::string& name, Args... args) {
+template <class K>
+KernelSet make_set(const std::string& name) {
   KernelSet set;
   set.name = name;
   set.description = "deliberately broken (test only)";
-  set.create = [args...](const Weights<float>& w, optimized::ThreadPool&) {
-    return std::unique_ptr<optimized::Kernels>(new K(w, args...));
+  set.create = [](const Weights<float>& w, optimized::ThreadPool&) {
+    return std::unique_ptr<optimized::Kernels>(new K(w));
   };
   return set;
 }
@@ -200,18 +242,24 @@ KernelSet make_set(const std::string& name, Args... args) {
 const std::vector<BrokenKernelSet>& broken_kernel_sets() {
   static const std::vector<BrokenKernelSet> kSets = {
       {"broken-unscaled", "attention scores q.k not divided by sqrt(HS)"},
+      {"broken-scaled-by-model-width", "attention scores divided by sqrt(n_embd), not sqrt(HS)"},
       {"broken-diagonal-hidden", "causal mask off by one: a query does not see its own key"},
       {"broken-no-mask-in-prefill", "prefill ignores the causal mask"},
       {"broken-softmax-no-max", "softmax without subtracting the max (overflows)"},
       {"broken-top-left-chunk-mask",
        "a chunk's queries masked against the first keys, not their absolute positions"},
       {"broken-eps-outside-sqrt", "LayerNorm divides by sqrt(var) + eps"},
+      {"broken-ln2-eps-1e-6", "ln_2 uses eps 1e-6 whatever the config says (ln_1, ln_f right)"},
       {"broken-erf-gelu", "the erf GELU instead of GPT-2's tanh form"},
       {"broken-decode-next-position", "a decode step adds the position embedding of p+1"},
       {"broken-cache-slot-after-chunk",
        "a later prefill chunk writes its keys/values at slots relative to the chunk"},
       {"broken-f16-kv-cache", "keys and values stored rounded to IEEE half precision"},
       {"broken-approximate-exp", "softmax with a fast exp of relative error ~1e-4"},
+      {"broken-bias-from-layer-0-in-block-1",
+       "block 1's attention projection adds block 0's bias (one layer only)"},
+      {"broken-gemm-drops-remainder",
+       "projections unrolled by 4 drop the last in % 4 terms (shows only where in % 4 != 0)"},
   };
   return kSets;
 }
@@ -219,19 +267,24 @@ const std::vector<BrokenKernelSet>& broken_kernel_sets() {
 void register_broken_kernel_sets() {
   static std::once_flag once;
   std::call_once(once, [] {
-    optimized::register_kernel_set(make_set<BrokenKernels>("broken-unscaled", AttentionBugs{.unscaled = true}));
-    optimized::register_kernel_set(make_set<BrokenKernels>("broken-diagonal-hidden", AttentionBugs{.diagonal_hidden = true}));
-    optimized::register_kernel_set(make_set<BrokenKernels>("broken-no-mask-in-prefill", AttentionBugs{.mask_ignored_in_prefill = true}));
-    optimized::register_kernel_set(make_set<BrokenKernels>("broken-softmax-no-max", AttentionBugs{.no_max_subtraction = true}));
-    optimized::register_kernel_set(make_set<BrokenKernels>("broken-top-left-chunk-mask", AttentionBugs{.top_left_chunk_mask = true}));
-    optimized::register_kernel_set(make_set<EpsOutsideSqrt>("broken-eps-outside-sqrt"));
-    optimized::register_kernel_set(make_set<ErfGelu>("broken-erf-gelu"));
-    optimized::register_kernel_set(make_set<DecodeNextPosition>("broken-decode-next-position"));
-    optimized::register_kernel_set(make_set<CacheSlotRelativeToChunk>("broken-cache-slot-after-chunk"));
-    optimized::register_kernel_set(make_set<HalfPrecisionCache>("broken-f16-kv-cache"));
-    optimized::register_kernel_set(make_set<BrokenKernels>("broken-approximate-exp", AttentionBugs{.approximate_exp = true}));
+    using optimized::register_kernel_set;
+    register_kernel_set(make_set<UnscaledScores>("broken-unscaled"));
+    register_kernel_set(make_set<ScaledByModelWidth>("broken-scaled-by-model-width"));
+    register_kernel_set(make_set<DiagonalHidden>("broken-diagonal-hidden"));
+    register_kernel_set(make_set<NoMaskInPrefill>("broken-no-mask-in-prefill"));
+    register_kernel_set(make_set<SoftmaxWithoutMax>("broken-softmax-no-max"));
+    register_kernel_set(make_set<TopLeftChunkMask>("broken-top-left-chunk-mask"));
+    register_kernel_set(make_set<EpsOutsideSqrt>("broken-eps-outside-sqrt"));
+    register_kernel_set(make_set<Ln2EpsHardCoded>("broken-ln2-eps-1e-6"));
+    register_kernel_set(make_set<ErfGelu>("broken-erf-gelu"));
+    register_kernel_set(make_set<DecodeNextPosition>("broken-decode-next-position"));
+    register_kernel_set(make_set<CacheSlotRelativeToChunk>("broken-cache-slot-after-chunk"));
+    register_kernel_set(make_set<HalfPrecisionCache>("broken-f16-kv-cache"));
+    register_kernel_set(make_set<ApproximateExp>("broken-approximate-exp"));
+    register_kernel_set(
+        make_set<BiasFromLayerZeroInBlockOne>("broken-bias-from-layer-0-in-block-1"));
+    register_kernel_set(make_set<GemmDropsRemainder>("broken-gemm-drops-remainder"));
   });
 }
-
 
 }  // namespace gpt2::oracle

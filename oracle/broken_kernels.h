@@ -1,5 +1,6 @@
-// Deliberately broken kernel sets: the `eigen` set with one operation
-// replaced by a scalar version carrying one bug that real engines have had.
+// Deliberately broken kernel sets: the `eigen` set with one step of the maths
+// (through its hooks) or one operation replaced, carrying one bug that real
+// engines have had.
 // Registered only by test and calibration programs (never by the CLI), to
 // show that the oracle catches each one and locates it.
 #pragma once

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 #include <mutex>
+#include <set>
 
 #include "model/checkpoint.h"
 #include "optimized/eigen_kernels.h"
@@ -23,7 +24,9 @@ namespace {
 
 // A tiny model whose attention scores reach ~±500: exp overflows float32
 // without the max subtraction, while the max-subtracted softmax is exact.
-Weights<float> large_activation_tiny() {
+// (tiny at GPT-2's activation scale, the conformance default's act=gpt2
+// scenarios, has scores of order 10: no overflow.)
+Weights<float> large_scores_tiny() {
   Weights<float> w = preset_weights("tiny");
   const int C = w.config.n_embd;
   for (auto& b : w.blocks)
@@ -32,44 +35,47 @@ Weights<float> large_activation_tiny() {
   return w;
 }
 
-// A tiny model whose MLP pre-activations are of order 1 (c_fc scaled by 25:
-// standard deviation ~2), as in a trained GPT-2, rather than ~0.08 with the
-// preset's N(0, 0.02) weights over 16 channels. There the erf and tanh GELUs
-// differ by up to ~1e-3 relative; at |x| < 0.3 they agree to ~1e-6, near
-// float32 noise, and the preset alone catches the erf GELU only marginally.
-Weights<float> large_mlp_tiny() {
-  Weights<float> w = preset_weights("tiny");
-  for (auto& b : w.blocks)
-    for (float& x : b.mlp_c_fc_weight) x *= 25.0f;
-  return w;
-}
+// A model whose projections' inner size is not a multiple of 4 (n_embd 18:
+// 3 heads of 6), where a GEMM that forgets its remainder loop shows.
+Weights<float> width18() { return seeded_weights(make_config(2, 3, 18, 16, 64), 7); }
 
-enum class Model { tiny, large_scores, large_mlp };
+enum class Model { tiny, large_scores, width18 };
 
 struct Expectation {
   std::string kernel;
-  std::string tensor;           // where the first finding must be
-  std::string failing_scenario; // a scenario (name prefix) that must fail
-  int position = -1;            // its first failing position, when fixed by the bug
+  std::string tensor;            // the trace's first finding
+  std::string failing_scenario;  // a scenario (name prefix) that must fail
+  int position = -1;             // its first failing position, when fixed by the bug
+  // Replay: every op (cli name, layer; -1 for embed, ln_f, logits) beyond
+  // budget in some scenario, and no other.
+  std::vector<std::pair<std::string, int>> replayed;
   Model model = Model::tiny;
 };
 
 class BrokenKernelIsCaught : public ::testing::TestWithParam<Expectation> {};
 
-TEST_P(BrokenKernelIsCaught, AndLocated) {
+TEST_P(BrokenKernelIsCaught, ByTheTraceAndByReplayAndLocated) {
   register_broken_kernel_sets();
   const Expectation& e = GetParam();
-  const Weights<float> weights = e.model == Model::large_scores ? large_activation_tiny()
-                                 : e.model == Model::large_mlp  ? large_mlp_tiny()
+  const Weights<float> weights = e.model == Model::large_scores ? large_scores_tiny()
+                                 : e.model == Model::width18    ? width18()
                                                                 : preset_weights("tiny");
   ConformanceOptions options;
   options.model = "tiny";
   options.kernels = {e.kernel};
-  const auto report =
-      run_conformance(weights, default_scenarios(weights.config, options.seed), options);
+  const auto report = run_conformance(
+      weights, default_scenarios(weights.config, options.seed, e.model == Model::tiny), options);
   EXPECT_FALSE(report.passed()) << e.kernel << " was not caught";
   bool saw_scenario = false;
+  std::set<std::pair<std::string, int>> replayed;
   for (const ScenarioResult& r : report.results) {
+    ASSERT_TRUE(r.replay.has_value());
+    for (const auto& o : r.replay->ops)
+      if (o.beyond) {
+        replayed.insert({o.id.cli_name(), o.id.layer});
+        EXPECT_NE(o.reproduce.find("gpt2-oracle replay --model tiny"), std::string::npos)
+            << o.reproduce;
+      }
     if (r.comparison.passed()) continue;
     const TensorResult& f = r.comparison.tensors[r.comparison.first_finding];
     EXPECT_EQ(f.name, e.tensor) << r.name() << ": " << r.comparison.summary();
@@ -80,12 +86,15 @@ TEST_P(BrokenKernelIsCaught, AndLocated) {
                                                         << r.comparison.summary();
       }
     }
-    std::printf("  caught %-34s %s\n", r.name().c_str(), r.comparison.summary().c_str());
+    std::printf("  caught %-40s %s\n    replay: %s\n", r.name().c_str(),
+                r.comparison.summary().c_str(), r.replay->summary().c_str());
   }
   EXPECT_TRUE(saw_scenario) << "no failing scenario starting with '" << e.failing_scenario << "'";
+  const std::set<std::pair<std::string, int>> expected(e.replayed.begin(), e.replayed.end());
+  EXPECT_EQ(replayed, expected) << "the ops replay found beyond budget";
 
   // The failing reports parse back: JSON strictly, JUnit as XML, with one
-  // <failure> per failing result.
+  // <failure> per failing trace and per failing replayed op.
   const std::string base = ::testing::TempDir() + "/" + e.kernel;
   write_file_atomic(base + ".json", format_json(report));
   write_file_atomic(base + ".xml", format_junit(report));
@@ -94,28 +103,75 @@ TEST_P(BrokenKernelIsCaught, AndLocated) {
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
 }
 
-// The scenarios of tiny (P = 32): T = 1, 7 and 32; "chunked[2x3]+decode T=7"
-// has its second chunk at position 2.
+// Each op in both blocks of tiny.
+std::vector<std::pair<std::string, int>> in_both_blocks(const std::string& op) {
+  return {{op, 0}, {op, 1}};
+}
+
+// The scenarios of tiny (P = 32): T = 1, 7 and 32, and T = 7 again at
+// GPT-2's activation scale; "chunked[2x3]+decode T=7" has its second chunk
+// at position 2.
 INSTANTIATE_TEST_SUITE_P(
     Oracle, BrokenKernelIsCaught,
     ::testing::Values(
-        Expectation{"broken-unscaled", "block.0.attn", "prefill T=7", -1},
-        Expectation{"broken-diagonal-hidden", "block.0.attn", "prefill T=7", 0},
-        Expectation{"broken-no-mask-in-prefill", "block.0.attn", "prefill T=7", 0},
-        Expectation{"broken-eps-outside-sqrt", "block.0.ln_1", "prefill T=1", 0},
-        Expectation{"broken-erf-gelu", "block.0.gelu", "prefill T=1", 0, Model::large_mlp},
-        Expectation{"broken-decode-next-position", "embed", "incremental T=7", 1},
-        Expectation{"broken-softmax-no-max", "block.0.attn", "prefill T=7", 0, Model::large_scores},
-        Expectation{"broken-cache-slot-after-chunk", "block.0.attn", "chunked[2x3]+decode T=7", 2},
-        Expectation{"broken-top-left-chunk-mask", "block.0.attn", "chunked[2x3]+decode T=7", 2},
-        Expectation{"broken-f16-kv-cache", "block.0.attn", "prefill T=7", -1},
-        Expectation{"broken-approximate-exp", "block.0.attn", "prefill T=7", -1}),
+        Expectation{"broken-unscaled", "block.0.attn", "prefill T=7", -1,
+                    in_both_blocks("attention")},
+        Expectation{"broken-scaled-by-model-width", "block.0.attn", "prefill T=7", -1,
+                    in_both_blocks("attention")},
+        Expectation{"broken-diagonal-hidden", "block.0.attn", "prefill T=7", 0,
+                    in_both_blocks("attention")},
+        Expectation{"broken-no-mask-in-prefill", "block.0.attn", "prefill T=7", 0,
+                    in_both_blocks("attention")},
+        Expectation{"broken-eps-outside-sqrt", "block.0.ln_1", "prefill T=1", 0,
+                    {{"ln_1", 0}, {"ln_1", 1}, {"ln_2", 0}, {"ln_2", 1}, {"ln_f", -1}}},
+        Expectation{"broken-ln2-eps-1e-6", "block.0.ln_2", "prefill T=1", 0,
+                    in_both_blocks("ln_2")},
+        Expectation{"broken-erf-gelu", "block.0.gelu", "prefill T=7 act=gpt2", 0,
+                    in_both_blocks("fc_gelu")},
+        Expectation{"broken-decode-next-position", "embed", "incremental T=7", 1,
+                    {{"embed", -1}}},
+        Expectation{"broken-softmax-no-max", "block.0.attn", "prefill T=7", 0,
+                    in_both_blocks("attention"), Model::large_scores},
+        Expectation{"broken-cache-slot-after-chunk", "block.0.attn", "chunked[2x3]+decode T=7", 2,
+                    in_both_blocks("attention")},
+        Expectation{"broken-top-left-chunk-mask", "block.0.attn", "chunked[2x3]+decode T=7", 2,
+                    in_both_blocks("attention")},
+        Expectation{"broken-f16-kv-cache", "block.0.attn", "prefill T=7", -1,
+                    in_both_blocks("attention")},
+        Expectation{"broken-approximate-exp", "block.0.attn", "prefill T=7 act=gpt2", -1,
+                    in_both_blocks("attention")},
+        Expectation{"broken-bias-from-layer-0-in-block-1", "block.1.mid", "prefill T=1", 0,
+                    {{"attn_proj", 1}}},
+        Expectation{"broken-gemm-drops-remainder", "block.0.qkv", "prefill T=1", 0,
+                    {{"qkv", 0}, {"qkv", 1}, {"attn_proj", 0}, {"attn_proj", 1}, {"fc_gelu", 0},
+                     {"fc_gelu", 1}},
+                    Model::width18}),
     [](const ::testing::TestParamInfo<Expectation>& info) {
       std::string name = info.param.kernel;
       for (char& c : name)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       return name;
     });
+
+// On tiny at GPT-2's activation scale, the demo's own model, the erf GELU,
+// the approximate exp and eps outside the root are caught with a wide margin.
+TEST(BrokenKernelIsCaught, SubtleBugsShowWithAWideMarginAtGpt2sActivationScale) {
+  register_broken_kernel_sets();
+  for (const char* kernel : {"broken-erf-gelu", "broken-approximate-exp", "broken-eps-outside-sqrt"}) {
+    ConformanceOptions options;
+    options.kernels = {kernel};
+    options.filter = "prefill T=7 act=gpt2";
+    const Weights<float> weights = preset_weights("tiny");
+    const auto report =
+        run_conformance(weights, default_scenarios(weights.config, 1, true), options);
+    ASSERT_EQ(report.results.size(), 1u);
+    const auto& r = report.results[0];
+    EXPECT_GE(r.comparison.worst_ratio(), 10) << kernel << ": " << r.comparison.summary();
+    EXPECT_GE(r.replay->worst_ratio(), 10) << kernel << ": " << r.replay->summary();
+    std::printf("  %s: trace %s; replay %s\n", kernel, r.comparison.summary().c_str(),
+                r.replay->summary().c_str());
+  }
+}
 
 }  // namespace
 }  // namespace gpt2::oracle

@@ -12,7 +12,9 @@
 #include "model/init.h"
 #include "optimized/engine.h"
 #include "optimized/kernels.h"
+#include "model/checkpoint.h"
 #include "oracle/budget.h"
+#include "reference/reference.h"
 #include "oracle/tolerance.h"
 
 namespace gpt2::oracle {
@@ -86,7 +88,7 @@ bool same_weights(const Weights<float>& a, const Weights<float>& b) {
 
 }  // namespace
 
-std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed) {
+std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, bool preset) {
   const int P = config.n_ctx, V = config.vocab_size;
   std::vector<int> lengths = {1};
   if (P > 1) lengths.push_back(std::min(P, 7));
@@ -112,13 +114,74 @@ std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed) {
     }
     out.push_back({"prefill" + t + " mask=none", tokens, {T}, Mask::none});
   }
+  if (preset) {  // the T = 7 scenarios (or the longest below) at GPT-2's activation scale
+    const size_t begin = out.size() > 1 ? 1 : 0, end = std::min<size_t>(out.size(), begin + 5);
+    for (size_t i = begin; i < end; ++i) {
+      Scenario s = out[i];
+      s.name += " act=gpt2";
+      s.gpt2_activations = true;
+      out.push_back(s);
+    }
+  }
   return out;
 }
 
 bool ConformanceReport::passed() const {
   return std::all_of(results.begin(), results.end(),
-                     [](const ScenarioResult& r) { return r.comparison.passed(); });
+                     [](const ScenarioResult& r) { return r.passed(); });
 }
+
+namespace {
+
+// The weights a scenario runs on (as given, or scaled to GPT-2's
+// activations) and, for each kernel set, the weights it computes with (bf16
+// rounds them): each distinct set of weights once, with its references.
+class WeightsInUse {
+ public:
+  WeightsInUse(const Weights<float>& weights, const std::vector<const optimized::KernelSet*>& sets,
+               bool gpt2_activations)
+      : given_(gpt2_activations ? with_gpt2_activations(weights) : weights) {
+    distinct_.push_back(given_);
+    for (const auto* set : sets) {
+      Weights<float> used = set->weights_used(given_);
+      size_t index = 0;
+      while (index < distinct_.size() && !same_weights(distinct_[index], used)) ++index;
+      if (index == distinct_.size()) distinct_.push_back(std::move(used));
+      of_set_.push_back(index);
+    }
+  }
+  const Weights<float>& given() const { return given_; }
+  size_t index_of_set(size_t k) const { return of_set_[k]; }  // 0: the given weights
+  const Weights<float>& distinct(size_t w) const { return distinct_[w]; }
+
+  // The 50-digit truth and budgets of distinct weights w on a scenario's
+  // tokens and mask, and its replay reference, each computed once.
+  const Reference& reference(size_t w, const Scenario& s, const ConformanceOptions& o) {
+    auto& slot = references_[{w, s.tokens, s.mask}];
+    if (!slot)
+      slot = std::make_unique<Reference>(
+          compute_reference(distinct_[w], s.tokens, s.mask, o.seed, o.threads));
+    return *slot;
+  }
+  const ReplayReference& replay_reference(size_t w, const Scenario& s,
+                                          const ConformanceOptions& o) {
+    auto& slot = replays_[{w, s.tokens, s.mask}];
+    if (!slot)
+      slot = std::make_unique<ReplayReference>(compute_replay_reference(
+          distinct_[w], s.tokens, s.mask, reference(w, s, o).truth, o.seed));
+    return *slot;
+  }
+
+ private:
+  using Key = std::tuple<size_t, std::vector<int>, Mask>;
+  Weights<float> given_;
+  std::vector<Weights<float>> distinct_;
+  std::vector<size_t> of_set_;
+  std::map<Key, std::unique_ptr<Reference>> references_;
+  std::map<Key, std::unique_ptr<ReplayReference>> replays_;
+};
+
+}  // namespace
 
 ConformanceReport run_conformance(const Weights<float>& weights,
                                   const std::vector<Scenario>& scenarios,
@@ -135,27 +198,7 @@ ConformanceReport run_conformance(const Weights<float>& weights,
   } else {
     for (const auto& name : options.kernels) sets.push_back(&optimized::find_kernel(name));
   }
-
-  // The weights each kernel set computes with (bf16 rounds them), and the
-  // reference runs on each distinct weights × tokens × mask, computed once.
-  std::vector<Weights<float>> distinct_weights = {weights};
-  std::vector<size_t> weights_of_set;
-  for (const auto* set : sets) {
-    Weights<float> used = set->weights_used(weights);
-    size_t index = 0;
-    while (index < distinct_weights.size() && !same_weights(distinct_weights[index], used))
-      ++index;
-    if (index == distinct_weights.size()) distinct_weights.push_back(std::move(used));
-    weights_of_set.push_back(index);
-  }
-  std::map<std::tuple<size_t, std::vector<int>, Mask>, std::shared_ptr<Reference>> references;
-  auto reference_for = [&](size_t w, const Scenario& s) {
-    auto& slot = references[{w, s.tokens, s.mask}];
-    if (!slot)
-      slot = std::make_shared<Reference>(compute_reference(distinct_weights[w], s.tokens, s.mask,
-                                                           options.seed, options.threads));
-    return slot;
-  };
+  std::unique_ptr<WeightsInUse> in_use[2];  // as given, scaled to GPT-2's activations
 
   const auto start = std::chrono::steady_clock::now();
   for (const Scenario& s : scenarios) {
@@ -167,28 +210,58 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       r.mask = s.mask;
       r.tokens = s.tokens;
       r.chunks = s.chunks;
-      const size_t w = weights_of_set[k];
-      const auto ref = reference_for(w, s);
-      // The engine gets the original weights; the set rounds them itself.
+      auto& model = in_use[s.gpt2_activations];
+      if (!model) model = std::make_unique<WeightsInUse>(weights, sets, s.gpt2_activations);
+      const size_t w = model->index_of_set(k);
+      const Reference& ref = model->reference(w, s, options);
+      // The engine gets the given weights; the set rounds them itself.
       const Trace<double> value =
-          run_engine(weights, *sets[k], s, options.threads, options.trace_level);
-      r.comparison = compare_traces(value, ref->truth, ref->budgets, s.mask);
+          run_engine(model->given(), *sets[k], s, options.threads, options.trace_level);
+      r.comparison = compare_traces(value, ref.truth, ref.budgets, s.mask);
       if (w != 0) {
         r.weights_changed = true;
-        const auto original = reference_for(0, s);
-        r.quantization_effect = max_errors(ref->truth, original->truth);
-        const auto logit_metrics = compare_logits(ref->truth.logits, original->truth.logits,
+        const Reference& original = model->reference(0, s, options);
+        r.quantization_effect = max_errors(ref.truth, original.truth);
+        const auto logit_metrics = compare_logits(ref.truth.logits, original.truth.logits,
                                                   weights.config.vocab_size);
         for (const auto& m : logit_metrics) {
           r.quantization_logits_kl = std::max(r.quantization_logits_kl, m.kl_divergence);
           r.quantization_argmax_changes += m.truth_argmax != m.value_argmax;
         }
       }
+      if (options.replay) {
+        const ReplayReference& rr = model->replay_reference(w, s, options);
+        const int T = static_cast<int>(s.tokens.size());
+        r.replay = replay(model->given(), *sets[k], rr, scenario_passes(T, s.chunks, s.mask));
+        if (!r.replay->passed()) {
+          ReplaySource source;
+          source.model_flags =
+              options.model_flags + (s.gpt2_activations ? " --activations gpt2" : "");
+          source.kernel = sets[k]->name;
+          source.chunks = s.chunks;
+          source.seed = options.seed;
+          const Weights<float>& truth_weights = model->distinct(w);
+          source.truth_weights = &truth_weights;
+          source.truth_of = [&](const std::vector<int>& prefix) {
+            // Under a causal mask a prefix's truth is the first rows of the
+            // whole truth; without the mask it is computed anew.
+            if (s.mask == Mask::causal)
+              return trace_rows(ref.truth, 0, static_cast<int>(prefix.size()));
+            reference::Options ro;
+            ro.mask = s.mask;
+            ro.threads = options.threads;
+            ro.trace_level = TraceLevel::ops;
+            return reference::run(truth_weights, prefix, reference::Precision::digits50, ro);
+          };
+          shrink_replay(*r.replay, model->given(), *sets[k], rr, source);
+        }
+      }
       if (options.progress) {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::fprintf(stderr, "[%6.1f s] %s: %s\n", seconds, r.name().c_str(),
-                     r.comparison.summary().c_str());
+        std::fprintf(stderr, "[%6.1f s] %s: %s%s\n", seconds, r.name().c_str(),
+                     r.comparison.summary().c_str(),
+                     r.replay ? ("; replay: " + r.replay->summary()).c_str() : "");
       }
       report.results.push_back(std::move(r));
     }

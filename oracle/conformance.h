@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/modes.h"
 #include "model/weights.h"
 #include "oracle/compare.h"
+#include "oracle/replay.h"
 
 namespace gpt2::oracle {
 
@@ -21,14 +23,21 @@ struct Scenario {
   std::vector<int> tokens;
   std::vector<int> chunks;
   Mask mask = Mask::causal;
+  // On the weights as given, or scaled to GPT-2's activations
+  // (with_gpt2_activations, model/checkpoint.h; "act=gpt2" in the name).
+  bool gpt2_activations = false;
 };
 
 // The built-in scenarios for a model: for sequences of length 1, a few and
 // the full context (token ids from `seed`, always including 0 and V-1 when
 // there is room): full prefill, incremental decode (a 1-token prompt, then
 // one token at a time), chunked prefill with several splits then decode, and
-// a prefill without the mask against the reference without the mask.
-std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed);
+// a prefill without the mask against the reference without the mask. For a
+// preset (`preset` true: random weights, activations far smaller than a real
+// GPT-2's), the T = 7 scenarios again on the preset scaled to GPT-2's
+// activations ("act=gpt2"): bugs that only show at those scales (the erf
+// GELU, an approximate exp, eps outside the root) are caught there.
+std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, bool preset = false);
 
 struct ScenarioResult {
   std::string scenario;
@@ -37,6 +46,9 @@ struct ScenarioResult {
   std::vector<int> tokens;
   std::vector<int> chunks;  // prefill chunk sizes; the rest was decoded
   TraceComparison comparison;
+  // Every op of every layer run alone on the truth's inputs (oracle/replay.h),
+  // when replay was asked for.
+  std::optional<ReplayResult> replay;
   bool weights_changed = false;  // the kernel set computes on rounded weights (bf16)
   // When weights_changed: per tensor, max |truth(rounded weights) -
   // truth(original weights)|: the effect of the quantization itself,
@@ -45,6 +57,7 @@ struct ScenarioResult {
   double quantization_logits_kl = 0;  // worst KL(truth original || truth rounded) per position
   int quantization_argmax_changes = 0;
   std::string name() const { return scenario + " [" + kernel + "]"; }
+  bool passed() const { return comparison.passed() && (!replay || replay->passed()); }
 };
 
 struct ConformanceOptions {
@@ -57,6 +70,11 @@ struct ConformanceOptions {
   // embed, block.{l}, ln_f and logits only.
   TraceLevel trace_level = TraceLevel::ops;
   bool progress = false;             // one line per result on stderr
+  // After each trace comparison, replay every op alone (oracle/replay.h).
+  bool replay = true;
+  // The command-line options that name the model, for replay's reproducer
+  // commands ("--model tiny"); the scaled variant adds " --activations gpt2".
+  std::string model_flags = "--model tiny";
 };
 
 struct ConformanceReport {

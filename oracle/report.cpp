@@ -20,6 +20,54 @@ nlohmann::ordered_json number(double x) {
 
 }  // namespace
 
+std::string replay_section(const ConformanceReport& report) {
+  // Per kernel set, in the order they first appear: either every op of
+  // every scenario within budget, or each distinct finding with the
+  // scenarios it appears in and the first reproducer.
+  std::vector<std::string> kernels;
+  for (const auto& r : report.results)
+    if (std::find(kernels.begin(), kernels.end(), r.kernel) == kernels.end())
+      kernels.push_back(r.kernel);
+  std::string out =
+      "\nreplay: every op of every layer run alone on the truth's own inputs (each judged by "
+      "its own budget, nothing inherited)\n";
+  for (const auto& kernel : kernels) {
+    int scenarios = 0, failing = 0;
+    double worst = 0;
+    std::vector<std::pair<std::string, std::vector<std::string>>> findings;  // summary: scenarios
+    std::string reproduce;
+    for (const auto& r : report.results) {
+      if (r.kernel != kernel || !r.replay) continue;
+      ++scenarios;
+      worst = std::max(worst, r.replay->worst_ratio());
+      if (r.replay->passed()) continue;
+      ++failing;
+      const std::string summary = r.replay->summary();
+      auto it = std::find_if(findings.begin(), findings.end(),
+                             [&](const auto& f) { return f.first == summary; });
+      if (it == findings.end()) findings.push_back({summary, {r.scenario}});
+      else it->second.push_back(r.scenario);
+      for (const auto& o : r.replay->ops)
+        if (reproduce.empty() && !o.reproduce.empty()) reproduce = o.reproduce;
+    }
+    if (scenarios == 0) continue;
+    if (failing == 0) {
+      out += "  " + kernel + ": every op within budget in " + std::to_string(scenarios) +
+             " scenarios (worst ratio " + format("%.3g", worst) + ")\n";
+      continue;
+    }
+    out += "  " + kernel + ": beyond budget in " + std::to_string(failing) + " of " +
+           std::to_string(scenarios) + " scenarios\n";
+    for (const auto& [summary, where] : findings) {
+      out += "    " + summary + "\n      in " + where.front();
+      if (where.size() > 1) out += " and " + std::to_string(where.size() - 1) + " more";
+      out += "\n";
+    }
+    if (!reproduce.empty()) out += "    reproduce: " + reproduce + "\n";
+  }
+  return out;
+}
+
 std::string format(const char* pattern, double value) {
   char text[64];
   std::snprintf(text, sizeof text, pattern, value);
@@ -63,21 +111,29 @@ std::string format_table(const ConformanceReport& report) {
                 report.model.c_str(), c.n_layer, c.n_head, c.n_embd, c.vocab_size, c.n_ctx,
                 static_cast<unsigned long long>(report.seed));
   out += line;
-  size_t width = 8;
-  for (const auto& r : report.results) width = std::max(width, r.scenario.size());
-  std::snprintf(line, sizeof line, "%-*s  %-8s  %11s  %-6s  %s\n", static_cast<int>(width),
-                "scenario", "kernel", "worst ratio", "result", "where");
+  size_t width = 8, kernel_width = 8;
+  for (const auto& r : report.results) {
+    width = std::max(width, r.scenario.size());
+    kernel_width = std::max(kernel_width, r.kernel.size());
+  }
+  const bool any_replay = std::any_of(report.results.begin(), report.results.end(),
+                                      [](const ScenarioResult& r) { return r.replay.has_value(); });
+  std::snprintf(line, sizeof line, "%-*s  %-*s  %11s  %-6s  %-6s  %s\n", static_cast<int>(width),
+                "scenario", static_cast<int>(kernel_width), "kernel", "worst ratio", "trace",
+                any_replay ? "replay" : "", "where");
   out += line;
   int passed = 0;
   for (const auto& r : report.results) {
-    const bool ok = r.comparison.passed();
-    passed += ok;
-    std::snprintf(line, sizeof line, "%-*s  %-8s  %11s  %-6s  %s\n", static_cast<int>(width),
-                  r.scenario.c_str(), r.kernel.c_str(),
-                  format("%.3g", r.comparison.worst_ratio()).c_str(), ok ? "pass" : "FAIL",
+    passed += r.passed();
+    const char* replay = !r.replay ? "" : r.replay->passed() ? "pass" : "FAIL";
+    std::snprintf(line, sizeof line, "%-*s  %-*s  %11s  %-6s  %-6s  %s\n", static_cast<int>(width),
+                  r.scenario.c_str(), static_cast<int>(kernel_width), r.kernel.c_str(),
+                  format("%.3g", r.comparison.worst_ratio()).c_str(),
+                  r.comparison.passed() ? "pass" : "FAIL", replay,
                   where_text(r.comparison).c_str());
     out += line;
   }
+  if (any_replay) out += replay_section(report);
   out += "\nbudget: " + report.budget_rule + "\n";
   out += "ratio = max error / budget; a tensor fails above 1.\n";
   // The quantization effect of weight-rounding kernel sets, reported only.
@@ -102,6 +158,37 @@ std::string format_table(const ConformanceReport& report) {
   return out;
 }
 
+nlohmann::ordered_json replay_json(const ReplayResult& replay) {
+  using nlohmann::ordered_json;
+  ordered_json j;
+  j["passed"] = replay.passed();
+  j["summary"] = replay.summary();
+  ordered_json ops = ordered_json::array();
+  for (const auto& o : replay.ops) {
+    ordered_json jo;
+    jo["op"] = o.id.name();
+    jo["layer"] = o.id.layer >= 0 ? ordered_json(o.id.layer) : ordered_json(nullptr);
+    jo["tensor"] = o.id.output().name();
+    const bool non_finite = o.metrics.first_non_finite >= 0;
+    jo["verdict"] = !o.beyond ? "pass" : non_finite ? "NON-FINITE" : "FAIL";
+    jo["non_finite"] = non_finite;
+    jo["max_abs_error"] = non_finite ? ordered_json(nullptr) : number(o.metrics.max_abs_error);
+    jo["budget"] = number(o.budget.limit());
+    jo["ratio"] = non_finite ? ordered_json(nullptr) : number(o.ratio);
+    jo["baseline_error"] = number(o.budget.baseline_error);
+    jo["k"] = o.budget.multiplier;
+    jo["floor"] = number(o.budget.floor);
+    jo["first_failing_position"] =
+        o.first_failing_position >= 0 ? ordered_json(o.first_failing_position) : nullptr;
+    jo["failing_positions"] = o.failing_positions;
+    jo["failing_columns"] = o.failing_columns;
+    jo["reproduce"] = o.reproduce.empty() ? ordered_json(nullptr) : ordered_json(o.reproduce);
+    ops.push_back(jo);
+  }
+  j["ops"] = ops;
+  return j;
+}
+
 std::string format_json(const ConformanceReport& report) {
   using nlohmann::ordered_json;
   ordered_json j;
@@ -122,7 +209,8 @@ std::string format_json(const ConformanceReport& report) {
     jr["mask"] = mask_name(r.mask);
     jr["tokens"] = r.tokens;
     jr["prefill_chunks"] = r.chunks;
-    jr["passed"] = r.comparison.passed();
+    jr["passed"] = r.passed();
+    jr["trace_passed"] = r.comparison.passed();
     jr["summary"] = r.comparison.summary();
     jr["worst_ratio"] = number(r.comparison.worst_ratio());
     ordered_json tensors = ordered_json::array();
@@ -184,6 +272,7 @@ std::string format_json(const ConformanceReport& report) {
       tensors.push_back(jt);
     }
     jr["tensors"] = tensors;
+    if (r.replay) jr["replay"] = replay_json(*r.replay);
     if (r.weights_changed) {
       ordered_json q;
       q["max_truth_change_per_tensor"] = ordered_json::array();
@@ -199,25 +288,53 @@ std::string format_json(const ConformanceReport& report) {
 }
 
 std::string format_junit(const ConformanceReport& report) {
+  // One test case per scenario x kernel for the trace, and per replayed op.
+  struct Case {
+    std::string classname, name, failure, detail;
+  };
+  std::vector<Case> cases;
+  for (const auto& r : report.results) {
+    Case c{"conformance." + r.kernel, r.name(), "", ""};
+    if (!r.comparison.passed()) {
+      c.failure = r.comparison.summary();
+      c.detail = "tokens " + format_tokens(r.tokens) + "\n" + failing_tensor_lines(r.comparison);
+    }
+    cases.push_back(c);
+    if (!r.replay) continue;
+    for (const auto& o : r.replay->ops) {
+      Case rc{"replay." + r.kernel,
+              "replay " + o.id.name() +
+                  (o.id.layer >= 0 ? ", block." + std::to_string(o.id.layer) : "") + ": " +
+                  r.name(),
+              "", ""};
+      if (o.beyond) {
+        rc.failure = o.id.name() + " beyond budget at position " +
+                     std::to_string(o.first_failing_position) + ": max error " +
+                     format("%.6g", o.metrics.max_abs_error) + " > budget " +
+                     format("%.6g", o.budget.limit()) + " (ratio " + format("%.3g", o.ratio) + ")";
+        rc.detail = "tokens " + format_tokens(r.tokens) + "\n" +
+                    (o.reproduce.empty() ? "" : "reproduce: " + o.reproduce + "\n");
+      }
+      cases.push_back(rc);
+    }
+  }
   int failures = 0;
-  for (const auto& r : report.results) failures += !r.comparison.passed();
+  for (const auto& c : cases) failures += !c.failure.empty();
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<testsuites name=\"gpt2-oracle\" tests=\"" + std::to_string(report.results.size()) +
+  out += "<testsuites name=\"gpt2-oracle\" tests=\"" + std::to_string(cases.size()) +
          "\" failures=\"" + std::to_string(failures) + "\">\n";
   out += "  <testsuite name=\"conformance." + xml_escape(report.model) + "\" tests=\"" +
-         std::to_string(report.results.size()) + "\" failures=\"" + std::to_string(failures) +
+         std::to_string(cases.size()) + "\" failures=\"" + std::to_string(failures) +
          "\" errors=\"0\">\n";
-  for (const auto& r : report.results) {
-    out += "    <testcase classname=\"conformance." + xml_escape(r.kernel) + "\" name=\"" +
-           xml_escape(r.name()) + "\"";
-    if (r.comparison.passed()) {
+  for (const auto& c : cases) {
+    out += "    <testcase classname=\"" + xml_escape(c.classname) + "\" name=\"" +
+           xml_escape(c.name) + "\"";
+    if (c.failure.empty()) {
       out += "/>\n";
       continue;
     }
-    out += ">\n      <failure message=\"" + xml_escape(r.comparison.summary()) + "\">";
-    const std::string detail =
-        "tokens " + format_tokens(r.tokens) + "\n" + failing_tensor_lines(r.comparison);
-    out += xml_escape(detail) + "</failure>\n    </testcase>\n";
+    out += ">\n      <failure message=\"" + xml_escape(c.failure) + "\">" + xml_escape(c.detail) +
+           "</failure>\n    </testcase>\n";
   }
   out += "  </testsuite>\n</testsuites>\n";
   return out;

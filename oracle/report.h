@@ -2,9 +2,11 @@
 // for CI systems.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "oracle/conformance.h"
+#include "oracle/replay.h"
 
 namespace gpt2::oracle {
 
@@ -19,8 +21,9 @@ std::string where_text(const TraceComparison& comparison);
 // failing position and what it is downstream of (a JUnit failure's body).
 std::string failing_tensor_lines(const TraceComparison& comparison);
 
-// One row per scenario × kernel: worst ratio to budget, pass/FAIL and, for a
-// failure, where it is; then a footer with the budget rule and the verdict.
+// One row per scenario × kernel: worst ratio to budget, the trace's and
+// replay's verdicts and, for a failure, where it is; then replay's findings
+// per kernel set, and a footer with the budget rule and the verdict.
 std::string format_table(const ConformanceReport& report);
 
 // Every figure: per result, per tensor the metrics, budget and verdict, and
@@ -28,8 +31,17 @@ std::string format_table(const ConformanceReport& report);
 // non-finite numbers are written as null.
 std::string format_json(const ConformanceReport& report);
 
-// JUnit XML: one <testcase> per scenario × kernel, named "scenario [kernel]",
-// with a <failure> carrying the first finding when it fails.
+// One replay as JSON: passed, summary and one entry per op (op, layer,
+// tensor, verdict, figures, failing positions and columns, reproducer).
+nlohmann::ordered_json replay_json(const ReplayResult& replay);
+
+// Replay's findings per kernel set (the section under the table).
+std::string replay_section(const ConformanceReport& report);
+
+// JUnit XML: one <testcase> per scenario × kernel for the trace, named
+// "scenario [kernel]", with a <failure> carrying the first finding when it
+// fails; and, when replayed, one per op and layer ("replay layer_norm ln_2,
+// block.1: scenario [kernel]", classname "replay.KERNEL") with its reproducer.
 std::string format_junit(const ConformanceReport& report);
 
 }  // namespace gpt2::oracle

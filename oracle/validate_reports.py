@@ -26,25 +26,49 @@ def main():
         fail("JUnit root is <%s>, expected <testsuites>" % root.tag)
     cases = root.findall("./testsuite/testcase")
     results = report["results"]
-    if len(cases) != len(results) or len(results) == 0:
-        fail("%d JUnit test cases for %d JSON results" % (len(cases), len(results)))
+    # JUnit: one test case per result for its trace, then one per replayed op.
+    expected_cases = []
+    for r in results:
+        expected_cases.append((r["name"], not r["trace_passed"]))
+        for op in (r.get("replay") or {}).get("ops", []):
+            where = op["op"] + (", block.%d" % op["layer"] if op["layer"] is not None else "")
+            expected_cases.append(("replay %s: %s" % (where, r["name"]), op["verdict"] != "pass"))
+    if len(cases) != len(expected_cases) or len(results) == 0:
+        fail("%d JUnit test cases for %d expected from the JSON" % (len(cases), len(expected_cases)))
+    for case, (name, failed) in zip(cases, expected_cases):
+        if case.get("name") != name:
+            fail("JUnit test case %r, expected %r" % (case.get("name"), name))
+        if (case.find("failure") is not None) != failed:
+            fail("JUnit test case %r: failure element disagrees with the JSON" % name)
     failed_json = [r["name"] for r in results if not r["passed"]]
     failed_xml = [c.get("name") for c in cases if c.find("failure") is not None]
-    if failed_json != failed_xml:
-        fail("failures differ: JSON %s, JUnit %s" % (failed_json, failed_xml))
     if int(root.get("failures")) != len(failed_xml):
         fail("the failures attribute says %s, found %d" % (root.get("failures"), len(failed_xml)))
-    for case, result in zip(cases, results):
-        name = case.get("name")
-        if result["scenario"] not in name or "[" + result["kernel"] + "]" not in name:
-            fail("test case name %r does not carry scenario and kernel" % name)
+    for result in results:
+        name = result["name"]
+        if result["passed"] != (result["trace_passed"] and
+                                (result.get("replay") or {"passed": True})["passed"]):
+            fail("%s: passed is not trace_passed and replay's passed" % name)
         names = [t["tensor"] for t in result["tensors"]]
         if names[0] != "embed" or names[-2:] != ["ln_f", "logits"]:
             fail("tensors are not in forward order: %s" % names)
+        seen_finding = False
         for t in result["tensors"]:
             if t["verdict"] == "pass" and not t["max_abs_error"] <= t["budget"]:
                 fail("%s %s passes with error %s above budget %s"
                      % (name, t["tensor"], t["max_abs_error"], t["budget"]))
+            if t["verdict"] == "absent":
+                continue
+            if t["non_finite"] != (t["max_abs_error"] is None):
+                fail("%s %s: a non-finite tensor, and only it, has no error figure" % (name, t["tensor"]))
+            if t["non_finite"] and t["first_non_finite"] is None:
+                fail("%s %s: non-finite without its location" % (name, t["tensor"]))
+            if seen_finding and t["verdict"] == "pass":
+                fail("%s %s passes after a finding (it must read downstream)" % (name, t["tensor"]))
+            seen_finding = seen_finding or t["verdict"] in ("FAIL", "NON-FINITE")
+        for op in (result.get("replay") or {}).get("ops", []):
+            if op["verdict"] != "pass" and not op["reproduce"]:
+                fail("%s replay %s: beyond budget without a reproducer" % (name, op["op"]))
     if report["passed"] != (len(failed_json) == 0):
         fail("top-level passed flag disagrees with the results")
     if expected == "some":

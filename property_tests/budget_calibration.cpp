@@ -44,6 +44,7 @@
 #include "oracle/conformance.h"
 #include "oracle/ensemble.h"
 #include "oracle/ordered_kernels.h"
+#include "oracle/replay.h"
 #include "oracle/tolerance.h"
 #include "property_tests/generators.h"
 #include "reference/reference.h"
@@ -90,8 +91,23 @@ std::vector<std::pair<std::string, oracle::SummationOrder>> independent_orders()
 }
 
 // The four judgements of one trace (see the header comment).
-enum Judgement { kOps, kBlocks, kLogits, kLandedBlocks, kLandedLogits, kJudgements };
-const char* kJudgementNames[kJudgements] = {"ops", "blocks", "logits-only", "landed blocks",
+// The judgements of one engine trace: the op-level trace, its block-level
+// part, its logits alone (each under today's rule), the logits row of the
+// op-level trace (beyond its own budget there, whatever came before), replay
+// (every op alone on the truth's inputs), and the block-level trace and the
+// logits alone under format 1's rule.
+enum Judgement {
+  kOps,
+  kBlocks,
+  kLogits,
+  kLogitsRow,
+  kReplay,
+  kLandedBlocks,
+  kLandedLogits,
+  kJudgements
+};
+const char* kJudgementNames[kJudgements] = {"ops",    "blocks",        "logits-only",
+                                            "logits row", "replay",  "landed blocks",
                                             "landed logits"};
 
 // The budgets of case format 1 (gpt2-oracle 0.1.0), kept here to measure the
@@ -166,11 +182,14 @@ std::vector<Budget> landed_budgets(const oracle::Reference& r,
   return out;
 }
 
-// The truth of one weights × tokens × mask, with both rules' budgets.
+// The truth of one weights × tokens × mask, with both rules' budgets and
+// replay's reference.
 struct Truth {
-  oracle::Reference reference;    // today's (op-level)
-  std::vector<Budget> landed;     // format 1's (block-level)
-  Trace<double> block_truth;      // block_level(reference.truth)
+  oracle::Reference reference;       // today's (op-level)
+  std::vector<Budget> landed;        // format 1's (block-level)
+  Trace<double> block_truth;         // block_level(reference.truth)
+  oracle::ReplayReference replay;    // every op on the truth's inputs
+  const Weights<float>* weights = nullptr;
 };
 
 Truth compute_truth(const Weights<float>& weights, const std::vector<int>& tokens, Mask mask,
@@ -189,6 +208,7 @@ Truth compute_truth(const Weights<float>& weights, const std::vector<int>& token
   r.budgets = oracle::make_budgets(r.baseline_errors, r.shared_errors, r.truth, weights, mask, seed);
   t.landed = landed_budgets(r, e, weights);
   t.block_truth = block_level(r.truth);
+  t.replay = oracle::compute_replay_reference(weights, tokens, mask, r.truth, seed);
   return t;
 }
 
@@ -214,7 +234,8 @@ std::string tensor_table(const oracle::TraceComparison& c) {
   return out;
 }
 
-Verdicts judge(const Trace<double>& value, const Truth& t, Mask mask) {
+Verdicts judge(const Trace<double>& value, const Truth& t, Mask mask,
+               const oracle::ReplayResult* replayed = nullptr) {
   Verdicts v;
   const auto& r = t.reference;
   const size_t n_ops = r.budgets.size(), n_blocks = t.landed.size();
@@ -229,10 +250,23 @@ Verdicts judge(const Trace<double>& value, const Truth& t, Mask mask) {
                              BudgetRule::chained_input_error),
       oracle::compare_traces(blocks, t.block_truth, t.landed, mask, landed_logits_only,
                              BudgetRule::chained_input_error)};
+  const oracle::TraceComparison* by_index[kJudgements] = {&c[0], &c[1], &c[2], nullptr,
+                                                          nullptr, &c[3], &c[4]};
   for (int j = 0; j < kJudgements; ++j) {
-    v.ratio[j] = c[j].passed() ? c[j].worst_ratio() : std::max(1.0, c[j].worst_ratio());
-    v.failed[j] = !c[j].passed();
-    v.summary[j] = c[j].summary();
+    if (!by_index[j]) continue;
+    const oracle::TraceComparison& cj = *by_index[j];
+    v.ratio[j] = cj.passed() ? cj.worst_ratio() : std::max(1.0, cj.worst_ratio());
+    v.failed[j] = !cj.passed();
+    v.summary[j] = cj.summary();
+  }
+  const oracle::TensorResult& logits_row = c[kOps].tensors.back();
+  v.ratio[kLogitsRow] = logits_row.ratio;
+  v.failed[kLogitsRow] = logits_row.ratio > 1;
+  v.summary[kLogitsRow] = "logits row ratio " + std::to_string(logits_row.ratio);
+  if (replayed) {
+    v.ratio[kReplay] = replayed->worst_ratio();
+    v.failed[kReplay] = !replayed->passed();
+    v.summary[kReplay] = replayed->summary();
   }
   v.ops_table = tensor_table(c[kOps]);
   for (const auto& t : c[kOps].tensors) {
@@ -340,7 +374,7 @@ int main(int argc, char** argv) {
         worst_trace[j] = {v.ratio[j], "model " + std::to_string(model) + ", " + what};
       if (!v.failed[j]) continue;
       ++t.alarms[j];
-      if (j <= kLogits) {
+      if (j <= kLogits || j == kReplay) {
         ++alarms_today;
         std::printf("FALSE ALARM (%s) model %d, %s: %s\n", kJudgementNames[j], model,
                     what.c_str(), v.summary[j].c_str());
@@ -370,9 +404,17 @@ int main(int argc, char** argv) {
       return *slot;
     };
 
+    auto replayed = [&](const optimized::KernelSet& set, const oracle::Scenario& s,
+                        const Truth& t) {
+      return oracle::replay(weights, set, t.replay,
+                            oracle::scenario_passes(static_cast<int>(s.tokens.size()), s.chunks,
+                                                    s.mask));
+    };
     for (const auto* set : correct)
       for (const auto& s : scenarios) {
-        const Verdicts v = judge(run_scenario(weights, *set, s), truth_for(*set, s.mask), s.mask);
+        const Truth& t = truth_for(*set, s.mask);
+        const oracle::ReplayResult r = replayed(*set, s, t);
+        const Verdicts v = judge(run_scenario(weights, *set, s), t, s.mask, &r);
         record(set->name, m.mode, v, i, model_text + " " + s.name + " [" + set->name + "]");
       }
     // The ensemble's members with held-out seeds (full mode only).
@@ -386,10 +428,12 @@ int main(int argc, char** argv) {
                    t, mask),
              i, model_text + " held-out stochastic, mask " + mask_name(mask));
       auto orders = oracle::ensemble_orders(held_out);
+      const optimized::KernelSet permuted = oracle::ordered_kernel_set("p", orders[1].second);
+      const oracle::Scenario prefill{"prefill", m.tokens, {static_cast<int>(m.tokens.size())}, mask};
+      const oracle::ReplayResult r = replayed(permuted, prefill, t);
       record("held-out permuted-fma", m.mode,
-             judge(oracle::prefill_trace(weights, oracle::ordered_kernel_set("p", orders[1].second),
-                                         m.tokens, mask, TraceLevel::ops),
-                   t, mask),
+             judge(oracle::prefill_trace(weights, permuted, m.tokens, mask, TraceLevel::ops), t,
+                   mask, &r),
              i, model_text + " held-out permuted-fma, mask " + mask_name(mask));
     }
 
@@ -397,8 +441,9 @@ int main(int argc, char** argv) {
       for (const auto* set : faulty) {
         std::array<bool, kJudgements> any{};
         for (const auto& s : scenarios) {
-          const Verdicts v =
-              judge(run_scenario(weights, *set, s), truth_for(*set, s.mask), s.mask);
+          const Truth& t = truth_for(*set, s.mask);
+          const oracle::ReplayResult r = replayed(*set, s, t);
+          const Verdicts v = judge(run_scenario(weights, *set, s), t, s.mask, &r);
           for (int j = 0; j < kJudgements; ++j) any[j] = any[j] || v.failed[j];
         }
         ++tried[set->name];
@@ -437,10 +482,10 @@ int main(int argc, char** argv) {
       by_kind[kind].insert(by_kind[kind].end(), r.begin(), r.end());
   for (const auto& [kind, r] : by_kind)
     std::printf("  %-8s %.3g (%.3g)\n", kind.c_str(), quantile(r, 1.0), quantile(r, 0.999));
-  std::printf("total: %d traces; false alarms: ops %d, blocks %d, logits-only %d (landed rule: "
-              "blocks %d, logits-only %d)\n",
+  std::printf("total: %d traces; false alarms: ops %d, blocks %d, logits-only %d, replay %d "
+              "(landed rule: blocks %d, logits-only %d)\n",
               total_traces, total_alarms[kOps], total_alarms[kBlocks], total_alarms[kLogits],
-              total_alarms[kLandedBlocks], total_alarms[kLandedLogits]);
+              total_alarms[kReplay], total_alarms[kLandedBlocks], total_alarms[kLandedLogits]);
   for (int j = 0; j < kJudgements; ++j)
     std::printf("  %-14s worst ratio %.3g, p99.9 %.3g, median %.3g (worst: %s)\n",
                 kJudgementNames[j], quantile(all_ratios[j], 1.0),
@@ -448,13 +493,18 @@ int main(int argc, char** argv) {
                 worst_trace[j].second.c_str());
   if (broken) {
     std::printf("\nbroken kernel sets: models on which any scenario was judged beyond budget\n");
-    std::printf("%-34s %7s %14s %14s %10s %10s %12s\n", "kernel set", "models",
-                "landed blocks", "landed logits", "blocks", "ops", "logits-only");
+    std::printf("%-36s %6s | %-15s | %-31s | %s\n", "", "", "format 1's rule",
+                "today's rule", "");
+    std::printf("%-36s %6s | %7s %7s | %7s %7s %7s %7s | %7s\n", "kernel set", "models",
+                "blocks", "logits", "blocks", "ops", "logits", "logits", "replay");
+    std::printf("%-36s %6s | %7s %7s | %7s %7s %7s %7s | %7s\n", "", "", "", "only", "", "",
+                "only", "row", "");
     for (const auto& [kernel, c] : caught) {
       const double n = std::max(1, tried[kernel]);
-      std::printf("%-34s %7d %13.1f%% %13.1f%% %9.1f%% %9.1f%% %11.1f%%\n", kernel.c_str(),
-                  tried[kernel], 100 * c[kLandedBlocks] / n, 100 * c[kLandedLogits] / n,
-                  100 * c[kBlocks] / n, 100 * c[kOps] / n, 100 * c[kLogits] / n);
+      std::printf("%-36s %6d | %6.1f%% %6.1f%% | %6.1f%% %6.1f%% %6.1f%% %6.1f%% | %6.1f%%\n",
+                  kernel.c_str(), tried[kernel], 100 * c[kLandedBlocks] / n,
+                  100 * c[kLandedLogits] / n, 100 * c[kBlocks] / n, 100 * c[kOps] / n,
+                  100 * c[kLogits] / n, 100 * c[kLogitsRow] / n, 100 * c[kReplay] / n);
     }
   }
   return alarms_today == 0 ? 0 : 1;

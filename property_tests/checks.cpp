@@ -128,19 +128,7 @@ Trace50 reference50(const Weights<float>& weights, const std::vector<int>& token
 
 template <class T>
 Trace<T> rows_of(const Trace<T>& trace, int first, int count) {
-  Trace<T> out;
-  out.n_tokens = count;
-  out.n_embd = trace.n_embd;
-  out.vocab_size = trace.vocab_size;
-  out.ops.resize(trace.ops.size());
-  out.block.resize(trace.block.size());
-  for_each_trace_tensor(out, [&](const std::string& name, std::vector<T>& x, const Shape& shape) {
-    const auto id = parse_tensor_name(name, trace.n_layer());
-    const std::vector<T>& from = tensor_of(trace, *id);
-    const size_t width = static_cast<size_t>(shape[1]);
-    x.assign(from.begin() + first * width, from.begin() + (first + count) * width);
-  });
-  return out;
+  return trace_rows(trace, first, count);
 }
 
 template <class T>

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "model/tokens.h"
@@ -22,8 +23,15 @@ nlohmann::ordered_json number(double x) {
 
 std::string replay_section(const ConformanceReport& report) {
   // Per kernel set, in the order they first appear: either every op of
-  // every scenario within budget, or each distinct finding with the
-  // scenarios it appears in and the first reproducer.
+  // every scenario within budget, or per op beyond budget the blocks it
+  // fails in, its worst ratio and the scenarios, and the first reproducer.
+  struct Finding {
+    std::set<int> layers;
+    double worst = 0;
+    int worst_layer = -1;
+    std::vector<std::string> scenarios;
+    std::string reproduce;
+  };
   std::vector<std::string> kernels;
   for (const auto& r : report.results)
     if (std::find(kernels.begin(), kernels.end(), r.kernel) == kernels.end())
@@ -34,21 +42,23 @@ std::string replay_section(const ConformanceReport& report) {
   for (const auto& kernel : kernels) {
     int scenarios = 0, failing = 0;
     double worst = 0;
-    std::vector<std::pair<std::string, std::vector<std::string>>> findings;  // summary: scenarios
-    std::string reproduce;
+    std::vector<std::pair<std::string, Finding>> findings;  // by op, in forward order
     for (const auto& r : report.results) {
       if (r.kernel != kernel || !r.replay) continue;
       ++scenarios;
       worst = std::max(worst, r.replay->worst_ratio());
-      if (r.replay->passed()) continue;
-      ++failing;
-      const std::string summary = r.replay->summary();
-      auto it = std::find_if(findings.begin(), findings.end(),
-                             [&](const auto& f) { return f.first == summary; });
-      if (it == findings.end()) findings.push_back({summary, {r.scenario}});
-      else it->second.push_back(r.scenario);
-      for (const auto& o : r.replay->ops)
-        if (reproduce.empty() && !o.reproduce.empty()) reproduce = o.reproduce;
+      failing += !r.replay->passed();
+      for (const auto& o : r.replay->ops) {
+        if (!o.beyond) continue;
+        auto it = std::find_if(findings.begin(), findings.end(),
+                               [&](const auto& f) { return f.first == o.id.name(); });
+        if (it == findings.end()) it = findings.insert(findings.end(), {o.id.name(), Finding{}});
+        Finding& f = it->second;
+        if (o.id.layer >= 0) f.layers.insert(o.id.layer);
+        if (o.ratio > f.worst || f.worst_layer < 0) f.worst = o.ratio, f.worst_layer = o.id.layer;
+        if (f.scenarios.empty() || f.scenarios.back() != r.scenario) f.scenarios.push_back(r.scenario);
+        if (f.reproduce.empty()) f.reproduce = o.reproduce;
+      }
     }
     if (scenarios == 0) continue;
     if (failing == 0) {
@@ -58,12 +68,15 @@ std::string replay_section(const ConformanceReport& report) {
     }
     out += "  " + kernel + ": beyond budget in " + std::to_string(failing) + " of " +
            std::to_string(scenarios) + " scenarios\n";
-    for (const auto& [summary, where] : findings) {
-      out += "    " + summary + "\n      in " + where.front();
-      if (where.size() > 1) out += " and " + std::to_string(where.size() - 1) + " more";
-      out += "\n";
+    for (const auto& [op, f] : findings) {
+      std::string layers;
+      for (int l : f.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
+      out += "    " + op + " beyond budget" + (layers.empty() ? "" : " in blocks " + layers) +
+             " (worst ratio " + (std::isfinite(f.worst) ? format("%.3g", f.worst) : "inf: non-finite") +
+             (f.worst_layer >= 0 ? " at block." + std::to_string(f.worst_layer) : "") + ") in " +
+             std::to_string(f.scenarios.size()) + " scenarios, first " + f.scenarios.front() + "\n";
+      if (!f.reproduce.empty()) out += "      reproduce: " + f.reproduce + "\n";
     }
-    if (!reproduce.empty()) out += "    reproduce: " + reproduce + "\n";
   }
   return out;
 }

@@ -145,7 +145,12 @@ TEST_F(Gpt2VocabularyCheckpoint, BadTextIsExitTwoWithOneLine) {
 TEST(TextCli, ExportedGpt2ShapeCheckpointWithGpt2sTokenizerDecodesText) {
   // The whole path as a person runs it: GPT-2's shape (vocab 50257) exported
   // with GPT-2's own tokenizer files, then text in and text out. About 5 s
-  // and 475 MB of weights (15 s under ASan); removed at once.
+  // and 475 MB of weights; removed at once. Under a sanitizer the same code
+  // paths run in the smaller checkpoint tests above, and this one takes the
+  // longest of the suite (38 s under ASan), so it runs in the release build.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "release only: the smaller checkpoint tests cover these paths under sanitizers";
+#endif
   ASSERT_EQ(gpt2::test_tokenizer::reference_files_problem(), "");
   const fs::path dir = scratch() / "gpt2_124m_shape";
   fs::remove_all(dir);

@@ -149,6 +149,17 @@ TEST(OutputCli, AFifoOutputIsWrittenThrough) {
   EXPECT_EQ(fs::symlink_status(fifo).type(), fs::file_type::fifo);
 }
 
+TEST(OutputCli, StdoutRedirectedToAFileGetsTheReportAfterTheTable) {
+  // The harness sends stdout to a regular file: /dev/stdout is a link to it,
+  // and following that link to rename over the file would lose the table.
+  const Result r = run("conformance --model tiny --kernel eigen --filter 'prefill T=1 ' --json /dev/stdout");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t table = r.out.find("result:"), report = r.out.find("\"results\"");
+  ASSERT_NE(table, std::string::npos) << r.out;
+  ASSERT_NE(report, std::string::npos) << r.out;
+  EXPECT_LT(table, report) << "the report comes after what the run printed";
+}
+
 TEST(OutputCli, ALinkOutputReplacesItsTargetAndStaysALink) {
   fs::create_directories(scratch() / "real_reports");
   write(scratch() / "real_reports/out.json", "old");

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -335,10 +336,35 @@ struct OutputFile {
   bool write_through = false;  // a character device or a FIFO
   bool exists = false;
   mode_t mode = 0;
+  int own_descriptor = -1;  // >= 0: the path names this process's open descriptor
 };
+
+// The descriptor a path names when it is one of this process's own:
+// /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N. Such a path is a
+// link to whatever the descriptor is open on, often a regular file
+// (`--json /dev/stdout > report.txt`); following the link and renaming over
+// its target would replace the file the shell opened and lose what the run
+// printed to it. Writing to the descriptor itself is what the user asked for.
+// -1 for any other path.
+int own_descriptor_named_by(const std::string& path) {
+  if (path == "/dev/stdout") return STDOUT_FILENO;
+  if (path == "/dev/stderr") return STDERR_FILENO;
+  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    const std::string p(prefix);
+    if (path.size() <= p.size() || path.compare(0, p.size(), p) != 0) continue;
+    const std::string digits = path.substr(p.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoi(digits);
+  }
+  return -1;
+}
 
 OutputFile resolve_output_file(const std::string& path) {
   if (path.empty()) throw InputError("an output file name is empty");
+  if (const int fd = own_descriptor_named_by(path); fd >= 0) {
+    if (::fcntl(fd, F_GETFL) < 0) throw InputError(path + ": descriptor " + std::to_string(fd) + " is not open");
+    return {path, true, true, 0, fd};
+  }
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return {path, true, true, st.st_mode};
@@ -364,6 +390,15 @@ OutputFile resolve_output_file(const std::string& path) {
   const auto [parent, name] = split_target(path);
   check_directory_exists(path, parent);
   return {join(parent, name), false, false, 0};
+}
+
+void write_to_descriptor(const std::string& path, int fd, const std::string& bytes) {
+  // What the run printed through its streams goes first, as it would had
+  // they written the bytes themselves.
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  if (const int e = write_all(fd, bytes)) throw InputError(path + ": write failed (" + errno_text(e) + ")");
 }
 
 void write_through(const std::string& path, const std::string& bytes) {
@@ -424,6 +459,7 @@ PathKind path_kind(const std::string& path) {
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   const OutputFile out = resolve_output_file(path);
+  if (out.own_descriptor >= 0) return write_to_descriptor(path, out.own_descriptor, bytes);
   if (out.write_through) return write_through(path, bytes);
   const auto [parent, name] = split_target(out.path);
   clean_up_after_killed_runs(parent, name);
@@ -455,6 +491,11 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 void check_output_file(const std::string& option, const std::string& path) {
   try {
     const OutputFile out = resolve_output_file(path);
+    if (out.own_descriptor >= 0) {
+      if ((::fcntl(out.own_descriptor, F_GETFL) & O_ACCMODE) == O_RDONLY)
+        throw InputError(path + ": descriptor " + std::to_string(out.own_descriptor) + " is open for reading only");
+      return;
+    }
     if (out.write_through) {
       if (::access(path.c_str(), W_OK) != 0)
         throw InputError(path + ": cannot write (" + errno_text(errno) + ")");

@@ -207,6 +207,28 @@ TEST(WriteFileAtomic, WritesThroughToAFifo) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
 }
 
+TEST(WriteFileAtomic, WritesToTheProcesssOwnDescriptorNotTheFileItIsOpenOn) {
+  TempDir tmp;
+  const std::string file = tmp / "redirected.txt";
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "printed\n", 8), 8);
+  struct stat before {};
+  ASSERT_EQ(::stat(file.c_str(), &before), 0);
+  for (const std::string& name : {"/dev/fd/" + std::to_string(fd), "/proc/self/fd/" + std::to_string(fd)}) {
+    check_output_file("--json", name);
+    write_file_atomic(name, "report\n");
+  }
+  ::close(fd);
+  struct stat after {};
+  ASSERT_EQ(::stat(file.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "the file the descriptor is open on was replaced";
+  EXPECT_EQ(read_file(file), "printed\nreport\nreport\n");
+  EXPECT_EQ(entries_starting(tmp.path(), ".redirected.txt."), std::vector<std::string>{});
+  // A descriptor that is not open is bad input, not a file named "9999".
+  EXPECT_THROW(check_output_file("--json", "/dev/fd/9999"), gpt2::InputError);
+}
+
 TEST(WriteFileAtomic, FollowsASymbolicLinkAndReplacesItsTarget) {
   TempDir tmp;
   fs::create_directories(tmp / "real");

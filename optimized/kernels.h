@@ -19,10 +19,15 @@
 // test -- can express anything that depends on them: the cache slot written,
 // the keys a query sees, the position embedding used.
 //
-// Adding a kernel set: one file defining a Kernels subclass (usually deriving
-// from EigenKernels or another set and overriding a few operations) and a
-// register function, plus one line in RegisterAllKernels() (kernels.cpp).
-// A test binary may call register_kernel_set() for sets that only it knows.
+// Adding a kernel set is one new file and nothing else:
+// optimized/NAME_kernels.cpp, defining a Kernels subclass (usually deriving
+// from EigenKernels or another set and overriding a few operations) and
+// `void register_NAME_kernels()`, which calls register_kernel_set. The build
+// finds the file and generates the list that calls every register function
+// (optimized/CMakeLists.txt); optimized/example_kernels.cpp is the commented
+// template. A test binary may call register_kernel_set() for sets that only
+// it knows; outside this repository, gpt2_oracle/testing.h takes a factory and
+// gpt2_oracle/plugin.h a C table.
 #pragma once
 
 #include <cstddef>
@@ -114,17 +119,12 @@ struct KernelSet {
   }
 };
 
-// The registry: RegisterAllKernels() (called once, on first use) lists the
-// built-in sets explicitly; register_kernel_set adds one more (tests).
-// Registering a name twice is an InternalError.
+// The registry: on first use, the built-in sets register (one file each, in
+// file name order: bf16, eigen, example, fast); register_kernel_set adds one
+// more (tests, plugins). Registering a name twice is an InternalError.
 void register_kernel_set(KernelSet set);
 const std::vector<KernelSet>& kernels();  // in registration order
-// Throws InputError "unknown kernel set 'x' (known: eigen, fast, bf16)".
+// Throws InputError "unknown kernel set 'x' (known: bf16, eigen, example, fast)".
 const KernelSet& find_kernel(const std::string& name);
-
-// The built-in sets (one file each).
-void register_eigen_kernels();
-void register_fast_kernels();
-void register_bf16_kernels();
 
 }  // namespace gpt2::optimized

@@ -59,18 +59,18 @@ class ExampleKernels : public EigenKernels {
 }  // namespace
 
 void register_example_kernels() {
-  register_kernel_set(KernelSet{
-      "example",
-      "the smallest correct set, a template to copy: eigen with a plain-loop LayerNorm "
-      "(optimized/example_kernels.cpp)",
-      // The factory: builds the kernels for one engine (or one replay) on
-      // `weights`; `pool` runs threaded work, for sets that have any.
-      [](const Weights<float>& weights, ThreadPool&) -> std::unique_ptr<Kernels> {
-        return std::make_unique<ExampleKernels>(weights);
-      },
-      // effective_weights: empty, the set computes on the weights as given
-      // (a set that rounds them, like bf16, returns the rounded copy here).
-      {}});
+  register_kernel_set(
+      KernelSet{"example",
+                "the smallest correct set, a template to copy: eigen with a plain-loop LayerNorm "
+                "(optimized/example_kernels.cpp)",
+                // The factory: builds the kernels for one engine (or one replay) on
+                // `weights`; `pool` runs threaded work, for sets that have any.
+                [](const Weights<float>& weights, ThreadPool&) -> std::unique_ptr<Kernels> {
+                  return std::make_unique<ExampleKernels>(weights);
+                },
+                // effective_weights: empty, the set computes on the weights as given
+                // (a set that rounds them, like bf16, returns the rounded copy here).
+                {}});
 }
 
 }  // namespace gpt2::optimized

@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,21 @@ class Kernels {
   // Bytes of weights a decode step reads (projections and the lm_head, in
   // their stored format), for the bandwidth figure of `bench`.
   virtual size_t weight_bytes_per_token() const = 0;
+};
+
+// Thrown by a kernel set's op (or its factory) when the set cannot go on: a
+// plugin whose child process crashed, exited, hung or broke the protocol
+// (plugin/plugin.h). Not bad input and not a bug of gpt2-oracle: callers
+// report it as that set's failure (exit 1) and go on with the other sets.
+// hung(): the set stopped answering, so each further run of it would wait
+// out the time limit again.
+class KernelSetFailure : public std::runtime_error {
+ public:
+  KernelSetFailure(const std::string& what, bool hung) : std::runtime_error(what), hung_(hung) {}
+  bool hung() const { return hung_; }
+
+ private:
+  bool hung_;
 };
 
 // A registered kernel set.

@@ -7,6 +7,7 @@
 # Layout under the prefix:
 #   bin/gpt2-oracle
 #   lib/libgpt2_{model,reference,optimized,oracle,fixtures,testing}.a
+#   (and gpt2_oracle::plugin_abi, the C header alone, for a plugin)
 #   include/gpt2_oracle/{plugin.h,testing.h}          the entry points
 #   include/gpt2_oracle/{model,reference,optimized,oracle,fixtures}/*.h
 #   lib/cmake/gpt2_oracle/                            the package
@@ -22,9 +23,14 @@ target_include_directories(gpt2_model PUBLIC
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/gpt2_oracle>)
 
+# The plugin ABI alone (gpt2_oracle/plugin.h, plain C): what a plugin links.
+add_library(gpt2_plugin_abi INTERFACE)
+target_include_directories(gpt2_plugin_abi INTERFACE
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+
 # gpt2_oracle::NAME for each library, in this build (aliases) and installed.
 set(exported "")
-foreach(name model reference optimized oracle fixtures testing)
+foreach(name model reference optimized oracle fixtures testing plugin_abi)
   if(TARGET gpt2_${name})
     set_target_properties(gpt2_${name} PROPERTIES EXPORT_NAME ${name})
     add_library(gpt2_oracle::${name} ALIAS gpt2_${name})
@@ -64,6 +70,7 @@ install(FILES ${PROJECT_BINARY_DIR}/gpt2_oracleConfig.cmake
         DESTINATION ${package_dir})
 
 # pkg-config, for builds without CMake (a C plugin needs only the cflags).
+file(RELATIVE_PATH pc_to_prefix ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(${PROJECT_SOURCE_DIR}/cmake/gpt2_oracle.pc.in ${PROJECT_BINARY_DIR}/gpt2_oracle.pc
                @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/gpt2_oracle.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,5 +1,7 @@
 // gpt2-oracle: the command-line entry point. Exit codes: 0 success, 1 a check
 // failed, 2 bad input or usage (one line on stderr).
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -23,9 +25,9 @@ int fail(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace gpt2::cli;
   // A child process that runs a plugin's kernel sets (plugin/host.h): it
-  // serves gpt2-oracle on descriptor 3 and never returns.
+  // serves gpt2-oracle on descriptor 3, then ends without atexit handlers.
   if (argc > 1 && std::string_view(argv[1]) == gpt2::plugin::kHostFlag)
-    gpt2::plugin::plugin_host_main(argc, argv);
+    _exit(gpt2::plugin::plugin_host_main(argc, argv));
   // An interrupted run removes the temporaries of the outputs it was writing.
   gpt2::install_signal_cleanup();
   CLI::App app{

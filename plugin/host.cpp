@@ -21,9 +21,15 @@ namespace gpt2::plugin {
 
 namespace {
 
+// Ends the serving loop with the process's exit status (plugin_host_main
+// returns it; main exits with it).
+struct HostExit {
+  int status;
+};
+
 [[noreturn]] void die(const std::string& why) {
   std::fprintf(stderr, "gpt2-oracle plugin host: %s\n", why.c_str());
-  _exit(70);
+  throw HostExit{70};
 }
 
 // False on end of file before the first byte.
@@ -49,7 +55,7 @@ void send(int fd, MessageKind kind, std::string_view payload) {
   while (done < frame.size()) {
     const ssize_t put = ::write(fd, frame.data() + done, frame.size() - done);
     if (put < 0 && errno == EINTR) continue;
-    if (put < 0) _exit(0);  // the parent is gone
+    if (put < 0) throw HostExit{0};  // the parent is gone
     done += size_t(put);
   }
 }
@@ -113,11 +119,26 @@ std::vector<float> run_call(optimized::Kernels& k, optimized::KvCache& cache,
 
 }  // namespace
 
-void plugin_host_main(int argc, char** argv) {
+namespace {
+void serve(int argc, char** argv);
+}  // namespace
+
+int plugin_host_main(int argc, char** argv) {
+  try {
+    serve(argc, argv);
+  } catch (const HostExit& e) {
+    return e.status;
+  }
+  return 0;
+}
+
+namespace {
+
+void serve(int argc, char** argv) {
   if (argc != 3) die("usage: gpt2-oracle --plugin-host-child PARENT_PID");
   // Die with the parent; if it is already gone, there is no one to serve.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (std::to_string(getppid()) != argv[2]) _exit(0);
+  if (std::to_string(getppid()) != argv[2]) return;
   const struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   default_fatal_signals();
@@ -129,7 +150,7 @@ void plugin_host_main(int argc, char** argv) {
   Config config;
   for (;;) {
     char header[kFrameHeaderBytes];
-    if (!read_exact(fd, header, sizeof header)) _exit(0);
+    if (!read_exact(fd, header, sizeof header)) return;  // the parent closed the socket
     FrameHeader h;
     std::string payload;
     try {
@@ -201,7 +222,7 @@ void plugin_host_main(int argc, char** argv) {
         }
         case MessageKind::quit:
           kernels.reset();  // the set's destroy
-          _exit(0);
+          return;
         default:
           die(std::string("unexpected request '") + message_kind_name(h.kind) + "'");
       }
@@ -210,5 +231,7 @@ void plugin_host_main(int argc, char** argv) {
     }
   }
 }
+
+}  // namespace
 
 }  // namespace gpt2::plugin

@@ -15,12 +15,12 @@ namespace gpt2::plugin {
 inline constexpr const char* kHostFlag = "--plugin-host-child";
 inline constexpr int kHostFd = 3;
 
-// Serves the parent until it says quit or closes the socket, then exits the
-// process (_exit: no atexit handlers, no leak check of the plugin's memory).
-// A fatal signal raised by the plugin (SIGSEGV, SIGABRT, ...) is left to
-// kill the process, so that the parent sees it; the child dies with the
-// parent (PR_SET_PDEATHSIG) and dumps no core. Exit status 70 when the
-// request stream itself is malformed.
-[[noreturn]] void plugin_host_main(int argc, char** argv);
+// Serves the parent until it says quit or closes the socket; returns the
+// process's exit status, which main passes to _exit (no atexit handlers, no
+// leak check of the plugin's memory): 0, or 70 when the request stream
+// itself is malformed. A fatal signal raised by the plugin (SIGSEGV,
+// SIGABRT, ...) is left to kill the process, so that the parent sees it; the
+// child dies with the parent (PR_SET_PDEATHSIG) and dumps no core.
+int plugin_host_main(int argc, char** argv);
 
 }  // namespace gpt2::plugin

@@ -81,7 +81,8 @@ TEST(KernelRegistry, TheExampleSetIsAddedByItsFileAlone) {
     for (const char* name : {"register_example_kernels", "ExampleKernels"})
       if (text.find(name) != std::string::npos) mentions.push_back(relative + " names " + name);
     const std::string file = it->path().filename().string();
-    const bool cmake = file == "CMakeLists.txt" || file.ends_with(".cmake") || file.ends_with(".in");
+    const bool cmake =
+        file == "CMakeLists.txt" || file.ends_with(".cmake") || file.ends_with(".in");
     if (cmake && text.find("example_kernels") != std::string::npos)
       mentions.push_back(relative + " lists example_kernels");
   }

@@ -21,8 +21,10 @@
  * process of its own, with a time limit on every call (--plugin-timeout): a
  * set that crashes (a segfault, an abort) or hangs is reported as that set's
  * failure ("crashed (signal 11) in block.0 attention") and the oracle goes
- * on. The child runs the engine's loop over your ops; the oracle judges the
- * results in the parent, as it judges its own sets.
+ * on. The child holds your set's instance (and the KV cache it writes and
+ * reads) and runs each op the oracle's engine asks for, on the inputs it is
+ * sent; the engine's loop and the judging stay in the parent, as for the
+ * oracle's own sets.
  *
  * Shapes use one legend: T tokens in the pass, C = n_embd, NH = n_head,
  * HS = C / NH, P = n_ctx, V = vocab_size, L = n_layer. Every matrix is

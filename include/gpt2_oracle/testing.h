@@ -52,15 +52,23 @@ struct ConformanceCheck {
   ConformanceCheck(std::string model_name) : model(std::move(model_name)) {}  // NOLINT: implicit
 };
 
+// A factory of kernels: builds a set's Kernels for the weights (and the
+// thread pool, for sets that use one), as KernelSet::create.
+// (clang-format 14 reads the template arguments of a concept's definition
+// as comparisons, hence off.)
+// clang-format off
+template <class F>
+concept KernelsFactory = std::is_invocable_r_v<std::unique_ptr<optimized::Kernels>, F,
+                                               const Weights<float>&, optimized::ThreadPool&>;
+// clang-format on
+
 // The kernels under test: a KernelSet, or a factory (named by the text of
 // the assertion's argument).
 class KernelsUnderTest {
  public:
   KernelsUnderTest(optimized::KernelSet set) : set_(std::move(set)) {}  // NOLINT: implicit
-  template <class Factory>
-  requires std::is_invocable_r_v < std::unique_ptr<optimized::Kernels>, Factory,
-  const Weights<float>&,
-      optimized::ThreadPool& > KernelsUnderTest(Factory factory) {  // NOLINT: implicit
+  template <KernelsFactory Factory>
+  KernelsUnderTest(Factory factory) {  // NOLINT: implicit
     set_.create = std::move(factory);
   }
   // The set, named `fallback` when it has no name of its own.

@@ -98,10 +98,10 @@ static void* faulty_create(const gpt2_oracle_weights* weights) {
 #endif
 }
 
+#if !defined(FAULT_no_entry)
 static gpt2_oracle_kernel_set sets[2];
 static gpt2_oracle_plugin plugin;
 
-#if !defined(FAULT_no_entry)
 GPT2_ORACLE_PLUGIN_EXPORT const gpt2_oracle_plugin* gpt2_oracle_plugin_entry(void) {
 #if defined(FAULT_crash_entry)
   return *(const gpt2_oracle_plugin* volatile*)NULL;

@@ -9,6 +9,7 @@
 #include "model/files.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
+#include "plugin/plugin.h"
 
 namespace gpt2::cli {
 
@@ -116,6 +117,37 @@ std::string tokens_for_display(const Gpt2Tokenizer& tokenizer, const std::vector
   for (int id : ids)
     if (!tokenizer.has_token(id)) return "(id " + std::to_string(id) + " has no token)";
   return quoted_for_display(tokenizer.decode(ids));
+}
+
+void PluginInput::add_options(CLI::App& command) {
+  command.add_option("--plugin", libraries,
+                     "A shared library of kernel sets (gpt2_oracle/plugin.h), each run in a child "
+                     "process; repeatable. Without --kernel, only its sets are run");
+  command
+      .add_option("--plugin-timeout", timeout_s,
+                  "Seconds each call into a plugin may take before its process is killed and "
+                  "the set fails as hung (default 60)")
+      ->check(CLI::Range(0.001, 86400.0));
+}
+
+std::vector<std::string> PluginInput::load() const {
+  plugin::PluginOptions options;
+  options.call_timeout_s = timeout_s;
+  std::vector<std::string> names;
+  for (const auto& library : libraries)
+    for (auto& name : plugin::register_plugin(library, options)) names.push_back(std::move(name));
+  return names;
+}
+
+std::string PluginInput::flags() const {
+  std::string out;
+  for (const auto& library : libraries) out += " --plugin " + library;
+  if (!libraries.empty() && timeout_s != kDefaultTimeout) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", timeout_s);
+    out += std::string(" --plugin-timeout ") + text;
+  }
+  return out;
 }
 
 CLI::Option* add_threads_option(CLI::App& command, int& threads) {

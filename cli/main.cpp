@@ -1,12 +1,17 @@
 // gpt2-oracle: the command-line entry point. Exit codes: 0 success, 1 a check
 // failed, 2 bad input or usage (one line on stderr).
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string_view>
 
 #include "cli/verbs.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "optimized/kernels.h"
+#include "plugin/host.h"
 
 namespace {
 
@@ -19,6 +24,10 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace gpt2::cli;
+  // A child process that runs a plugin's kernel sets (plugin/host.h): it
+  // serves gpt2-oracle on descriptor 3, then ends without atexit handlers.
+  if (argc > 1 && std::string_view(argv[1]) == gpt2::plugin::kHostFlag)
+    _exit(gpt2::plugin::plugin_host_main(argc, argv));
   // An interrupted run removes the temporaries of the outputs it was writing.
   gpt2::install_signal_cleanup();
   CLI::App app{
@@ -65,6 +74,10 @@ int main(int argc, char** argv) {
       return verb.run();
     } catch (const gpt2::InputError& e) {
       return fail(e.what());
+    } catch (const gpt2::optimized::KernelSetFailure& e) {
+      // A plugin that crashed or hung while loading: its failure, not bad input.
+      std::fprintf(stderr, "gpt2-oracle: %s\n", e.what());
+      return 1;
     } catch (const std::bad_alloc&) {
       return fail(verb.command->get_name() + ": out of memory");
     } catch (const std::exception& e) {

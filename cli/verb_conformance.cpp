@@ -18,6 +18,7 @@ struct ConformanceArgs {
   ModelSource source;
   uint64_t seed = 1;
   std::vector<std::string> kernels;
+  PluginInput plugins;
   std::string filter;
   std::string json;
   std::string junit;
@@ -33,16 +34,18 @@ int run_conformance_verb(const ConformanceArgs& a) {
       {"--json", a.json, [&] { return oracle::format_json(report); }},
       {"--junit", a.junit, [&] { return oracle::format_junit(report); }}};
   check_outputs(outputs);
+  // A plugin's sets join the registry; without --kernel, only they are run.
+  const std::vector<std::string> plugin_sets = a.plugins.load();
   const Weights<float> weights = a.source.load();
   oracle::ConformanceOptions options;
   options.model = a.source.describe();
   options.seed = a.seed;
   options.threads = resolve_threads(a.threads);
-  options.kernels = a.kernels;
+  options.kernels = a.kernels.empty() ? plugin_sets : a.kernels;
   options.filter = a.filter;
   options.trace_level = parse_trace_level(a.trace_level);
   options.progress = a.progress || ::isatty(2);
-  options.model_flags = a.source.flags();
+  options.model_flags = a.source.flags() + a.plugins.flags();
   options.replay = !a.no_replay;
   const auto scenarios = oracle::default_scenarios(
       weights.config, a.seed, a.source.checkpoint.empty() && a.source.activations.empty());
@@ -65,6 +68,7 @@ Verb add_conformance_verb(CLI::App& app) {
   a->source.add_options(*command);
   add_seed_option(*command, a->seed, "Seed of the token sequences (printed; default 1)");
   command->add_option("--kernel", a->kernels, "Only these kernel sets (repeatable)");
+  a->plugins.add_options(*command);
   command->add_option("--filter", a->filter,
                       "Only results whose name (\"scenario [kernel]\") contains this text");
   command->add_option("--json", a->json, "Write every figure as JSON");

@@ -34,6 +34,7 @@ struct GenerateArgs {
 struct VerifyArgs {
   std::vector<std::string> cases;
   std::vector<std::string> kernels;
+  PluginInput plugins;
   std::string trace;
   std::string checkpoint;
   std::string json;
@@ -89,11 +90,15 @@ int verify(const VerifyArgs& a) {
                      std::to_string(a.cases.size()) + ")");
   if (!a.trace.empty() && !a.kernels.empty())
     throw InputError("fixtures verify: --trace and --kernel exclude each other");
+  if (!a.trace.empty() && !a.plugins.libraries.empty())
+    throw InputError("fixtures verify: --trace and --plugin exclude each other");
   std::vector<fixtures::CaseVerification> results;
   const std::vector<Output> outputs = {
       {"--json", a.json, [&] { return fixtures::format_verify_json(results); }},
       {"--junit", a.junit, [&] { return fixtures::format_verify_junit(results); }}};
   check_outputs(outputs);
+  // A plugin's sets join the registry; without --kernel, only they are run.
+  const std::vector<std::string> plugin_sets = a.plugins.load();
   // Every case is read and integrity-checked before any work starts.
   std::vector<fixtures::Case> cases;
   for (const auto& dir : a.cases) {
@@ -110,7 +115,7 @@ int verify(const VerifyArgs& a) {
     results.push_back(fixtures::verify_trace(cases[0], a.trace));
   } else {
     fixtures::VerifyOptions o;
-    o.kernels = a.kernels;
+    o.kernels = a.kernels.empty() ? plugin_sets : a.kernels;
     o.checkpoint_dir = a.checkpoint;
     o.threads = resolve_threads(a.threads);
     o.progress = a.progress;
@@ -164,6 +169,7 @@ Verb add_fixtures_verb(CLI::App& app) {
                                 "A trace (safetensors, F32 or F64; any subset of the trace "
                                 "tensors, op tensors included, that has logits) to judge");
   kernel->excludes(trace);
+  v->plugins.add_options(*ver);
   ver->add_option("--checkpoint", v->checkpoint,
                   "The checkpoint directory of a case that references external weights");
   ver->add_option("--json", v->json, "Write every figure as JSON");

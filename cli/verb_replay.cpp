@@ -24,6 +24,7 @@ struct ReplayArgs {
   ModelSource source;
   TokenInput input;
   std::vector<std::string> kernels;
+  PluginInput plugins;
   std::string mask = "causal";
   std::string chunks;  // prefill chunk sizes; the rest is decoded
   std::string op;
@@ -98,6 +99,8 @@ int run_replay_verb(const ReplayArgs& a) {
        }},
       {"--junit", a.junit, [&] { return junit(results); }}};
   check_outputs(outputs);  // before any work
+  // A plugin's sets join the registry; without --kernel, only they are run.
+  const std::vector<std::string> plugin_sets = a.plugins.load();
 
   const Weights<float> weights = a.source.load();
   const Config& cfg = weights.config;
@@ -145,10 +148,11 @@ int run_replay_verb(const ReplayArgs& a) {
                          std::to_string(T) + " tokens");
   }
   std::vector<const optimized::KernelSet*> sets;
-  if (a.kernels.empty())
+  const std::vector<std::string>& names = a.kernels.empty() ? plugin_sets : a.kernels;
+  if (names.empty())
     for (const auto& k : optimized::kernels()) sets.push_back(&k);
   else
-    for (const auto& name : a.kernels) sets.push_back(&optimized::find_kernel(name));
+    for (const auto& name : names) sets.push_back(&optimized::find_kernel(name));
 
   const std::vector<optimized::Pass> passes = oracle::scenario_passes(T, chunks, mask);
   reference::Options ro;
@@ -165,7 +169,7 @@ int run_replay_verb(const ReplayArgs& a) {
     oracle::ReplayResult r = oracle::replay(weights, *set, ref, passes, rows);
     if (!r.passed() && only.empty()) {
       oracle::ReplaySource source;
-      source.model_flags = a.source.flags();
+      source.model_flags = a.source.flags() + a.plugins.flags();
       source.kernel = set->name;
       source.chunks = chunks;
       source.seed = a.seed;
@@ -218,6 +222,7 @@ Verb add_replay_verb(CLI::App& app) {
   a->source.add_options(*command);
   a->input.add_options(*command);
   command->add_option("--kernel", a->kernels, "Kernel set (repeatable; default: every one)");
+  a->plugins.add_options(*command);
   command->add_option("--mask", a->mask, "causal (default) or none")
       ->check(CLI::IsMember({"causal", "none"}));
   command->add_option("--chunks", a->chunks,

@@ -44,6 +44,25 @@ struct ModelSource {
                                          const char* needed_by = nullptr) const;
 };
 
+// --plugin LIB (repeatable) and --plugin-timeout S, on the verbs that run
+// kernel sets (conformance, fixtures verify, replay, kernels): the sets a
+// plugin library registers (gpt2_oracle/plugin.h), each run in a child
+// process with a time limit on every call.
+struct PluginInput {
+  static constexpr double kDefaultTimeout = 60;  // seconds
+  std::vector<std::string> libraries;
+  double timeout_s = kDefaultTimeout;
+  void add_options(CLI::App& command);
+  // Loads every library and registers its sets; returns their names, in
+  // order. InputError (exit 2) for a missing library, a missing entry point,
+  // another ABI version or a name already taken; KernelSetFailure (exit 1)
+  // when a library crashes or hangs while loading.
+  std::vector<std::string> load() const;
+  // " --plugin LIB --plugin-timeout S" (empty without a library), for the
+  // reproducer commands of replay.
+  std::string flags() const;
+};
+
 // What a verb runs: the token ids, and the text they were encoded from
 // (for --text and --text-file; nullopt for --tokens).
 struct Prompt {

@@ -19,15 +19,21 @@
 // test -- can express anything that depends on them: the cache slot written,
 // the keys a query sees, the position embedding used.
 //
-// Adding a kernel set: one file defining a Kernels subclass (usually deriving
-// from EigenKernels or another set and overriding a few operations) and a
-// register function, plus one line in RegisterAllKernels() (kernels.cpp).
-// A test binary may call register_kernel_set() for sets that only it knows.
+// Adding a kernel set is one new file and nothing else:
+// optimized/NAME_kernels.cpp, defining a Kernels subclass (usually deriving
+// from EigenKernels or another set and overriding a few operations) and
+// `void register_NAME_kernels()`, which calls register_kernel_set. The build
+// finds the file and generates the list that calls every register function
+// (optimized/CMakeLists.txt); optimized/example_kernels.cpp is the commented
+// template. A test binary may call register_kernel_set() for sets that only
+// it knows; outside this repository, gpt2_oracle/testing.h takes a factory and
+// gpt2_oracle/plugin.h a C table.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -98,6 +104,21 @@ class Kernels {
   virtual size_t weight_bytes_per_token() const = 0;
 };
 
+// Thrown by a kernel set's op (or its factory) when the set cannot go on: a
+// plugin whose child process crashed, exited, hung or broke the protocol
+// (plugin/plugin.h). Not bad input and not a bug of gpt2-oracle: callers
+// report it as that set's failure (exit 1) and go on with the other sets.
+// hung(): the set stopped answering, so each further run of it would wait
+// out the time limit again.
+class KernelSetFailure : public std::runtime_error {
+ public:
+  KernelSetFailure(const std::string& what, bool hung) : std::runtime_error(what), hung_(hung) {}
+  bool hung() const { return hung_; }
+
+ private:
+  bool hung_;
+};
+
 // A registered kernel set.
 struct KernelSet {
   std::string name;         // "eigen", "fast", "bf16", ...
@@ -114,17 +135,12 @@ struct KernelSet {
   }
 };
 
-// The registry: RegisterAllKernels() (called once, on first use) lists the
-// built-in sets explicitly; register_kernel_set adds one more (tests).
-// Registering a name twice is an InternalError.
+// The registry: on first use, the built-in sets register (one file each, in
+// file name order: bf16, eigen, example, fast); register_kernel_set adds one
+// more (tests, plugins). Registering a name twice is an InternalError.
 void register_kernel_set(KernelSet set);
 const std::vector<KernelSet>& kernels();  // in registration order
-// Throws InputError "unknown kernel set 'x' (known: eigen, fast, bf16)".
+// Throws InputError "unknown kernel set 'x' (known: bf16, eigen, example, fast)".
 const KernelSet& find_kernel(const std::string& name);
-
-// The built-in sets (one file each).
-void register_eigen_kernels();
-void register_fast_kernels();
-void register_bf16_kernels();
 
 }  // namespace gpt2::optimized

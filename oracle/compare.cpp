@@ -30,6 +30,7 @@ std::string display_name(const TensorId& id) {
 }
 
 double TraceComparison::worst_ratio() const {
+  if (!failure.empty()) return std::numeric_limits<double>::infinity();
   double worst = 0;
   for (const TensorResult& r : tensors)
     if (r.verdict != Verdict::absent && r.verdict != Verdict::downstream)
@@ -38,6 +39,7 @@ double TraceComparison::worst_ratio() const {
 }
 
 std::string TraceComparison::summary() const {
+  if (!failure.empty()) return "FAIL: " + failure;
   char text[512];
   if (passed()) {
     const TensorResult* worst = nullptr;

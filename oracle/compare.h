@@ -51,10 +51,17 @@ std::string display_name(const TensorId& id);
 struct TraceComparison {
   std::vector<TensorResult> tensors;  // forward order
   int first_finding = -1;             // index into tensors, -1 when all pass
-  bool passed() const { return first_finding < 0; }
-  double worst_ratio() const;  // over tensors judged on their own (not absent, not downstream)
-  // One line: "pass (worst ratio 0.31 at block.1, position 2)" or "FAIL at
-  // block.0 gelu, position 3: max error 1.2e-05 > budget 3.1e-07 (ratio 38.7)".
+  // Non-empty when there was no trace to compare: the kernel set failed to
+  // run (optimized::KernelSetFailure, e.g. "crashed (signal 11) in block.0
+  // attention (prefill of positions 0-6)"); no tensor is judged then.
+  std::string failure;
+  bool passed() const { return first_finding < 0 && failure.empty(); }
+  // Over tensors judged on their own (not absent, not downstream); infinite
+  // after a failure.
+  double worst_ratio() const;
+  // One line: "pass (worst ratio 0.31 at block.1, position 2)", "FAIL at
+  // block.0 gelu, position 3: max error 1.2e-05 > budget 3.1e-07 (ratio
+  // 38.7)" or "FAIL: crashed (signal 11) in block.0 attention (...)".
   std::string summary() const;
 };
 

@@ -186,19 +186,26 @@ class WeightsInUse {
 ConformanceReport run_conformance(const Weights<float>& weights,
                                   const std::vector<Scenario>& scenarios,
                                   const ConformanceOptions& options) {
-  ConformanceReport report;
-  report.model = options.model;
-  report.seed = options.seed;
-  report.config = weights.config;
-  report.budget_rule = describe_budget_rule();
-
   std::vector<const optimized::KernelSet*> sets;
   if (options.kernels.empty()) {
     for (const auto& k : optimized::kernels()) sets.push_back(&k);
   } else {
     for (const auto& name : options.kernels) sets.push_back(&optimized::find_kernel(name));
   }
+  return run_conformance(weights, scenarios, options, sets);
+}
+
+ConformanceReport run_conformance(const Weights<float>& weights,
+                                  const std::vector<Scenario>& scenarios,
+                                  const ConformanceOptions& options,
+                                  const std::vector<const optimized::KernelSet*>& sets) {
+  ConformanceReport report;
+  report.model = options.model;
+  report.seed = options.seed;
+  report.config = weights.config;
+  report.budget_rule = describe_budget_rule();
   std::unique_ptr<WeightsInUse> in_use[2];  // as given, scaled to GPT-2's activations
+  std::map<std::string, std::string> hung;    // kernel set -> where it hung
 
   const auto start = std::chrono::steady_clock::now();
   for (const Scenario& s : scenarios) {
@@ -214,10 +221,27 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       if (!model) model = std::make_unique<WeightsInUse>(weights, sets, s.gpt2_activations);
       const size_t w = model->index_of_set(k);
       const Reference& ref = model->reference(w, s, options);
-      // The engine gets the given weights; the set rounds them itself.
-      const Trace<double> value =
-          run_engine(model->given(), *sets[k], s, options.threads, options.trace_level);
-      r.comparison = compare_traces(value, ref.truth, ref.budgets, s.mask);
+      // A set that fails to run (a plugin's process crashed or hung) fails
+      // the scenario with what happened, and the suite goes on; after a
+      // hang, its remaining scenarios are not run (each would wait out the
+      // time limit again).
+      if (const auto it = hung.find(sets[k]->name); it != hung.end()) {
+        r.comparison.failure = "not run: " + it->second;
+        report.results.push_back(std::move(r));
+        continue;
+      }
+      auto record = [&](const optimized::KernelSetFailure& e) {
+        if (e.hung()) hung[sets[k]->name] = "the set hung in '" + s.name + "'";
+      };
+      try {
+        // The engine gets the given weights; the set rounds them itself.
+        const Trace<double> value =
+            run_engine(model->given(), *sets[k], s, options.threads, options.trace_level);
+        r.comparison = compare_traces(value, ref.truth, ref.budgets, s.mask);
+      } catch (const optimized::KernelSetFailure& e) {
+        r.comparison.failure = e.what();
+        record(e);
+      }
       if (w != 0) {
         r.weights_changed = true;
         const Reference& original = model->reference(0, s, options);
@@ -229,10 +253,13 @@ ConformanceReport run_conformance(const Weights<float>& weights,
           r.quantization_argmax_changes += m.truth_argmax != m.value_argmax;
         }
       }
-      if (options.replay) {
+      // Replay, unless the set already failed to run (it would again).
+      if (options.replay && r.comparison.failure.empty()) {
         const ReplayReference& rr = model->replay_reference(w, s, options);
         const int T = static_cast<int>(s.tokens.size());
         r.replay = replay(model->given(), *sets[k], rr, scenario_passes(T, s.chunks, s.mask));
+        if (r.replay->hung)
+          hung[sets[k]->name] = "the set hung in '" + s.name + "' (replay)";
         if (!r.replay->passed()) {
           ReplaySource source;
           source.model_flags =

@@ -9,6 +9,7 @@
 
 #include "model/modes.h"
 #include "model/weights.h"
+#include "optimized/kernels.h"
 #include "oracle/compare.h"
 #include "oracle/replay.h"
 
@@ -90,5 +91,11 @@ struct ConformanceReport {
 ConformanceReport run_conformance(const Weights<float>& weights,
                                   const std::vector<Scenario>& scenarios,
                                   const ConformanceOptions& options);
+// The same on `sets` (registered or not; options.kernels is ignored): how a
+// test or an outside project checks a set it holds (gpt2_oracle/testing.h).
+ConformanceReport run_conformance(const Weights<float>& weights,
+                                  const std::vector<Scenario>& scenarios,
+                                  const ConformanceOptions& options,
+                                  const std::vector<const optimized::KernelSet*>& sets);
 
 }  // namespace gpt2::oracle

@@ -393,7 +393,8 @@ ReplayReference compute_replay_reference(const Weights<float>& weights,
 // ---- judging -------------------------------------------------------------------
 
 bool ReplayResult::passed() const {
-  return std::none_of(ops.begin(), ops.end(), [](const ReplayOpResult& o) { return o.beyond; });
+  return failure.empty() &&
+         std::none_of(ops.begin(), ops.end(), [](const ReplayOpResult& o) { return o.beyond; });
 }
 
 double ReplayResult::worst_ratio() const {
@@ -411,6 +412,14 @@ std::string ratio_text(double r) {
 }  // namespace
 
 std::string ReplayResult::summary() const {
+  if (!failure.empty()) {
+    const bool beyond =
+        std::any_of(ops.begin(), ops.end(), [](const ReplayOpResult& o) { return o.beyond; });
+    if (!beyond) return failure;
+    ReplayResult judged = *this;
+    judged.failure.clear();
+    return judged.summary() + "; then " + failure;
+  }
   if (passed()) {
     const ReplayOpResult* worst = nullptr;
     for (const auto& o : ops)
@@ -446,11 +455,27 @@ ReplayResult replay(const Weights<float>& weights, const optimized::KernelSet& s
                     const std::vector<int>& rows) {
   const int T = static_cast<int>(ref.tokens.size());
   optimized::ThreadPool pool(1);
-  const std::unique_ptr<optimized::Kernels> k = set.create(weights, pool);
-  optimized::KvCache cache(weights.config);
   ReplayResult result;
+  // A set that fails to run (optimized::KernelSetFailure: a plugin crashed
+  // or hung) ends the replay: the ops judged so far stand, with the failure.
+  std::unique_ptr<optimized::Kernels> k;
+  try {
+    k = set.create(weights, pool);
+  } catch (const optimized::KernelSetFailure& e) {
+    result.failure = e.what();
+    result.hung = e.hung();
+    return result;
+  }
+  optimized::KvCache cache(weights.config);
   for (const ReplayCase& c : ref.ops) {
-    const Vector value = widen(run_kernel_op(*k, cache, c, passes, ref.tokens));
+    Vector value;
+    try {
+      value = widen(run_kernel_op(*k, cache, c, passes, ref.tokens));
+    } catch (const optimized::KernelSetFailure& e) {
+      result.failure = e.what();
+      result.hung = e.hung();
+      return result;
+    }
     // The rows judged.
     std::vector<int> judged = rows;
     if (judged.empty())

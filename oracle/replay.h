@@ -110,11 +110,16 @@ struct ReplayOpResult {
 
 struct ReplayResult {
   std::vector<ReplayOpResult> ops;  // replay_ops() order (or the ops asked for)
+  // Non-empty when the kernel set failed to run (optimized::KernelSetFailure:
+  // a plugin crashed or hung); ops then holds the ops judged before it.
+  std::string failure;
+  bool hung = false;  // the failure is a hang (KernelSetFailure::hung)
   bool passed() const;
   double worst_ratio() const;
   // "every op of every layer within budget (worst ratio 0.31 at block.1
   // attention)" or "layer_norm ln_2 beyond budget in blocks 0,1,2,3 (worst
-  // ratio 3.1e3 at block.1); ..." (one clause per op beyond budget).
+  // ratio 3.1e3 at block.1); ..." (one clause per op beyond budget), then
+  // the failure, if any.
   std::string summary() const;
 };
 

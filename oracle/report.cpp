@@ -89,6 +89,7 @@ std::string format(const char* pattern, double value) {
 
 
 std::string where_text(const TraceComparison& c) {
+  if (!c.failure.empty()) return c.failure;
   if (c.passed()) {
     // Worst tensor, for the curious.
     const TensorResult* worst = nullptr;
@@ -176,6 +177,7 @@ nlohmann::ordered_json replay_json(const ReplayResult& replay) {
   ordered_json j;
   j["passed"] = replay.passed();
   j["summary"] = replay.summary();
+  j["failure"] = replay.failure.empty() ? ordered_json(nullptr) : ordered_json(replay.failure);
   ordered_json ops = ordered_json::array();
   for (const auto& o : replay.ops) {
     ordered_json jo;
@@ -225,6 +227,9 @@ std::string format_json(const ConformanceReport& report) {
     jr["passed"] = r.passed();
     jr["trace_passed"] = r.comparison.passed();
     jr["summary"] = r.comparison.summary();
+    // The set failed to run (a plugin crashed or hung): no tensor was judged.
+    jr["failure"] = r.comparison.failure.empty() ? ordered_json(nullptr)
+                                                 : ordered_json(r.comparison.failure);
     jr["worst_ratio"] = number(r.comparison.worst_ratio());
     ordered_json tensors = ordered_json::array();
     for (const auto& t : r.comparison.tensors) {

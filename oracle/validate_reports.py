@@ -50,6 +50,11 @@ def main():
                                 (result.get("replay") or {"passed": True})["passed"]):
             fail("%s: passed is not trace_passed and replay's passed" % name)
         names = [t["tensor"] for t in result["tensors"]]
+        if result.get("failure") is not None:
+            # The set failed to run (a plugin crashed or hung): nothing judged.
+            if names or result["trace_passed"] or result["passed"]:
+                fail("%s: a failure to run, yet tensors judged or passed" % name)
+            continue
         if names[0] != "embed" or names[-2:] != ["ln_f", "logits"]:
             fail("tensors are not in forward order: %s" % names)
         seen_finding = False

@@ -113,7 +113,7 @@ void PanelGemm(benchmark::State& state, WeightFormat format, int rows) {
   for (float& v : w) v = d(rng);
   const PanelMatrix packed = pack_panels(w.data(), n, n, false, format);
   ThreadPool pool(threads);
-  std::vector<AlignedVector<float>> scratch(threads, AlignedVector<float>(size_t(n) * kPanelWidth));
+  std::vector<AlignedVector<float>> scratch(threads, AlignedVector<float>(gemm_scratch_floats(n)));
   for (auto _ : state) {
     pool.parallel_for(packed.panels(), [&](int begin, int end, int thread) {
       gemm_panels(x.data(), rows, n, packed, nullptr, y.data(), n, Epilogue::store, begin, end,

@@ -94,7 +94,7 @@ class Triad {
   void read_pass() {
     pool_.parallel_for(static_cast<int>(kN / 4096), [&](int begin, int end, int thread) {
       const size_t i0 = size_t(begin) * 4096, n = size_t(end - begin) * 4096;
-      sink_[thread] = optimized::simd_in_use() == optimized::Simd::avx2_fma
+      sink_[thread] = optimized::has_avx2(optimized::simd_in_use())
                           ? read_avx2(b_.data() + i0, c_.data() + i0, n)
                           : read_scalar(b_.data() + i0, c_.data() + i0, n);
     });

@@ -2,15 +2,15 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include "model/error.h"
 #include "model/safetensors.h"
 #include "optimized/cpu_features.h"
 #include "optimized/online_attention.h"
 #include "optimized/panel_kernels.h"
+
+#ifdef GPT2_HAVE_X86
+#include <immintrin.h>
+#endif
 
 namespace gpt2::optimized {
 
@@ -54,7 +54,7 @@ PanelKernels::PanelKernels(const Weights<float>& w, ThreadPool& pool, WeightForm
   }
   ln_f_weight_ = small(w.ln_f_weight);
   ln_f_bias_ = small(w.ln_f_bias);
-  scratch_.assign(pool.size(), AlignedVector<float>(size_t(4) * C * kPanelWidth));
+  scratch_.assign(pool.size(), AlignedVector<float>(gemm_scratch_floats(4 * C)));
 }
 
 void PanelKernels::embed(const Pass& pass, const int* tokens, float* x) {
@@ -73,8 +73,8 @@ inline float sum_lanes(const float* s) {
   return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
-void layer_norm_row_scalar(const float* in, const float* gamma, const float* beta, int C,
-                           float eps, float* out) {
+void layer_norm_row_scalar(const float* in, const float* gamma, const float* beta, int C, float eps,
+                           float* out) {
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (int k = 0; k < C; ++k) s[k % 8] += in[k];
   const float mean = sum_lanes(s) / C;
@@ -87,11 +87,11 @@ void layer_norm_row_scalar(const float* in, const float* gamma, const float* bet
   for (int k = 0; k < C; ++k) out[k] = (in[k] - mean) * inv * gamma[k] + beta[k];
 }
 
-#if defined(__x86_64__)
-// The same float operations as layer_norm_row_scalar, 8 lanes at a time.
-__attribute__((target("avx2,fma"))) void layer_norm_row_avx2(const float* in, const float* gamma,
-                                                             const float* beta, int C, float eps,
-                                                             float* out) {
+#ifdef GPT2_HAVE_X86
+// The same float operations as layer_norm_row_scalar, 8 lanes at a time (the
+// AVX-512 path runs it too: its sums are 8 lanes wide).
+GPT2_TARGET_AVX2 void layer_norm_row_avx2(const float* in, const float* gamma, const float* beta,
+                                          int C, float eps, float* out) {
   const int main = C / 8 * 8;
   alignas(32) float s[8], v[8];
   __m256 acc = _mm256_setzero_ps();
@@ -134,8 +134,8 @@ void PanelKernels::layer_norm(const Pass&, int layer, NormSite site, const float
                                                : layers_[layer].ln_2_bias.data();
   auto rows_of = [&](int begin, int end) {
     for (int t = begin; t < end; ++t) {
-#if defined(__x86_64__)
-      if (simd_in_use() == Simd::avx2_fma) {
+#ifdef GPT2_HAVE_X86
+      if (has_avx2(simd_in_use())) {
         layer_norm_row_avx2(x + size_t(t) * C, gamma, beta, C, eps, y + size_t(t) * C);
         continue;
       }
@@ -197,14 +197,15 @@ size_t PanelKernels::weight_bytes_per_token() const {
 }
 
 void register_fast_kernels() {
-  register_kernel_set(KernelSet{
-      "fast",
-      "float32, panel-packed weights, threaded GEMV/GEMM (AVX2+FMA chosen at run time), fused "
-      "bias+gelu, online-softmax attention",
-      [](const Weights<float>& w, ThreadPool& pool) -> std::unique_ptr<Kernels> {
-        return std::make_unique<PanelKernels>(w, pool, WeightFormat::f32);
-      },
-      {}});
+  register_kernel_set(
+      KernelSet{"fast",
+                "float32, panel-packed weights, threaded GEMV/GEMM (AVX-512 or AVX2+FMA chosen at "
+                "run time), fused "
+                "bias+gelu, online-softmax attention",
+                [](const Weights<float>& w, ThreadPool& pool) -> std::unique_ptr<Kernels> {
+                  return std::make_unique<PanelKernels>(w, pool, WeightFormat::f32);
+                },
+                {}});
 }
 
 }  // namespace gpt2::optimized

@@ -22,6 +22,8 @@
 namespace gpt2::optimized {
 
 inline constexpr int kPanelWidth = 16;
+// Panels a thread may widen at once (bf16 prefill): gemm_panels' scratch.
+inline constexpr int kScratchPanels = 4;
 
 // Storage aligned to a cache line: a panel row of 16 floats is then exactly
 // one 64-byte line and no 32-byte load straddles two lines. (A large
@@ -70,7 +72,9 @@ enum class Epilogue {
 
 // y [T, N] (row stride ldy) from x [T, K] (row stride ldx), for the panels
 // [panel_begin, panel_end) of w only. bias [N] may be null. scratch: at least
-// K·16 floats, private to the calling thread (bf16 widens a panel into it).
+// gemm_scratch_floats(K) floats, private to the calling thread (bf16 widens
+// panels into it).
+inline size_t gemm_scratch_floats(int K) { return size_t(kScratchPanels) * K * kPanelWidth; }
 void gemm_panels(const float* x, int T, int ldx, const PanelMatrix& w, const float* bias, float* y,
                  int ldy, Epilogue epilogue, int panel_begin, int panel_end, float* scratch);
 

@@ -46,7 +46,7 @@ class PanelKernels : public Kernels {
   std::vector<float> wpe_;  // [P, C]
   std::vector<Layer> layers_;
   std::vector<float> ln_f_weight_, ln_f_bias_;  // [C]
-  std::vector<AlignedVector<float>> scratch_;   // per thread: 4C·16 floats
+  std::vector<AlignedVector<float>> scratch_;   // per thread: gemm_scratch_floats(4C)
 };
 
 // Every tensor of `weights` rounded to bfloat16 (nearest, ties to even) and

@@ -1,4 +1,5 @@
 // The `fast` kernel set, and the PanelKernels it shares with `bf16`.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -145,14 +146,23 @@ void PanelKernels::layer_norm(const Pass&, int layer, NormSite site, const float
   };
   // A decode step's single row is not worth waking the pool for.
   if (rows == 1) return rows_of(0, 1);
-  pool_.parallel_for(rows, [&](int begin, int end, int) { rows_of(begin, end); });
+  pool_.parallel_for(
+      rows, [&](int begin, int end, int) { rows_of(begin, end); }, chunk_grain(rows, 1));
+}
+
+int PanelKernels::chunk_grain(int n, int multiple) const {
+  const int target = std::max(1, n / (pool_.size() * kChunksPerThread));
+  return (target + multiple - 1) / multiple * multiple;
 }
 
 void PanelKernels::run_gemm(const float* x, int T, const PanelMatrix& w, const float* bias,
                             float* y, Epilogue e) {
-  pool_.parallel_for(w.panels(), [&](int begin, int end, int thread) {
-    gemm_panels(x, T, w.rows, w, bias, y, w.cols, e, begin, end, scratch_[thread].data());
-  });
+  pool_.parallel_for(
+      w.panels(),
+      [&](int begin, int end, int thread) {
+        gemm_panels(x, T, w.rows, w, bias, y, w.cols, e, begin, end, scratch_[thread].data());
+      },
+      chunk_grain(w.panels(), gemm_panel_group(T)));
 }
 
 void PanelKernels::project(const Pass& pass, int layer, Projection p, const float* x, float* y,
@@ -173,16 +183,20 @@ void PanelKernels::attention(const Pass& pass, int layer, const float* qkv, cons
                              float* out) {
   const int C = config_.n_embd, NH = config_.n_head, HS = config_.head_size(), T = pass.n_tokens;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  // Task i = (head i / T, query i % T): each thread gets whole heads, so the
-  // growing causal work is spread evenly.
-  pool_.parallel_for(NH * T, [&](int begin, int end, int) {
-    for (int i = begin; i < end; ++i) {
-      const int h = i / T, t = i % T, pos = pass.pos0 + t;
-      const int n = pass.mask == Mask::causal ? pos + 1 : pass.end();
-      attend_online_softmax(qkv + size_t(t) * 3 * C + h * HS, cache.key(layer, h, 0),
-                            cache.value(layer, h, 0), n, HS, scale, out + size_t(t) * C + h * HS);
-    }
-  });
+  // Task i = (head i / T, query i % T), in chunks of consecutive queries of
+  // one head (the growing causal work is spread by the dynamic hand-out).
+  pool_.parallel_for(
+      NH * T,
+      [&](int begin, int end, int) {
+        for (int i = begin; i < end; ++i) {
+          const int h = i / T, t = i % T, pos = pass.pos0 + t;
+          const int n = pass.mask == Mask::causal ? pos + 1 : pass.end();
+          attend_online_softmax(qkv + size_t(t) * 3 * C + h * HS, cache.key(layer, h, 0),
+                                cache.value(layer, h, 0), n, HS, scale,
+                                out + size_t(t) * C + h * HS);
+        }
+      },
+      chunk_grain(NH * T, 1));
 }
 
 void PanelKernels::logits(const Pass&, const float* x, int rows, float* out) {

@@ -301,6 +301,11 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
 }
 }  // namespace
 
+int gemm_panel_group(int T) {
+  if (T == 1) return kGemvPanels;
+  return simd_in_use() == Simd::avx512 ? kTilePanels512 : 1;
+}
+
 float PanelMatrix::at(int k, int n) const {
   const size_t group = (size_t(n / kPanelWidth) * rows + k) * kPanelWidth;
   return format == WeightFormat::f32 ? f32[group + n % kPanelWidth]

@@ -39,7 +39,9 @@ struct CacheLineAllocator {
   T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
   void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
   template <class U>
-  bool operator==(const CacheLineAllocator<U>&) const { return true; }
+  bool operator==(const CacheLineAllocator<U>&) const {
+    return true;
+  }
 };
 template <class T>
 using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
@@ -74,6 +76,11 @@ enum class Epilogue {
 // [panel_begin, panel_end) of w only. bias [N] may be null. scratch: at least
 // gemm_scratch_floats(K) floats, private to the calling thread (bf16 widens
 // panels into it).
+// The panels gemm_panels works on together for T rows on the SIMD path in
+// use (4 side by side in a decode step; 3 per AVX-512 prefill tile): splits
+// of the panel range at multiples of it keep every group whole.
+int gemm_panel_group(int T);
+
 inline size_t gemm_scratch_floats(int K) { return size_t(kScratchPanels) * K * kPanelWidth; }
 void gemm_panels(const float* x, int T, int ldx, const PanelMatrix& w, const float* bias, float* y,
                  int ldy, Epilogue epilogue, int panel_begin, int panel_end, float* scratch);

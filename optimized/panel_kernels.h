@@ -39,6 +39,10 @@ class PanelKernels : public Kernels {
   };
   void run_gemm(const float* x, int T, const PanelMatrix& w, const float* bias, float* y,
                 Epilogue e);
+  // Work is cut into about kChunksPerThread chunks per thread (ThreadPool
+  // hands them out as threads come free), each a multiple of `multiple` items.
+  static constexpr int kChunksPerThread = 8;
+  int chunk_grain(int n, int multiple) const;
 
   Config config_;
   ThreadPool& pool_;

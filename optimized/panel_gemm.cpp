@@ -173,6 +173,31 @@ GPT2_TARGET_AVX512 void tile_avx512(const float* x, int ldx, const B* panel, siz
 }
 #endif
 
+// rows panel rows of 16 bf16 (in kBf16Slot order) -> rows x 16 floats in
+// column order, exactly, on the path `simd`.
+#ifdef GPT2_HAVE_X86
+GPT2_TARGET_AVX2 void widen_rows_avx2(const uint16_t* in, size_t rows, float* out) {
+  for (size_t i = 0; i < rows * kPanelWidth; i += kPanelWidth) {
+    __m256 lo, hi;
+    load16(in + i, lo, hi);
+    _mm256_storeu_ps(out + i, lo);
+    _mm256_storeu_ps(out + i + 8, hi);
+  }
+}
+GPT2_TARGET_AVX512 void widen_rows_avx512(const uint16_t* in, size_t rows, float* out) {
+  for (size_t i = 0; i < rows * kPanelWidth; i += kPanelWidth)
+    _mm512_storeu_ps(out + i, load16_512(in + i));
+}
+#endif
+void widen_panel_rows(Simd simd, const uint16_t* in, size_t rows, float* out) {
+#ifdef GPT2_HAVE_X86
+  if (simd == Simd::avx512) return widen_rows_avx512(in, rows, out);
+  if (simd == Simd::avx2_fma) return widen_rows_avx2(in, rows, out);
+#endif
+  for (size_t i = 0; i < rows * kPanelWidth; i += kPanelWidth)
+    for (int j = 0; j < kPanelWidth; ++j) out[i + j] = widen(in[i + slot<uint16_t>(j)]);
+}
+
 // One MR x 16·NP tile on the path `simd`: tile [MR, NP·16] (row stride NP·16).
 template <int MR, int NP, class B>
 void tile(Simd simd, const float* x, int ldx, const B* panel, size_t panel_stride, int K,
@@ -249,9 +274,7 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
   // widening in registers without redoing it for every tile of rows.
   auto float_panels = [&](int p, int np) -> const float* {
     if constexpr (std::is_same_v<B, uint16_t>) {
-      const B* panel = panels + p * stride;
-      for (size_t i = 0; i < np * stride; i += kPanelWidth)
-        for (int j = 0; j < kPanelWidth; ++j) scratch[i + j] = widen(panel[i + slot<B>(j)]);
+      widen_panel_rows(simd, panels + p * stride, np * stride / kPanelWidth, scratch);
       return scratch;
     } else {
       return panels + p * stride;

@@ -296,29 +296,34 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
     }
     return;
   }
-  // Prefill: row blocks; in each, groups of panels (one panel on the AVX2
-  // and scalar paths, kTilePanels512 on AVX-512), each group walked by tiles
-  // of rows while it stays in cache.
+  // Prefill: groups of panels (one panel on the AVX2 and scalar paths,
+  // kTilePanels512 on AVX-512), each walked by tiles of rows while it stays in
+  // cache. f32: in row blocks, so that a block of x stays hot while the thread
+  // walks its panels; bf16: every row over a group at once, so that each
+  // group is widened once.
   const bool wide = simd == Simd::avx512;
   const int group = wide ? kTilePanels512 : 1, rows = wide ? kTileRows512 : kTileRows;
-  for (int r0 = 0; r0 < T; r0 += kRowBlock) {
-    const int r1 = std::min(T, r0 + kRowBlock);
+  auto run_rows = [&](int p, int np, const float* w, int r0, int r1) {
+    for (int r = r0; r < r1; r += rows) {
+      const int mr = std::min(rows, r1 - r);
+      if (wide) {
+        tile_any<kTileRows512, kTilePanels512, float>(simd, mr, np, x + size_t(r) * ldx, ldx, w,
+                                                      stride, K, bias_pad, tile_buf);
+      } else {
+        tile_any<kTileRows, 1, float>(simd, mr, 1, x + size_t(r) * ldx, ldx, w, stride, K, bias_pad,
+                                      tile_buf);
+      }
+      finish(tile_buf, mr, np * kPanelWidth, p * kPanelWidth, width_of(p, np), y + size_t(r) * ldy,
+             ldy, e);
+    }
+  };
+  const int block = std::is_same_v<B, uint16_t> ? T : kRowBlock;
+  for (int r0 = 0; r0 < T; r0 += block) {
+    const int r1 = std::min(T, r0 + block);
     for (int p = p_begin; p < p_end; p += group) {
       const int np = std::min(group, p_end - p);
       load_bias(p, np);
-      const float* w = float_panels(p, np);
-      for (int r = r0; r < r1; r += rows) {
-        const int mr = std::min(rows, r1 - r);
-        if (wide) {
-          tile_any<kTileRows512, kTilePanels512, float>(simd, mr, np, x + size_t(r) * ldx, ldx, w,
-                                                        stride, K, bias_pad, tile_buf);
-        } else {
-          tile_any<kTileRows, 1, float>(simd, mr, 1, x + size_t(r) * ldx, ldx, w, stride, K,
-                                        bias_pad, tile_buf);
-        }
-        finish(tile_buf, mr, np * kPanelWidth, p * kPanelWidth, width_of(p, np),
-               y + size_t(r) * ldy, ldy, e);
-      }
+      run_rows(p, np, float_panels(p, np), r0, r1);
     }
   }
 }

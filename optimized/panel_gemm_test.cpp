@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -219,6 +220,42 @@ TEST(OnlineAttention, MatchesTheTwoPassSoftmaxAndIsTheSameOnEveryPath) {
       }
       for (size_t r = 1; r < results.size(); ++r) EXPECT_EQ(results[r], results[0]);
     }
+}
+
+// Every path against the scalar path, bit for bit, at every head size below
+// twice the widest vector (16 floats) and every key count below twice the
+// block (8) and a few blocks more, with q, keys and values at three offsets
+// from a 64-byte line.
+class AttentionOnPath : public ::testing::TestWithParam<Simd> {};
+INSTANTIATE_TEST_SUITE_P(Simd, AttentionOnPath, ::testing::ValuesIn(testing::kVectorSimdPaths),
+                         testing::simd_param_name);
+
+TEST_P(AttentionOnPath, EqualsTheScalarPathAtEveryHeadSizeKeyCountAndOffset) {
+  GPT2_SKIP_UNLESS_CPU_HAS(GetParam());
+  SimdGuard guard;
+  uint64_t seed = 9000;
+  for (int HS = 1; HS < 32; ++HS)
+    for (int n : {1, 2, 3, 7, 8, 9, 12, 15, 16, 17, 40})
+      for (int offset : {0, 1, 3}) {
+        ++seed;
+        SCOPED_TRACE(::testing::Message() << simd_name(GetParam()) << " HS=" << HS << " n=" << n
+                                          << " offset=" << offset << " seed=" << seed);
+        AlignedVector<float> q(offset + HS), k(offset + size_t(n) * HS), v(offset + size_t(n) * HS);
+        const auto qv = uniform(HS, seed, 3.0f), kv = uniform(size_t(n) * HS, seed + 1, 3.0f),
+                   vv = uniform(size_t(n) * HS, seed + 2);
+        std::copy(qv.begin(), qv.end(), q.begin() + offset);
+        std::copy(kv.begin(), kv.end(), k.begin() + offset);
+        std::copy(vv.begin(), vv.end(), v.begin() + offset);
+        const float scale = 1.0f / std::sqrt(float(HS));
+        std::vector<float> expected(HS), out(HS);
+        set_simd(Simd::scalar);
+        attend_online_softmax(q.data() + offset, k.data() + offset, v.data() + offset, n, HS, scale,
+                              expected.data());
+        set_simd(GetParam());
+        attend_online_softmax(q.data() + offset, k.data() + offset, v.data() + offset, n, HS, scale,
+                              out.data());
+        for (int i = 0; i < HS; ++i) ASSERT_EQ(out[i], expected[i]) << "dim " << i;
+      }
 }
 
 // A NaN in a key (or an infinite score) must reach the output as NaN on

@@ -4,9 +4,11 @@
 // A weight W [K, N] (a Conv1D weight, or wteᵀ for the lm_head) is stored as
 // ceil(N / 16) panels of 16 columns, each panel one contiguous [K, 16] block
 // (zero-padded past column N):  panels [NP, K, 16].  A decode step then
-// streams each panel front to back (matrix-vector work at memory speed) and a
-// prefill multiplies a tile of 6 rows by one panel (matrix-matrix work at
-// FMA speed). Panels are the unit of threading.
+// streams 4 panels side by side, front to back (matrix-vector work at memory
+// speed), and a prefill multiplies a tile of rows by panels (matrix-matrix
+// work at FMA speed): 6 rows by 1 panel in ymm registers on the AVX2 path,
+// 8 rows by 3 panels in zmm registers on the AVX-512 path. Panels are the
+// unit of threading.
 //
 // Every output element is one fused-multiply-add chain in k order:
 //   acc = bias[n] (or 0);  acc = fma(x[t, k], W[k, n], acc)  for k = 0 .. K-1

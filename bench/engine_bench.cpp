@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model/checkpoint.h"
+#include "optimized/cpu_features.h"
 #include "optimized/engine.h"
 #include "optimized/panel_gemm.h"
 
@@ -103,8 +104,15 @@ void DecodeStepAt(benchmark::State& state, const std::string& kernel) {
                position + kSteps);
 }
 
-// The engine's matrix product on 768x768x768 (prefill), or one row (decode).
-void PanelGemm(benchmark::State& state, WeightFormat format, int rows) {
+// The engine's matrix product on 768x768x768 (prefill), or one row (decode),
+// on one SIMD path (every path gives the same bits; this is their speed).
+void PanelGemm(benchmark::State& state, WeightFormat format, int rows, Simd simd) {
+  if (!cpu_supports(simd)) {
+    state.SkipWithError((std::string("this CPU has no ") + simd_name(simd)).c_str());
+    return;
+  }
+  const Simd saved = simd_in_use();
+  set_simd(simd);
   const int n = 768, threads = static_cast<int>(state.range(0));
   std::mt19937_64 rng(1);
   std::uniform_real_distribution<float> d(-1, 1);
@@ -113,7 +121,7 @@ void PanelGemm(benchmark::State& state, WeightFormat format, int rows) {
   for (float& v : w) v = d(rng);
   const PanelMatrix packed = pack_panels(w.data(), n, n, false, format);
   ThreadPool pool(threads);
-  std::vector<AlignedVector<float>> scratch(threads, AlignedVector<float>(size_t(n) * kPanelWidth));
+  std::vector<AlignedVector<float>> scratch(threads, AlignedVector<float>(gemm_scratch_floats(n)));
   for (auto _ : state) {
     pool.parallel_for(packed.panels(), [&](int begin, int end, int thread) {
       gemm_panels(x.data(), rows, n, packed, nullptr, y.data(), n, Epilogue::store, begin, end,
@@ -123,6 +131,7 @@ void PanelGemm(benchmark::State& state, WeightFormat format, int rows) {
   }
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * rows * n * n / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  set_simd(saved);
 }
 
 // a = b + s·c over 3 x 64 MiB, STREAM's byte count (3 arrays).
@@ -171,19 +180,21 @@ void register_all() {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
-  for (auto [name, format] : {std::pair{"f32", WeightFormat::f32}, {"bf16", WeightFormat::bf16}}) {
-    const WeightFormat f = format;
-    benchmark::RegisterBenchmark((std::string("PanelGemm768/") + name).c_str(),
-                                 [f](benchmark::State& s) { PanelGemm(s, f, 768); })
-        ->Arg(1)
-        ->Arg(2)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark((std::string("PanelGemv768/") + name).c_str(),
-                                 [f](benchmark::State& s) { PanelGemm(s, f, 1); })
-        ->Arg(1)
-        ->Arg(2)
-        ->UseRealTime();
-  }
+  for (auto [name, format] : {std::pair{"f32", WeightFormat::f32}, {"bf16", WeightFormat::bf16}})
+    for (Simd simd : {Simd::avx2_fma, Simd::avx512}) {
+      const WeightFormat f = format;
+      const std::string suffix = std::string(name) + "/" + simd_name(simd);
+      benchmark::RegisterBenchmark(("PanelGemm768/" + suffix).c_str(),
+                                   [f, simd](benchmark::State& s) { PanelGemm(s, f, 768, simd); })
+          ->Arg(1)
+          ->Arg(2)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("PanelGemv768/" + suffix).c_str(),
+                                   [f, simd](benchmark::State& s) { PanelGemm(s, f, 1, simd); })
+          ->Arg(1)
+          ->Arg(2)
+          ->UseRealTime();
+    }
   benchmark::RegisterBenchmark("Triad", Triad)->Arg(1)->Arg(2)->UseRealTime();
 }
 

@@ -1,19 +1,27 @@
 #!/usr/bin/python3
-"""Issue 4's speed targets, measured in one run: `gpt2-oracle bench` for the
-`fast` and `bf16` kernel sets, then the PyTorch peer (bench/torch_peer.py),
-one after the other, --repeat times (interleaved, so that a noisy stretch of
-the machine hits all three alike), each keeping its best; every ratio is
-computed from that run.
+"""The engine's speed targets (issues 4 and 23), measured in one run:
+`gpt2-oracle bench` for the `fast` and `bf16` kernel sets, then the PyTorch
+peer (bench/torch_peer.py), one after the other, --repeat times (interleaved,
+so that a noisy stretch of the machine hits all three alike). Every bench run
+is listed (decode against its own triad, the spread over its rounds, its
+unsteady flag and the cause bench found); the targets are then computed from
+these runs, each ratio from figures of one run.
 
     /usr/bin/python3 bench/targets.py [--binary build/release/gpt2-oracle] [--threads 2]
                                       [--repeat 2] [--out DIR]
 
-The peer runs in its best configuration on the reference machine: one torch
-thread, OPENBLAS_NUM_THREADS=2, and OPENBLAS_CORETYPE=SkylakeX only where the
-CPU has AVX-512 (elsewhere that core type crashes OpenBLAS; the variable is
-then removed so that OpenBLAS detects the CPU itself). Without torch the peer's
-rows say so. Not part of ci/test: this machine is shared and the figures are
-only meaningful as ratios from one run.
+Each program's line says the 1-minute load average just before it ran.
+`--repeat 10` gives the ten consecutive bench runs of each set that the
+steadiness target asks for.
+
+The peer runs in its best configuration on the reference machines: one torch
+thread, OPENBLAS_NUM_THREADS=2, and OPENBLAS_CORETYPE=SkylakeX where the CPU
+has AVX-512 (OpenBLAS 0.3.21 does not recognise every AVX-512 CPU, e.g. AMD
+Zen 4, and would fall back to its AVX2 kernels; elsewhere that core type
+crashes OpenBLAS, so the variable is then removed and OpenBLAS detects the
+CPU itself). The peer prints the BLAS library it loaded. Without torch the
+peer's rows say so. Not part of ci/test: this machine is shared and the
+figures are only meaningful as ratios from one run.
 """
 import argparse
 import json
@@ -26,13 +34,23 @@ import tempfile
 HERE = pathlib.Path(__file__).resolve().parent
 
 
+def load_average():
+    """The 1-minute load average (/proc/loadavg): how many processes wanted
+    this machine's CPUs just before a program ran."""
+    try:
+        return float(pathlib.Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def run_bench(binary, kernel, threads, out, i):
     path = out / f"bench_{kernel}_{i}.json"
     cmd = [binary, "bench", "--model", "gpt2-124m-shape", "--kernel", kernel,
            "--threads", str(threads), "--json", str(path)]
-    print("$ " + " ".join(cmd), flush=True)
+    load = load_average()
+    print(f"$ {' '.join(cmd)}   # load average {load:.2f}", flush=True)
     subprocess.run(cmd, check=True)
-    return json.loads(path.read_text())
+    return dict(json.loads(path.read_text()), _load=load)
 
 
 def run_peer(out, i):
@@ -44,13 +62,14 @@ def run_peer(out, i):
     path = out / f"torch_peer_{i}.json"
     cmd = [sys.executable, str(HERE / "torch_peer.py"), "--threads", "1", "--json", str(path)]
     shown = " ".join(f"{k}={env[k]}" for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE") if k in env)
-    print(f"$ {shown} " + " ".join(cmd), flush=True)
+    load = load_average()
+    print(f"$ {shown} {' '.join(cmd)}   # load average {load:.2f}", flush=True)
     try:
         subprocess.run(cmd, check=True, env=env)
     except subprocess.CalledProcessError as e:
         print(f"torch peer failed ({e}); its rows are left out", flush=True)
         return None
-    return json.loads(path.read_text())
+    return dict(json.loads(path.read_text()), _load=load)
 
 
 # Of several `bench` runs of one kernel set: the decode figures (and the
@@ -65,7 +84,22 @@ def best_bench(runs):
     best = dict(max(runs, key=lambda r: r["decode_tok_s"]))
     prefill = max(runs, key=lambda r: r["prefill_last_logits_tok_s"])
     best.update({k: prefill[k] for k in PREFILL_KEYS})
+    best["_prefill_run"] = runs.index(prefill)
     return best
+
+
+def run_line(kernel, i, r):
+    spread = r.get("decode_spread", 0)
+    rounds = ", ".join(f"{x['decode_tok_s']:.1f}" for x in r.get("decode_rounds", []))
+    flag = "UNSTEADY" if r.get("decode_unsteady") else "steady"
+    line = (f"  {kernel} run {i + 1:2d}: decode {r['decode_tok_s']:6.2f} tok/s = "
+            f"{100 * r['decode_fraction_of_triad']:4.0f}% of triad ({r['triad_bandwidth_gb_s']:.2f} GB/s); "
+            f"rounds {rounds}; "
+            f"spread {100 * spread:.0f}% {flag}; prefill {r['prefill_last_logits_tok_s']:.0f} tok/s = "
+            f"{r['prefill_last_logits_gflop_s']:.0f} GFLOP/s; {r['simd']}; load {r['_load']:.1f}")
+    if r.get("decode_unsteady"):
+        line += f"\n      cause: {r['decode_unsteady_cause']}"
+    return line
 
 
 def main():
@@ -74,8 +108,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", help="folder for the JSON files (default: a temporary one)")
     ap.add_argument("--repeat", type=int, default=2,
-                    help="run fast, bf16 and the peer this many times, interleaved, and keep each "
-                         "one's best (default 2)")
+                    help="run fast, bf16 and the peer this many times, interleaved (default 2)")
     args = ap.parse_args()
     out = pathlib.Path(args.out or tempfile.mkdtemp(prefix="gpt2-targets-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -84,30 +117,55 @@ def main():
     for i in range(args.repeat):
         runs["fast"].append(run_bench(args.binary, "fast", args.threads, out, i))
         runs["bf16"].append(run_bench(args.binary, "bf16", args.threads, out, i))
-        p = run_peer(out, i)
-        if p:
-            runs["peer"].append(p)
+        runs["peer"].append(run_peer(out, i))  # None where the peer failed: rounds stay aligned
     fast, bf16 = best_bench(runs["fast"]), best_bench(runs["bf16"])
-    peer = {k: max(p[k] for p in runs["peer"]) for k in runs["peer"][0]} if runs["peer"] else None
+    peers = [p for p in runs["peer"] if p]
+    peer = {k: max(p[k] for p in peers) for k in ("prefill_last_logits_tok_s", "decode_tok_s",
+                                                 "gemm_768_gflop_s")} if peers else None
 
-    rows = []  # (target, measured, met)
+    print()
+    print(f"every bench run, in order (JSON in {out}):")
+    for i in range(args.repeat):
+        for kernel in ("fast", "bf16"):
+            print(run_line(kernel, i, runs[kernel][i]))
+        p = runs["peer"][i]
+        if p:
+            print(f"  peer run {i + 1:2d}: decode {p['decode_tok_s']:.2f} tok/s; prefill "
+                  f"{p['prefill_last_logits_tok_s']:.0f} tok/s; torch.mm {p['gemm_768_gflop_s']:.1f} GFLOP/s; "
+                  f"BLAS {', '.join(os.path.basename(b) for b in p.get('blas', [])) or '?'}; load {p['_load']:.1f}")
 
-    def row(target, value, text, met):
+    rows = []  # (target, text, met)
+
+    def row(target, text, met):
         rows.append((target, text, "met" if met else "NOT met"))
-        return value
 
-    row("fast decode >= 80% of triad bandwidth", fast["decode_fraction_of_triad"],
-        f"{100 * fast['decode_fraction_of_triad']:.0f}% ({fast['decode_weight_bandwidth_gb_s']:.2f} of "
-        f"{fast['triad_bandwidth_gb_s']:.2f} GB/s; {100 * fast['decode_fraction_of_read_bandwidth']:.0f}% "
-        f"of the read-only loop's {fast['read_bandwidth_gb_s']:.2f})", fast["decode_fraction_of_triad"] >= 0.8)
+    fast_fractions = [r["decode_fraction_of_triad"] for r in runs["fast"]]
+    row("fast decode >= 95% of triad, in every run",
+        f"{sum(f >= 0.95 for f in fast_fractions)} of {len(fast_fractions)} runs: "
+        + " ".join(f"{100 * f:.0f}%" for f in fast_fractions)
+        + f"; {sum(bool(r.get('decode_unsteady')) for r in runs['fast'])} flagged unsteady",
+        all(f >= 0.95 for f in fast_fractions))
+    f = bf16["decode_fraction_of_triad"]
+    row("bf16 decode >= 90% of triad (best run)",
+        f"{100 * f:.0f}% ({bf16['decode_weight_bandwidth_gb_s']:.2f} of {bf16['triad_bandwidth_gb_s']:.2f} GB/s; "
+        f"{100 * bf16['decode_fraction_of_read_bandwidth']:.0f}% of the read-only loop's "
+        f"{bf16['read_bandwidth_gb_s']:.2f}); every run: "
+        + " ".join(f"{100 * r['decode_fraction_of_triad']:.0f}%" for r in runs["bf16"]), f >= 0.9)
     r = bf16["decode_tok_s"] / fast["decode_tok_s"]
-    row("bf16 decode >= 1.7x fast", r,
-        f"{r:.2f}x ({bf16['decode_tok_s']:.1f} / {fast['decode_tok_s']:.1f} tok/s)", r >= 1.7)
+    row("bf16 decode >= 1.8x fast (best runs)", f"{r:.2f}x ({bf16['decode_tok_s']:.1f} / {fast['decode_tok_s']:.1f} tok/s)",
+        r >= 1.8)
     for name, b in (("fast", fast), ("bf16", bf16)):
-        f = b["prefill_fraction_of_gemm_peak"]
-        row(f"{name} prefill 128 (last logits) >= 60% of its GEMM peak", f,
-            f"{100 * f:.0f}% ({b['prefill_last_logits_gflop_s']:.1f} of {b['gemm_768_gflop_s']:.1f} GFLOP/s)",
-            f >= 0.6)
+        # The best 768^3 GEMM measured on the machine in the same run: the set's
+        # own (its bench run) or OpenBLAS through torch.mm (the peer's run of
+        # the same round).
+        own = b["gemm_768_gflop_s"]
+        i = b["_prefill_run"]
+        mm = runs["peer"][i]["gemm_768_gflop_s"] if runs["peer"][i] else 0
+        best = max(own, mm)
+        frac = b["prefill_last_logits_gflop_s"] / best
+        row(f"{name} prefill 128 (last logits) >= 60% of the best 768^3 GEMM",
+            f"{100 * frac:.0f}% ({b['prefill_last_logits_gflop_s']:.1f} of {best:.1f} GFLOP/s: own {own:.1f}, "
+            f"torch.mm {mm:.1f} in the same round)", frac >= 0.6)
     for name, b in (("fast", fast), ("bf16", bf16)):
         steps = b["decode_step_ms_by_position"]
         if not {"64", "512", "1000"} <= steps.keys():
@@ -121,31 +179,50 @@ def main():
         t64, t512, t1000 = steps["64"], steps["512"], steps["1000"]
         early, late = (t512 - t64) / 448 * 1e3, (t1000 - t512) / 488 * 1e3  # us per position
         kv_model = b["kv_cache_us_per_position_at_triad"]
-        row(f"{name} decode step time: no superlinear growth", late,
+        row(f"{name} decode step time: no superlinear growth",
             f"{t64:.2f} / {t512:.2f} / {t1000:.2f} ms at 64 / 512 / 1000; slope {early:.2f} then "
             f"{late:.2f} us/position (cache read at triad: {kv_model:.2f})",
             late <= 2 * max(early, kv_model))
     if peer:
-        r = fast["decode_tok_s"] / peer["decode_tok_s"]
-        row("fast decode >= 3x PyTorch", r, f"{r:.2f}x ({fast['decode_tok_s']:.1f} / "
-            f"{peer['decode_tok_s']:.1f} tok/s)", r >= 3)
-        r = bf16["decode_tok_s"] / peer["decode_tok_s"]
-        row("bf16 decode >= 3x PyTorch", r, f"{r:.2f}x ({bf16['decode_tok_s']:.1f} / "
-            f"{peer['decode_tok_s']:.1f} tok/s)", r >= 3)
         for name, b in (("fast", fast), ("bf16", bf16)):
             r = b["prefill_last_logits_tok_s"] / peer["prefill_last_logits_tok_s"]
-            row(f"{name} prefill 128 >= PyTorch", r, f"{r:.2f}x ({b['prefill_last_logits_tok_s']:.0f} / "
-                f"{peer['prefill_last_logits_tok_s']:.0f} tok/s)", r >= 1)
+            row(f"{name} prefill 128 >= 1.5x PyTorch", f"{r:.2f}x ({b['prefill_last_logits_tok_s']:.0f} / "
+                f"{peer['prefill_last_logits_tok_s']:.0f} tok/s)", r >= 1.5)
 
     print()
-    print(f"ratios from this run, each program's best of {args.repeat} interleaved runs (JSON in {out}):")
+    print(f"ratios from this run, each program's best of {args.repeat} interleaved runs:")
     width = max(len(t) for t, _, _ in rows)
     for target, text, met in rows:
         print(f"  {target:<{width}}  {met:<7}  {text}")
+    if peer:
+        print(f"  decode against PyTorch: fast {fast['decode_tok_s'] / peer['decode_tok_s']:.2f}x, bf16 "
+              f"{bf16['decode_tok_s'] / peer['decode_tok_s']:.2f}x ({fast['decode_tok_s']:.1f}, "
+              f"{bf16['decode_tok_s']:.1f} / {peer['decode_tok_s']:.1f} tok/s)")
     print(f"  fast prefill, all-position logits: {fast['prefill_all_logits_tok_s']:.0f} tok/s; "
           f"bf16: {bf16['prefill_all_logits_tok_s']:.0f} tok/s")
     print(f"  GEMM 768^3: fast {fast['gemm_768_gflop_s']:.1f}, bf16 {bf16['gemm_768_gflop_s']:.1f}"
-          + (f", torch.mm {peer['gemm_768_gflop_s']:.1f}" if peer else "") + " GFLOP/s")
+          + (f", torch.mm {peer['gemm_768_gflop_s']:.1f} (best of its runs)" if peer else "") + " GFLOP/s")
+    if peers:
+        # Each ratio within one round (fast, bf16 and the peer one after the
+        # other): on a shared machine the spread of these is the honest error
+        # bar of the best-run ratios above.
+        def spread(name, ratios, unit="x"):
+            ratios = sorted(ratios)
+            print(f"  {name}: median {ratios[len(ratios) // 2]:.2f}{unit}, range {ratios[0]:.2f}{unit} to "
+                  f"{ratios[-1]:.2f}{unit} over {len(ratios)} rounds")
+        both = [(runs["fast"][i], runs["bf16"][i], p) for i, p in enumerate(runs["peer"]) if p]
+        print("  ratios within each round:")
+        spread("  fast prefill / PyTorch", [f["prefill_last_logits_tok_s"] / p["prefill_last_logits_tok_s"]
+                                            for f, _, p in both])
+        spread("  bf16 prefill / PyTorch", [b["prefill_last_logits_tok_s"] / p["prefill_last_logits_tok_s"]
+                                            for _, b, p in both])
+        spread("  fast decode / PyTorch", [f["decode_tok_s"] / p["decode_tok_s"] for f, _, p in both])
+        spread("  bf16 decode / PyTorch", [b["decode_tok_s"] / p["decode_tok_s"] for _, b, p in both])
+        spread("  bf16 decode / fast decode", [b["decode_tok_s"] / f["decode_tok_s"] for f, b, _ in both])
+        spread("  fast prefill GFLOP/s / best 768^3 GEMM",
+               [f["prefill_last_logits_gflop_s"] / max(f["gemm_768_gflop_s"], p["gemm_768_gflop_s"])
+                for f, _, p in both], unit="")
+    print(f"  SIMD path: {fast['simd']} (this CPU has {', '.join(fast.get('simd_supported', []))})")
     print(f"  resident memory, engine after load: fast {fast['engine_rss_mib']:.0f} MiB, bf16 "
           f"{bf16['engine_rss_mib']:.0f} MiB (peak while loading: {fast['load_peak_rss_mib']:.0f}, "
           f"{bf16['load_peak_rss_mib']:.0f} MiB)")

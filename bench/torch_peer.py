@@ -15,6 +15,7 @@ does not depend on them); the shape defaults to gpt2-124m-shape.
 import argparse
 import json
 import math
+import os
 import time
 
 import torch
@@ -75,6 +76,23 @@ class Gpt2:
         return self.wte.mv(h[0]).unsqueeze(0) if h.shape[0] == 1 else h @ self.wte.t()
 
 
+def blas_libraries():
+    """The BLAS libraries this process has mapped (after torch.mm ran), so a
+    report shows which one the peer's figures come from (Debian's torch goes
+    through libblas.so.3, an alternative that may be the reference BLAS)."""
+    found = set()
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1]
+                name = os.path.basename(path).lower()
+                if "blas" in name or "mkl" in name:
+                    found.add(os.path.realpath(path))
+    except OSError:
+        pass
+    return sorted(found)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
@@ -112,13 +130,15 @@ def main():
             torch.mm(a, b)
             gemm = min(gemm, time.perf_counter() - t)
         gemm = 2 * 768 ** 3 / gemm / 1e9
-    print(f"torch {torch.__version__}, {args.threads} torch thread(s)")
+    blas = blas_libraries()
+    print(f"torch {torch.__version__}, {args.threads} torch thread(s); BLAS loaded: "
+          + (", ".join(blas) or "none found in /proc/self/maps"))
     print(f"prefill {args.prompt} tokens, last-position logits: {prefill:.1f} tok/s")
     print(f"decode {args.steps} steps from position {args.prompt}: {decode:.2f} tok/s")
     print(f"GEMM 768x768x768 (torch.mm): {gemm:.1f} GFLOP/s")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"torch": torch.__version__, "threads": args.threads,
+            json.dump({"torch": torch.__version__, "threads": args.threads, "blas": blas,
                        "prefill_last_logits_tok_s": prefill, "decode_tok_s": decode,
                        "gemm_768_gflop_s": gemm}, f, indent=2)
 

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli_test_support.h"
 #include "model/files.h"
@@ -127,11 +128,15 @@ TEST(Cli, RunWritesTracesAndRejectsBadInput) {
   const std::string out = (scratch() / "trace.safetensors").string();
   Result r = run("run --impl reference --model tiny --tokens 5,17,3 --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = run("run --impl optimized --kernel bf16 --mode chunked --chunk 2 --model tiny --tokens 5,17,3 --out " + out);
+  r =
+      run("run --impl optimized --kernel bf16 --mode chunked --chunk 2 --model tiny --tokens "
+          "5,17,3 --out " +
+          out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_bad_input("run --model tiny --tokens 1,64 --out " + out, "out of range for vocab_size 64");
-  expect_bad_input("run --impl reference --mode chunked --chunk 2 --model tiny --tokens 1 --out " + out,
-                   "chunked is an engine mode");
+  expect_bad_input(
+      "run --impl reference --mode chunked --chunk 2 --model tiny --tokens 1 --out " + out,
+      "chunked is an engine mode");
   expect_bad_input("run --impl optimized --precision 50 --model tiny --tokens 1 --out " + out,
                    "--precision applies to --impl reference only");
 }
@@ -258,6 +263,31 @@ TEST(Cli, BenchSaysWhenItShortensThePromptOrTheSteps) {
   const Result fits = run("bench --model tiny --threads 1 --prompt 8 --steps 8");
   ASSERT_EQ(fits.exit_code, 0) << fits.err;
   EXPECT_EQ(fits.err, "");
+}
+
+// bench names the SIMD path it runs and reports every round's decode speed,
+// its triad and the CPU contention beside it, with the spread and a flag.
+TEST(Cli, BenchReportsItsSimdPathAndTheSpreadOverItsRounds) {
+  const auto json = scratch() / "bench.json";
+  const Result r =
+      run("bench --model tiny --threads 2 --prompt 8 --steps 8 --json " + json.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("SIMD path: "));
+  EXPECT_THAT(r.out, HasSubstr("decode over 5 rounds: median "));
+  const auto j = nlohmann::json::parse(gpt2::read_file(json.string()));
+  EXPECT_TRUE(j["simd"].is_string());
+  EXPECT_FALSE(j["simd_supported"].empty());
+  ASSERT_EQ(j["decode_rounds"].size(), 5u);
+  for (const auto& round : j["decode_rounds"]) {
+    EXPECT_GT(round["decode_tok_s"].get<double>(), 0);
+    EXPECT_GT(round["triad_gb_s"].get<double>(), 0);
+    EXPECT_GE(round["run_queue_wait_fraction"].get<double>(), 0);
+  }
+  const double spread = j["decode_spread"].get<double>();
+  EXPECT_GE(spread, 0);
+  EXPECT_EQ(j["decode_unsteady"].get<bool>(),
+            spread > j["decode_unsteady_threshold"].get<double>());
+  EXPECT_EQ(j.contains("decode_unsteady_cause"), j["decode_unsteady"].get<bool>());
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <immintrin.h>
 #endif
 
+#include "cli/cpu_contention.h"
 #include "cli/verbs.h"
 #include "model/error.h"
 #include "model/files.h"
@@ -36,6 +37,9 @@ namespace gpt2::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// Passes of the triad (and of the read-only loop) per measurement, best kept:
+// one pass is ~20 ms, so a single descheduling spoils one pass, not the figure.
+constexpr int kTriadPasses = 5;
 
 struct BenchOptions {
   ModelSource source;
@@ -94,7 +98,7 @@ class Triad {
   void read_pass() {
     pool_.parallel_for(static_cast<int>(kN / 4096), [&](int begin, int end, int thread) {
       const size_t i0 = size_t(begin) * 4096, n = size_t(end - begin) * 4096;
-      sink_[thread] = optimized::simd_in_use() == optimized::Simd::avx2_fma
+      sink_[thread] = optimized::has_avx2(optimized::simd_in_use())
                           ? read_avx2(b_.data() + i0, c_.data() + i0, n)
                           : read_scalar(b_.data() + i0, c_.data() + i0, n);
     });
@@ -110,8 +114,7 @@ class Triad {
     return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
   }
 #if defined(__x86_64__)
-  __attribute__((target("avx2"))) static float read_avx2(const float* b, const float* c,
-                                                         size_t n) {
+  __attribute__((target("avx2"))) static float read_avx2(const float* b, const float* c, size_t n) {
     const size_t h = n / 2;
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     for (size_t i = 0; i < h; i += 8) {
@@ -179,6 +182,107 @@ double peak_rss_mib() {
   return usage.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// A run is unsteady when its slowest decode round is more than this far below
+// its fastest: it then cannot tell a regression from the machine's mood.
+constexpr double kUnsteadySpread = 0.10;
+// A round waited on the CPUs when this process's threads spent more than
+// this fraction of the time (per CPU) runnable but off the CPUs, or stolen.
+constexpr double kContended = 0.02;
+
+// The decode speed of every round beside its triad and what kept the process
+// off the CPUs, the spread over the rounds, and, when the rounds disagree, a
+// flag with the evidence for the cause.
+template <class Round>
+void report_rounds(const std::vector<Round>& rounds, double bytes_per_token, nlohmann::json& out) {
+  std::vector<double> speeds;
+  nlohmann::json per_round = nlohmann::json::array();
+  bool contention_known = true;
+  for (const Round& r : rounds) {
+    speeds.push_back(r.decode_tok_s);
+    const double fraction = bytes_per_token * r.decode_tok_s / 1e9 / r.triad_gb_s;
+    contention_known = contention_known && r.decode_contention.available;
+    per_round.push_back({{"decode_tok_s", r.decode_tok_s},
+                         {"triad_gb_s", r.triad_gb_s},
+                         {"decode_fraction_of_triad", fraction},
+                         {"run_queue_wait_fraction", r.decode_contention.run_queue_wait_fraction()},
+                         {"steal_fraction", r.decode_contention.steal_fraction()}});
+  }
+  const double fastest = *std::max_element(speeds.begin(), speeds.end());
+  const double slowest = *std::min_element(speeds.begin(), speeds.end());
+  const double spread = 1 - slowest / fastest;
+  const bool unsteady = spread > kUnsteadySpread;
+  auto row = [&](const char* label, auto value_of, const char* format) {
+    std::printf("  %-34s", label);
+    for (const Round& r : rounds) std::printf(format, value_of(r));
+    std::printf("\n");
+  };
+  std::printf("decode over %zu rounds: median %.2f tok/s, slowest %.0f%% below fastest: %s\n",
+              rounds.size(), median(speeds), 100 * spread,
+              unsteady ? "UNSTEADY (see the cause below)" : "steady");
+  row(
+      "tok/s", [](const Round& r) { return r.decode_tok_s; }, " %7.2f");
+  row(
+      "triad GB/s (just before)", [](const Round& r) { return r.triad_gb_s; }, " %7.2f");
+  row(
+      "decode weight bandwidth / triad %",
+      [&](const Round& r) { return 100 * bytes_per_token * r.decode_tok_s / 1e9 / r.triad_gb_s; },
+      " %7.0f");
+  if (contention_known) {
+    row(
+        "run-queue wait % (threads off-CPU)",
+        [](const Round& r) { return 100 * r.decode_contention.run_queue_wait_fraction(); },
+        " %7.1f");
+    row(
+        "steal % (hypervisor)",
+        [](const Round& r) { return 100 * r.decode_contention.steal_fraction(); }, " %7.1f");
+  }
+  // The cause: the slow rounds (more than the allowed spread below the
+  // fastest), and whether they waited on the CPUs.
+  std::string cause;
+  if (unsteady) {
+    double worst_wait = 0, worst_steal = 0, slow_triad = 1e300, fast_triad = 0;
+    for (const Round& r : rounds) {
+      if (r.decode_tok_s < (1 - kUnsteadySpread) * fastest) {
+        worst_wait = std::max(worst_wait, r.decode_contention.run_queue_wait_fraction());
+        worst_steal = std::max(worst_steal, r.decode_contention.steal_fraction());
+        slow_triad = std::min(slow_triad, r.triad_gb_s);
+      } else {
+        fast_triad = std::max(fast_triad, r.triad_gb_s);
+      }
+    }
+    char text[400];
+    if (!contention_known) {
+      cause = "unknown: this system does not report run-queue waits (/proc/self/task/*/schedstat)";
+    } else if (worst_wait > kContended || worst_steal > kContended) {
+      std::snprintf(text, sizeof text,
+                    "CPU contention: in the slow rounds this process's threads waited up to "
+                    "%.0f%% of the time on the run queue (other processes wanted the cores) and "
+                    "up to %.0f%% was stolen by the hypervisor; the machine was busy, the "
+                    "figures above are the best round's",
+                    100 * worst_wait, 100 * worst_steal);
+      cause = text;
+    } else if (slow_triad < (1 - kUnsteadySpread) * fast_triad) {
+      std::snprintf(text, sizeof text,
+                    "memory bandwidth: no CPU contention in the slow rounds, but the triad "
+                    "dropped with them (%.1f against %.1f GB/s): the memory system was shared",
+                    slow_triad, fast_triad);
+      cause = text;
+    } else {
+      cause =
+          "not explained: no CPU contention and the triad held in the slow rounds (a change in "
+          "the engine's own behaviour, or a limit not measured here)";
+    }
+    std::printf("  cause: %s\n", cause.c_str());
+  }
+  out["decode_rounds"] = per_round;
+  out["decode_median_tok_s"] = median(speeds);
+  out["decode_spread"] = spread;
+  out["decode_unsteady"] = unsteady;
+  out["decode_unsteady_threshold"] = kUnsteadySpread;
+  if (unsteady) out["decode_unsteady_cause"] = cause;
+  out["cpu_contention_measured"] = contention_known;
+}
+
 int argmax(std::span<const float> v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
@@ -205,7 +309,7 @@ int run_bench(const BenchOptions& o) {
   weights = Weights<float>{};  // the engine holds its own (packed) copy
   const double engine_rss = current_rss_mib();
   const double load_peak_rss = peak_rss_mib();  // before the triad's and GEMM's own buffers
-  optimized::ThreadPool pool(threads);  // for the machine's own figures
+  optimized::ThreadPool pool(threads);          // for the machine's own figures
 
   nlohmann::json out;
   out["model"] = o.source.describe();
@@ -224,9 +328,16 @@ int run_bench(const BenchOptions& o) {
 
   // Rounds interleave every figure with the machine's limits, and each keeps
   // its best: on a shared machine the ratios then compare measurements taken
-  // over the same stretch of time.
-  constexpr int kRounds = 3;
+  // over the same stretch of time. Each round also records its own decode
+  // speed, its own triad and what kept this process off the CPUs meanwhile,
+  // so that a run whose rounds disagree says so, and why (see below).
+  constexpr int kRounds = 5;
   double triad = 0, read_bw = 0, gemm = 0, t_last = 1e300, t_all = 1e300, t_decode = 1e300;
+  struct Round {
+    double decode_tok_s = 0, triad_gb_s = 0;
+    CpuContention decode_contention;
+  };
+  std::vector<Round> rounds;
   // Step time by cache length: kStepsPerPosition steps at positions p, p+1, ...
   // after a prefill of p random tokens, every round.
   constexpr int kStepsPerPosition = 8;
@@ -245,8 +356,6 @@ int run_bench(const BenchOptions& o) {
   for (int round = 0; round < kRounds; ++round) {
     for (int p : {64, 512, 1000})
       if (p + kStepsPerPosition <= config.n_ctx) time_steps_at(p);
-    triad = std::max(triad, triad_loop.best_gb_s(2));
-    read_bw = std::max(read_bw, triad_loop.best_read_gb_s(2));
     gemm = std::max(gemm, gemm_loop.best_gflop_s(2));
     t_last = std::min(t_last, best_of(1, [&] {
                         engine.reset();
@@ -256,27 +365,46 @@ int run_bench(const BenchOptions& o) {
                        engine.reset();
                        engine.prefill(prompt, Mask::causal, optimized::Logits::all);
                      }));
+    Round r;
+    r.triad_gb_s = triad_loop.best_gb_s(kTriadPasses);  // right before the decode
+    triad = std::max(triad, r.triad_gb_s);
+    read_bw = std::max(read_bw, triad_loop.best_read_gb_s(kTriadPasses));
     if (steps > 0) {  // `steps` greedy steps after the prompt
       engine.reset();
       auto logits = engine.prefill(prompt);
+      const CpuContentionMeter meter;
       const auto start = Clock::now();
       for (int i = 0; i < steps; ++i) logits = engine.decode(argmax(logits));
-      t_decode = std::min(t_decode, seconds_since(start));
+      const double t = seconds_since(start);
+      r.decode_contention = meter.stop();
+      r.decode_tok_s = steps / t;
+      t_decode = std::min(t_decode, t);
     }
+    rounds.push_back(r);
   }
-  triad = std::max(triad, triad_loop.best_gb_s(2));  // once more, after the last decode
-  read_bw = std::max(read_bw, triad_loop.best_read_gb_s(2));
+  triad = std::max(triad, triad_loop.best_gb_s(kTriadPasses));  // once more, after the last decode
+  read_bw = std::max(read_bw, triad_loop.best_read_gb_s(kTriadPasses));
   out["rounds"] = kRounds;
   out["triad_bandwidth_gb_s"] = triad;
   out["read_bandwidth_gb_s"] = read_bw;
   out["gemm_768_gflop_s"] = gemm;
   out["gemm_768_kind"] = "kernel set '" + set.name + "' project() on [768, 768] x 768 rows (" +
                          optimized::simd_name(optimized::simd_in_use()) + ")";
-  std::printf("model %s, kernel %s, %d thread(s), %s; best of %d interleaved rounds\n",
-              o.source.describe().c_str(), set.name.c_str(), threads,
-              optimized::simd_name(optimized::simd_in_use()), kRounds);
-  std::printf("triad streaming bandwidth: %.2f GB/s (STREAM count, 3 arrays); read-only: %.2f GB/s\n",
-              triad, read_bw);
+  std::string paths;
+  nlohmann::json paths_json = nlohmann::json::array();
+  for (optimized::Simd p : optimized::supported_simd_paths()) {
+    paths += (paths.empty() ? "" : ", ") + std::string(optimized::simd_name(p));
+    paths_json.push_back(optimized::simd_name(p));
+  }
+  out["simd_supported"] = paths_json;
+  std::printf("model %s, kernel %s, %d thread(s), best of %d interleaved rounds\n",
+              o.source.describe().c_str(), set.name.c_str(), threads, kRounds);
+  std::printf(
+      "SIMD path: %s (chosen at run time; this CPU has %s; every path gives the same bits)\n",
+      optimized::simd_name(optimized::simd_in_use()), paths.c_str());
+  std::printf(
+      "triad streaming bandwidth: %.2f GB/s (STREAM count, 3 arrays); read-only: %.2f GB/s\n",
+      triad, read_bw);
   std::printf("GEMM 768x768x768 (the %s set's own matrix product): %.1f GFLOP/s\n",
               set.name.c_str(), gemm);
 
@@ -313,13 +441,15 @@ int run_bench(const BenchOptions& o) {
         "%.0f%% of read-only\n",
         bytes / 1e6, tok_s, bytes * tok_s / 1e9, 100 * bytes * tok_s / 1e9 / triad,
         100 * bytes * tok_s / 1e9 / read_bw);
+    report_rounds(rounds, bytes, out);
   }
 
   nlohmann::json by_position = nlohmann::json::object();
   for (const auto& [p, times] : step_times) {
     by_position[std::to_string(p)] = median(times) * 1e3;
-    std::printf("decode step at position %d: %.2f ms (median of %zu steps at %d..%d over %d rounds)\n",
-                p, median(times) * 1e3, times.size(), p, p + kStepsPerPosition - 1, kRounds);
+    std::printf(
+        "decode step at position %d: %.2f ms (median of %zu steps at %d..%d over %d rounds)\n", p,
+        median(times) * 1e3, times.size(), p, p + kStepsPerPosition - 1, kRounds);
   }
   out["decode_step_ms_by_position"] = by_position;
   // A step at position p also reads the cached keys and values of p positions

@@ -4,6 +4,21 @@
 // arithmetic and accumulation is float32, exactly as in `fast`. Its only
 // extra error is therefore the rounding of the weights, which the oracle
 // separates by computing truth on round_weights_to_bf16(weights).
+//
+// AVX-512 BF16's dot product (vdpbf16ps) is not used, on purpose:
+// - it multiplies bf16 by bf16, so the float32 activations would have to be
+//   rounded to bf16 too: a rounding of every matrix input (relative error up
+//   to 2^-9, against 2^-24 for float32) that changes the results far beyond
+//   this set's float32 budget, and that the oracle can only judge once
+//   precision profiles declare such rounding points (issue 16);
+// - it adds each pair of products to the accumulator odd element first and
+//   flushes denormals, which is not the k-order fma chain every path of this
+//   set computes, so it could never give this set's bits. A set using it
+//   would be a set of its own name (e.g. `bf16-dp`), judged under its profile;
+// - and it would not make decode faster: decode is bound by memory, not by
+//   the widening. On one core, with the weights in L2, the widening GEMV
+//   reads ~60 GB/s of bf16 weights (engine_bench PanelGemv768/bf16/avx512/1,
+//   thread CPU time), about five times what DRAM delivers to a core here.
 #include "model/safetensors.h"
 #include "optimized/panel_kernels.h"
 

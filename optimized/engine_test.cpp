@@ -8,6 +8,7 @@
 
 #include "model/error.h"
 #include "optimized/cpu_features.h"
+#include "optimized/simd_test_support.h"
 #include "optimized/test_models.h"
 #include "optimized/trace_compare.h"
 
@@ -110,26 +111,32 @@ TEST(Engine, ResultsDoNotDependOnTheThreadCount) {
     }
 }
 
-// fast and bf16 choose AVX2+FMA or scalar code at run time; both paths
-// perform the same float operations, so the whole trace is the same bits.
-TEST(Engine, PanelSetsGiveTheSameBitsOnEverySimdPath) {
-  if (!cpu_supports(Simd::avx2_fma)) GTEST_SKIP() << "only the scalar path on this CPU";
-  const Simd saved = simd_in_use();
+// fast and bf16 choose AVX-512, AVX2+FMA or scalar code at run time; every
+// path performs the same float operations, so the whole trace is the same
+// bits as the scalar path's (a test per vector path, skipped where the CPU
+// lacks it).
+class EngineOnPath : public ::testing::TestWithParam<Simd> {};
+INSTANTIATE_TEST_SUITE_P(Simd, EngineOnPath, ::testing::ValuesIn(testing::kVectorSimdPaths),
+                         testing::simd_param_name);
+
+TEST_P(EngineOnPath, PanelSetsGiveTheSameBitsAsTheScalarPath) {
+  GPT2_SKIP_UNLESS_CPU_HAS(GetParam());
+  testing::SimdGuard guard;
   std::vector<Config> configs = shapes();
   configs.push_back(make_config(2, 2, 128, 21, 70));  // HS = 64 as in GPT-2; 21 keys: 2 blocks + 5
+  configs.push_back(make_config(1, 3, 48, 19, 200));  // 4C = 192: whole 3-panel groups
   for (const Config& config : configs)
     for (const std::string kernel : {"fast", "bf16"})
       for (Mode mode : {Mode::full, Mode::incremental}) {
-        SCOPED_TRACE(::testing::Message() << describe(config) << " " << kernel << " "
-                                          << mode_name(mode));
+        SCOPED_TRACE(::testing::Message()
+                     << describe(config) << " " << kernel << " " << mode_name(mode));
         const Weights<float> w = random_weights(config, 5);
         const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 5);
         set_simd(Simd::scalar);
         const auto scalar = run_trace(w, tokens, kernel, mode, 1, Mask::causal, 2);
-        set_simd(Simd::avx2_fma);
+        set_simd(GetParam());
         EXPECT_TRUE(bit_identical(scalar, run_trace(w, tokens, kernel, mode, 1, Mask::causal, 2)));
       }
-  set_simd(saved);
 }
 
 TEST(Engine, ResetStartsOverWithTheSameResult) {

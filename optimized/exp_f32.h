@@ -1,6 +1,6 @@
 // exp for the `fast` and `bf16` kernels (GELU's tanh, the attention softmax),
-// written once as a sequence of float operations that the scalar and the
-// AVX2+FMA paths perform identically, so both give the same bits.
+// written once as a sequence of float operations that the scalar, AVX2+FMA
+// and AVX-512 paths perform identically, so all give the same bits.
 //
 // Cephes expf: x is clamped to [-87, 88] (so 2^n stays a normal float: below
 // -87 the result is about 1.6e-38 instead of a smaller number or 0, which no
@@ -16,7 +16,9 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__x86_64__)
+#include "optimized/cpu_features.h"
+
+#ifdef GPT2_HAVE_X86
 #include <immintrin.h>
 #endif
 
@@ -49,8 +51,8 @@ inline float exp_f32(float x_in) {
   return x_in != x_in ? x_in : p * scale;
 }
 
-#if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 x_in) {
+#ifdef GPT2_HAVE_X86
+GPT2_TARGET_AVX2 inline __m256 exp_avx2(__m256 x_in) {
   using namespace exp_detail;
   const __m256 x = _mm256_max_ps(_mm256_min_ps(x_in, _mm256_set1_ps(kMax)), _mm256_set1_ps(kMin));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
@@ -68,6 +70,33 @@ __attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 x_in) {
   return _mm256_blendv_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), x_in,
                           _mm256_cmp_ps(x_in, x_in, _CMP_UNORD_Q));
 }
+
+// exp_avx2's operations on 16 lanes (min/max return their second operand
+// for a NaN, as the 256-bit forms do; roundscale 0 is round to nearest even).
+// GCC 12 warns, wrongly, of the _mm512_undefined_*() that its own unmasked
+// AVX-512 intrinsics pass as the (ignored) merge source (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+GPT2_TARGET_AVX512 inline __m512 exp_avx512(__m512 x_in) {
+  using namespace exp_detail;
+  const __m512 x = _mm512_max_ps(_mm512_min_ps(x_in, _mm512_set1_ps(kMax)), _mm512_set1_ps(kMin));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kC1), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kC2), r);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kE5), r, _mm512_set1_ps(kE4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kE3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kE2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kE1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kE0));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  const __m512i bits =
+      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x_in, x_in, _CMP_UNORD_Q),
+                              _mm512_mul_ps(p, _mm512_castsi512_ps(bits)), x_in);
+}
+#pragma GCC diagnostic pop
 #endif
 
 }  // namespace gpt2::optimized

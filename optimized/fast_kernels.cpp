@@ -1,16 +1,17 @@
 // The `fast` kernel set, and the PanelKernels it shares with `bf16`.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include "model/error.h"
 #include "model/safetensors.h"
 #include "optimized/cpu_features.h"
 #include "optimized/online_attention.h"
 #include "optimized/panel_kernels.h"
+
+#ifdef GPT2_HAVE_X86
+#include <immintrin.h>
+#endif
 
 namespace gpt2::optimized {
 
@@ -54,7 +55,7 @@ PanelKernels::PanelKernels(const Weights<float>& w, ThreadPool& pool, WeightForm
   }
   ln_f_weight_ = small(w.ln_f_weight);
   ln_f_bias_ = small(w.ln_f_bias);
-  scratch_.assign(pool.size(), AlignedVector<float>(size_t(4) * C * kPanelWidth));
+  scratch_.assign(pool.size(), AlignedVector<float>(gemm_scratch_floats(4 * C)));
 }
 
 void PanelKernels::embed(const Pass& pass, const int* tokens, float* x) {
@@ -73,8 +74,8 @@ inline float sum_lanes(const float* s) {
   return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
-void layer_norm_row_scalar(const float* in, const float* gamma, const float* beta, int C,
-                           float eps, float* out) {
+void layer_norm_row_scalar(const float* in, const float* gamma, const float* beta, int C, float eps,
+                           float* out) {
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (int k = 0; k < C; ++k) s[k % 8] += in[k];
   const float mean = sum_lanes(s) / C;
@@ -87,11 +88,11 @@ void layer_norm_row_scalar(const float* in, const float* gamma, const float* bet
   for (int k = 0; k < C; ++k) out[k] = (in[k] - mean) * inv * gamma[k] + beta[k];
 }
 
-#if defined(__x86_64__)
-// The same float operations as layer_norm_row_scalar, 8 lanes at a time.
-__attribute__((target("avx2,fma"))) void layer_norm_row_avx2(const float* in, const float* gamma,
-                                                             const float* beta, int C, float eps,
-                                                             float* out) {
+#ifdef GPT2_HAVE_X86
+// The same float operations as layer_norm_row_scalar, 8 lanes at a time (the
+// AVX-512 path runs it too: its sums are 8 lanes wide).
+GPT2_TARGET_AVX2 void layer_norm_row_avx2(const float* in, const float* gamma, const float* beta,
+                                          int C, float eps, float* out) {
   const int main = C / 8 * 8;
   alignas(32) float s[8], v[8];
   __m256 acc = _mm256_setzero_ps();
@@ -134,8 +135,8 @@ void PanelKernels::layer_norm(const Pass&, int layer, NormSite site, const float
                                                : layers_[layer].ln_2_bias.data();
   auto rows_of = [&](int begin, int end) {
     for (int t = begin; t < end; ++t) {
-#if defined(__x86_64__)
-      if (simd_in_use() == Simd::avx2_fma) {
+#ifdef GPT2_HAVE_X86
+      if (has_avx2(simd_in_use())) {
         layer_norm_row_avx2(x + size_t(t) * C, gamma, beta, C, eps, y + size_t(t) * C);
         continue;
       }
@@ -145,14 +146,23 @@ void PanelKernels::layer_norm(const Pass&, int layer, NormSite site, const float
   };
   // A decode step's single row is not worth waking the pool for.
   if (rows == 1) return rows_of(0, 1);
-  pool_.parallel_for(rows, [&](int begin, int end, int) { rows_of(begin, end); });
+  pool_.parallel_for(
+      rows, [&](int begin, int end, int) { rows_of(begin, end); }, chunk_grain(rows, 1));
+}
+
+int PanelKernels::chunk_grain(int n, int multiple) const {
+  const int target = std::max(1, n / (pool_.size() * kChunksPerThread));
+  return (target + multiple - 1) / multiple * multiple;
 }
 
 void PanelKernels::run_gemm(const float* x, int T, const PanelMatrix& w, const float* bias,
                             float* y, Epilogue e) {
-  pool_.parallel_for(w.panels(), [&](int begin, int end, int thread) {
-    gemm_panels(x, T, w.rows, w, bias, y, w.cols, e, begin, end, scratch_[thread].data());
-  });
+  pool_.parallel_for(
+      w.panels(),
+      [&](int begin, int end, int thread) {
+        gemm_panels(x, T, w.rows, w, bias, y, w.cols, e, begin, end, scratch_[thread].data());
+      },
+      chunk_grain(w.panels(), gemm_panel_group(T)));
 }
 
 void PanelKernels::project(const Pass& pass, int layer, Projection p, const float* x, float* y,
@@ -173,16 +183,20 @@ void PanelKernels::attention(const Pass& pass, int layer, const float* qkv, cons
                              float* out) {
   const int C = config_.n_embd, NH = config_.n_head, HS = config_.head_size(), T = pass.n_tokens;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  // Task i = (head i / T, query i % T): each thread gets whole heads, so the
-  // growing causal work is spread evenly.
-  pool_.parallel_for(NH * T, [&](int begin, int end, int) {
-    for (int i = begin; i < end; ++i) {
-      const int h = i / T, t = i % T, pos = pass.pos0 + t;
-      const int n = pass.mask == Mask::causal ? pos + 1 : pass.end();
-      attend_online_softmax(qkv + size_t(t) * 3 * C + h * HS, cache.key(layer, h, 0),
-                            cache.value(layer, h, 0), n, HS, scale, out + size_t(t) * C + h * HS);
-    }
-  });
+  // Task i = (head i / T, query i % T), in chunks of consecutive queries of
+  // one head (the growing causal work is spread by the dynamic hand-out).
+  pool_.parallel_for(
+      NH * T,
+      [&](int begin, int end, int) {
+        for (int i = begin; i < end; ++i) {
+          const int h = i / T, t = i % T, pos = pass.pos0 + t;
+          const int n = pass.mask == Mask::causal ? pos + 1 : pass.end();
+          attend_online_softmax(qkv + size_t(t) * 3 * C + h * HS, cache.key(layer, h, 0),
+                                cache.value(layer, h, 0), n, HS, scale,
+                                out + size_t(t) * C + h * HS);
+        }
+      },
+      chunk_grain(NH * T, 1));
 }
 
 void PanelKernels::logits(const Pass&, const float* x, int rows, float* out) {
@@ -197,14 +211,15 @@ size_t PanelKernels::weight_bytes_per_token() const {
 }
 
 void register_fast_kernels() {
-  register_kernel_set(KernelSet{
-      "fast",
-      "float32, panel-packed weights, threaded GEMV/GEMM (AVX2+FMA chosen at run time), fused "
-      "bias+gelu, online-softmax attention",
-      [](const Weights<float>& w, ThreadPool& pool) -> std::unique_ptr<Kernels> {
-        return std::make_unique<PanelKernels>(w, pool, WeightFormat::f32);
-      },
-      {}});
+  register_kernel_set(
+      KernelSet{"fast",
+                "float32, panel-packed weights, threaded GEMV/GEMM (AVX-512 or AVX2+FMA chosen at "
+                "run time), fused "
+                "bias+gelu, online-softmax attention",
+                [](const Weights<float>& w, ThreadPool& pool) -> std::unique_ptr<Kernels> {
+                  return std::make_unique<PanelKernels>(w, pool, WeightFormat::f32);
+                },
+                {}});
 }
 
 }  // namespace gpt2::optimized

@@ -3,8 +3,8 @@
 //
 // libm's tanhf is scalar and was a quarter of the fc product's time in a
 // prefill, so tanh is evaluated here by the Cephes single-precision method,
-// written once as a sequence of float operations that the scalar and the
-// AVX2+FMA paths perform identically (bit-identical results):
+// written once as a sequence of float operations that the scalar, AVX2+FMA
+// and AVX-512 paths perform identically (bit-identical results):
 //   |y| < 0.625:  y + y·z·P(z), z = y², P of degree 4        (Cephes tanhf)
 //   otherwise:    sign(y)·(1 - 2 / (exp(2|y|) + 1)), |y| clamped at 10, with
 //                 exp from exp_f32.h (Cephes expf)

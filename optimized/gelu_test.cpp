@@ -13,6 +13,7 @@
 
 #include "optimized/cpu_features.h"
 #include "optimized/exp_f32.h"
+#include "optimized/simd_test_support.h"
 
 namespace gpt2::optimized {
 namespace {
@@ -66,20 +67,30 @@ TEST(ExpF32, IsWithinTwoUlpOfDoubleExpOnTheSoftmaxRange) {
   EXPECT_EQ(exp_f32(std::numeric_limits<float>::infinity()), exp_f32(88.0f));
 }
 
-#if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) void exp8_avx2(const float* x, float* y) {
+#ifdef GPT2_HAVE_X86
+GPT2_TARGET_AVX2 void exp16_avx2(const float* x, float* y) {
   _mm256_storeu_ps(y, exp_avx2(_mm256_loadu_ps(x)));
+  _mm256_storeu_ps(y + 8, exp_avx2(_mm256_loadu_ps(x + 8)));
+}
+GPT2_TARGET_AVX512 void exp16_avx512(const float* x, float* y) {
+  _mm512_storeu_ps(y, exp_avx512(_mm512_loadu_ps(x)));
 }
 
-TEST(ExpF32, AvxPathEqualsTheScalarFunction) {
-  if (!cpu_supports(Simd::avx2_fma)) GTEST_SKIP() << "no AVX2+FMA on this CPU";
+class ExpF32OnPath : public ::testing::TestWithParam<Simd> {};
+INSTANTIATE_TEST_SUITE_P(Simd, ExpF32OnPath, ::testing::ValuesIn(testing::kVectorSimdPaths),
+                         testing::simd_param_name);
+
+TEST_P(ExpF32OnPath, VectorExpEqualsTheScalarFunction) {
+  GPT2_SKIP_UNLESS_CPU_HAS(GetParam());
+  auto exp16 = GetParam() == Simd::avx512 ? exp16_avx512 : exp16_avx2;
   const float inf = std::numeric_limits<float>::infinity();
   for (uint32_t bits = 0; bits < std::bit_cast<uint32_t>(100.0f); bits += 4099) {
-    float x[8], y[8];
-    for (int i = 0; i < 8; ++i) x[i] = (i % 2 ? -1.0f : 1.0f) * std::bit_cast<float>(bits + i);
+    float x[16], y[16];
+    for (int i = 0; i < 16; ++i) x[i] = (i % 2 ? -1.0f : 1.0f) * std::bit_cast<float>(bits + i);
     if (bits == 0) x[2] = -inf, x[3] = inf, x[4] = std::numeric_limits<float>::quiet_NaN();
-    exp8_avx2(x, y);
-    for (int i = 0; i < 8; ++i) {
+    if (bits == 0) x[13] = std::numeric_limits<float>::quiet_NaN(), x[14] = -inf;
+    exp16(x, y);
+    for (int i = 0; i < 16; ++i) {
       if (std::isnan(x[i])) {
         ASSERT_TRUE(std::isnan(y[i]));
         continue;
@@ -123,23 +134,34 @@ TEST(Gelu, GeluMatchesTheFormulaInDouble) {
   EXPECT_LE(worst, 2 * kTanhMaxUlp + 2);
 }
 
-TEST(Gelu, ArrayIsTheSameOnEveryPathAndEqualsTheScalarFunction) {
-  const Simd saved = simd_in_use();
+class GeluOnPath : public ::testing::TestWithParam<Simd> {};
+INSTANTIATE_TEST_SUITE_P(Simd, GeluOnPath, ::testing::ValuesIn(testing::kAllSimdPaths),
+                         testing::simd_param_name);
+
+TEST_P(GeluOnPath, ArrayEqualsTheScalarFunctionAtEveryLengthAndOffset) {
+  GPT2_SKIP_UNLESS_CPU_HAS(GetParam());
+  testing::SimdGuard guard;
+  set_simd(GetParam());
   const std::vector<float> all = sweep();
   std::vector<float> xs;
   for (size_t i = 0; i < all.size(); i += 3) xs.push_back(all[i]);
-  xs.resize(xs.size() / 8 * 8 + 5);  // not a multiple of 8: the tail is exercised
+  xs.resize(xs.size() / 16 * 16 + 5);  // not a multiple of 8 or 16: the tail is exercised
   std::vector<float> expected(xs.size());
   for (size_t i = 0; i < xs.size(); ++i) expected[i] = gelu_tanh_f32(xs[i]);
-  for (Simd simd : {Simd::scalar, Simd::avx2_fma}) {
-    if (!cpu_supports(simd)) continue;
-    set_simd(simd);
-    std::vector<float> out(xs.size());
-    gelu_tanh_array(xs.data(), out.data(), xs.size());
-    for (size_t i = 0; i < xs.size(); ++i)
-      ASSERT_EQ(out[i], expected[i]) << simd_name(simd) << " x = " << xs[i];
-  }
-  set_simd(saved);
+  std::vector<float> out(xs.size());
+  gelu_tanh_array(xs.data(), out.data(), xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) ASSERT_EQ(out[i], expected[i]) << "x = " << xs[i];
+  // Every length below twice the widest vector (16), at three offsets, in place.
+  for (size_t offset : {0, 1, 3})
+    for (size_t n = 0; n < 32; ++n) {
+      std::vector<float> buf(xs.begin() + 1000, xs.begin() + 1000 + offset + n + 1);
+      const float guard_value = buf.back();
+      gelu_tanh_array(buf.data() + offset, buf.data() + offset, n);
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_EQ(buf[offset + i], expected[1000 + offset + i])
+            << "n=" << n << " offset=" << offset;
+      ASSERT_EQ(buf.back(), guard_value) << "wrote past n=" << n;
+    }
 }
 
 }  // namespace

@@ -7,9 +7,8 @@
 #include "optimized/cpu_features.h"
 #include "optimized/exp_f32.h"
 
-#if defined(__x86_64__)
+#ifdef GPT2_HAVE_X86
 #include <immintrin.h>
-#define GPT2_HAVE_X86 1
 #endif
 
 namespace gpt2::optimized {
@@ -40,8 +39,7 @@ void attend_scalar(const float* q, const float* keys, const float* values, int n
       s[j] = j < nb ? dot_scalar(q, keys + size_t(j0 + j) * HS, HS) * scale : kMinusInf;
     float t[4];
     for (int i = 0; i < 4; ++i) t[i] = max_like_simd(s[i], s[i + 4]);
-    const float block_max =
-        max_like_simd(max_like_simd(t[0], t[2]), max_like_simd(t[1], t[3]));
+    const float block_max = max_like_simd(max_like_simd(t[0], t[2]), max_like_simd(t[1], t[3]));
     const float m_new = max_like_simd(block_max, m);
     if (m_new > m) {
       const float c = exp_f32(m - m_new);
@@ -61,13 +59,13 @@ void attend_scalar(const float* q, const float* keys, const float* values, int n
 
 #ifdef GPT2_HAVE_X86
 // Lanes i < count all ones (a maskload mask).
-__attribute__((target("avx2,fma"))) inline __m256i first_lanes(int count) {
+GPT2_TARGET_AVX2 inline __m256i first_lanes(int count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // Horizontal tree ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7)) of 8 accumulators at
 // once: lane j of the result is the sum of acc[j].
-__attribute__((target("avx2,fma"))) inline __m256 reduce8(const __m256* acc) {
+GPT2_TARGET_AVX2 inline __m256 reduce8(const __m256* acc) {
   const __m256 h0123 =
       _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
   const __m256 h4567 =
@@ -80,9 +78,11 @@ __attribute__((target("avx2,fma"))) inline __m256 reduce8(const __m256* acc) {
 // nb): each chunk of q is loaded once and meets every key. NB = kBlock for a
 // full block (a compile-time count keeps acc in registers), else 0 (nb keys).
 template <int NB>
-__attribute__((target("avx2,fma"), always_inline)) inline void block_dots(
-    const float* q, __m256 q_tail, const float* k0, int HS, int main, __m256i tail, int nb,
-    __m256* acc) {
+GPT2_TARGET_AVX2 __attribute__((always_inline)) inline void block_dots(const float* q,
+                                                                       __m256 q_tail,
+                                                                       const float* k0, int HS,
+                                                                       int main, __m256i tail,
+                                                                       int nb, __m256* acc) {
   const int count = NB ? NB : nb;
 #pragma GCC unroll 8
   for (int j = 0; j < kBlock; ++j) acc[j] = _mm256_setzero_ps();
@@ -94,15 +94,17 @@ __attribute__((target("avx2,fma"), always_inline)) inline void block_dots(
   }
   if (main < HS)
     for (int j = 0; j < count; ++j)
-      acc[j] = _mm256_fmadd_ps(q_tail, _mm256_maskload_ps(k0 + size_t(j) * HS + main, tail),
-                               acc[j]);
+      acc[j] =
+          _mm256_fmadd_ps(q_tail, _mm256_maskload_ps(k0 + size_t(j) * HS + main, tail), acc[j]);
 }
 
 // o = fma(p_j, v_j, o) for the block's keys j < nb in order, each chunk of o
 // kept in a register across the keys.
 template <int NB>
-__attribute__((target("avx2,fma"), always_inline)) inline void block_values(
-    const float* pj, const float* v0, int HS, int main, int nb, float* o) {
+GPT2_TARGET_AVX2 __attribute__((always_inline)) inline void block_values(const float* pj,
+                                                                         const float* v0, int HS,
+                                                                         int main, int nb,
+                                                                         float* o) {
   const int count = NB ? NB : nb;
   for (int d = 0; d < main; d += 8) {
     __m256 od = _mm256_loadu_ps(o + d);
@@ -115,9 +117,8 @@ __attribute__((target("avx2,fma"), always_inline)) inline void block_values(
     for (int j = 0; j < count; ++j) o[d] = std::fma(pj[j], v0[size_t(j) * HS + d], o[d]);
 }
 
-__attribute__((target("avx2,fma"))) void attend_avx2(const float* q, const float* keys,
-                                                     const float* values, int n, int HS,
-                                                     float scale, float* o) {
+GPT2_TARGET_AVX2 void attend_avx2(const float* q, const float* keys, const float* values, int n,
+                                  int HS, float scale, float* o) {
   const int main = HS / 8 * 8;
   const __m256i tail = first_lanes(HS - main);
   const __m256 q_tail = _mm256_maskload_ps(q + main, tail);  // zero past HS
@@ -168,7 +169,7 @@ __attribute__((target("avx2,fma"))) void attend_avx2(const float* q, const float
 void attend_online_softmax(const float* q, const float* keys, const float* values, int n, int HS,
                            float scale, float* out) {
 #ifdef GPT2_HAVE_X86
-  if (simd_in_use() == Simd::avx2_fma) return attend_avx2(q, keys, values, n, HS, scale, out);
+  if (has_avx2(simd_in_use())) return attend_avx2(q, keys, values, n, HS, scale, out);
 #endif
   attend_scalar(q, keys, values, n, HS, scale, out);
 }

@@ -1,27 +1,36 @@
 #include "optimized/panel_gemm.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "model/error.h"
 #include "model/safetensors.h"
 #include "optimized/cpu_features.h"
 #include "optimized/gelu.h"
 
-#if defined(__x86_64__)
+#ifdef GPT2_HAVE_X86
 #include <immintrin.h>
-#define GPT2_HAVE_X86 1
 #endif
 
 namespace gpt2::optimized {
 
 namespace {
-constexpr int kTileRows = 6;    // MR: 6 rows x 16 columns = 12 ymm accumulators
+constexpr int kTileRows = 6;    // AVX2 (and scalar) MR: 6 rows x 1 panel = 12 ymm accumulators
 constexpr int kRowBlock = 96;   // rows of x kept hot while the thread walks its panels
-constexpr int kGemvPanels = 4;  // panels a decode step streams side by side (8 chains)
+constexpr int kGemvPanels = 4;  // panels a decode step streams side by side
+// AVX-512 prefill tile: kTileRows512 rows x kTilePanels512 panels, one zmm
+// accumulator per row and panel (of 32 zmm: 24 accumulators, the panels'
+// weight rows and a broadcast of x).
+constexpr int kTileRows512 = 8;
+constexpr int kTilePanels512 = 3;
+static_assert(kTilePanels512 <= kScratchPanels && kGemvPanels <= kScratchPanels);
+constexpr int kTileFloats =
+    std::max(kTileRows * kGemvPanels, kTileRows512* kTilePanels512) * kPanelWidth;
 
 // Where column j of a 16-column group is stored. f32 panels keep the natural
 // order; bf16 panels store columns 4..7 and 8..11 swapped, so that the two
@@ -62,13 +71,13 @@ void tile_scalar(const float* x, int ldx, const B* panel, size_t panel_stride, i
 }
 
 #ifdef GPT2_HAVE_X86
-__attribute__((target("avx2,fma"), always_inline)) inline void load16(const float* p, __m256& lo,
-                                                                      __m256& hi) {
+GPT2_TARGET_AVX2 __attribute__((always_inline)) inline void load16(const float* p, __m256& lo,
+                                                                   __m256& hi) {
   lo = _mm256_loadu_ps(p);
   hi = _mm256_loadu_ps(p + 8);
 }
-__attribute__((target("avx2,fma"), always_inline)) inline void load16(const uint16_t* p, __m256& lo,
-                                                                      __m256& hi) {
+GPT2_TARGET_AVX2 __attribute__((always_inline)) inline void load16(const uint16_t* p, __m256& lo,
+                                                                   __m256& hi) {
   // bf16 -> f32: the 16 bits become the upper half of the float (exact);
   // with the kBf16Slot storage order the unpacks give columns 0..7 and 8..15.
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -78,9 +87,8 @@ __attribute__((target("avx2,fma"), always_inline)) inline void load16(const uint
 }
 
 template <int MR, int NP, class B>
-__attribute__((target("avx2,fma"))) void tile_avx2(const float* x, int ldx, const B* panel,
-                                                   size_t panel_stride, int K, const float* bias,
-                                                   float* tile) {
+GPT2_TARGET_AVX2 void tile_avx2(const float* x, int ldx, const B* panel, size_t panel_stride, int K,
+                                const float* bias, float* tile) {
   __m256 acc[MR][2 * NP];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
@@ -117,35 +125,112 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float* x, int ldx, cons
     for (int j = 0; j < 2 * NP; ++j)
       _mm256_storeu_ps(tile + r * NP * kPanelWidth + 8 * j, acc[r][j]);
 }
+
+// ---- AVX-512 path: the same fma chains, 16 columns (a panel row) per zmm ---
+GPT2_TARGET_AVX512 __attribute__((always_inline)) inline __m512 load16_512(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+// bf16 -> f32 in one permute: word 2j+1 of the result takes the stored word
+// of column j (kBf16Slot), word 2j is zeroed, so lane j holds column j's 16
+// bits as the upper half of a float (exact) in the natural column order.
+alignas(64) constexpr std::array<uint16_t, 32> kWidenBf16Index = [] {
+  std::array<uint16_t, 32> idx{};
+  for (int j = 0; j < kPanelWidth; ++j) idx[2 * j + 1] = static_cast<uint16_t>(kBf16Slot[j]);
+  return idx;
+}();
+GPT2_TARGET_AVX512 __attribute__((always_inline)) inline __m512 load16_512(const uint16_t* p) {
+  const __m512i idx = _mm512_load_si512(kWidenBf16Index.data());
+  const __m512i v = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, idx, v));
+}
+
+// MR x 16·NP: per k, the NP panels' weight rows are loaded once and each row
+// of x is broadcast once; every accumulator is one output's fma chain.
+template <int MR, int NP, class B>
+GPT2_TARGET_AVX512 void tile_avx512(const float* x, int ldx, const B* panel, size_t panel_stride,
+                                    int K, const float* bias, float* tile) {
+  __m512 acc[MR][NP];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+    for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_loadu_ps(bias + p * kPanelWidth);
+  for (int k = 0; k < K; ++k) {
+    __m512 w[NP];
+#pragma GCC unroll 8
+    for (int p = 0; p < NP; ++p)
+      w[p] = load16_512(panel + p * panel_stride + size_t(k) * kPanelWidth);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m512 a = _mm512_set1_ps(x[size_t(r) * ldx + k]);
+#pragma GCC unroll 8
+      for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_fmadd_ps(a, w[p], acc[r][p]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+    for (int p = 0; p < NP; ++p) _mm512_storeu_ps(tile + (r * NP + p) * kPanelWidth, acc[r][p]);
+}
 #endif
 
+// rows panel rows of 16 bf16 (in kBf16Slot order) -> rows x 16 floats in
+// column order, exactly, on the path `simd`.
+#ifdef GPT2_HAVE_X86
+GPT2_TARGET_AVX2 void widen_rows_avx2(const uint16_t* in, size_t rows, float* out) {
+  for (size_t i = 0; i < rows * kPanelWidth; i += kPanelWidth) {
+    __m256 lo, hi;
+    load16(in + i, lo, hi);
+    _mm256_storeu_ps(out + i, lo);
+    _mm256_storeu_ps(out + i + 8, hi);
+  }
+}
+GPT2_TARGET_AVX512 void widen_rows_avx512(const uint16_t* in, size_t rows, float* out) {
+  for (size_t i = 0; i < rows * kPanelWidth; i += kPanelWidth)
+    _mm512_storeu_ps(out + i, load16_512(in + i));
+}
+#endif
+void widen_panel_rows(Simd simd, const uint16_t* in, size_t rows, float* out) {
+#ifdef GPT2_HAVE_X86
+  if (simd == Simd::avx512) return widen_rows_avx512(in, rows, out);
+  if (simd == Simd::avx2_fma) return widen_rows_avx2(in, rows, out);
+#endif
+  for (size_t i = 0; i < rows * kPanelWidth; i += kPanelWidth)
+    for (int j = 0; j < kPanelWidth; ++j) out[i + j] = widen(in[i + slot<uint16_t>(j)]);
+}
+
+// One MR x 16·NP tile on the path `simd`: tile [MR, NP·16] (row stride NP·16).
 template <int MR, int NP, class B>
-void tile(bool avx2, const float* x, int ldx, const B* panel, size_t panel_stride, int K,
+void tile(Simd simd, const float* x, int ldx, const B* panel, size_t panel_stride, int K,
           const float* bias, float* out) {
 #ifdef GPT2_HAVE_X86
-  if (avx2) return tile_avx2<MR, NP, B>(x, ldx, panel, panel_stride, K, bias, out);
+  if (simd == Simd::avx512)
+    return tile_avx512<MR, NP, B>(x, ldx, panel, panel_stride, K, bias, out);
+  if constexpr (MR == 1 || NP == 1)
+    if (simd == Simd::avx2_fma)
+      return tile_avx2<MR, NP, B>(x, ldx, panel, panel_stride, K, bias, out);
 #endif
   tile_scalar<MR, NP, B>(x, ldx, panel, panel_stride, K, bias, out);
 }
 
-template <class B>
-void tile_rows(bool avx2, int mr, const float* x, int ldx, const B* panel, size_t panel_stride,
-               int K, const float* bias, float* out) {
-  switch (mr) {
-    case 1:
-      return tile<1, 1, B>(avx2, x, ldx, panel, panel_stride, K, bias, out);
-    case 2:
-      return tile<2, 1, B>(avx2, x, ldx, panel, panel_stride, K, bias, out);
-    case 3:
-      return tile<3, 1, B>(avx2, x, ldx, panel, panel_stride, K, bias, out);
-    case 4:
-      return tile<4, 1, B>(avx2, x, ldx, panel, panel_stride, K, bias, out);
-    case 5:
-      return tile<5, 1, B>(avx2, x, ldx, panel, panel_stride, K, bias, out);
-    case 6:
-      return tile<6, 1, B>(avx2, x, ldx, panel, panel_stride, K, bias, out);
-  }
-  GPT2_CHECK(false, "tile rows out of range");
+// tile<mr, np> for run-time mr in 1..MaxRows and np in 1..MaxPanels.
+template <int MaxRows, int MaxPanels, class B, int... Rows, int... Panels>
+void tile_dispatch(std::integer_sequence<int, Rows...>, std::integer_sequence<int, Panels...>,
+                   Simd simd, int mr, int np, const float* x, int ldx, const B* panel,
+                   size_t panel_stride, int K, const float* bias, float* out) {
+  auto for_panels = [&]<int R>() {
+    return ((np == Panels + 1 &&
+             (tile<R, Panels + 1, B>(simd, x, ldx, panel, panel_stride, K, bias, out), true)) ||
+            ...);
+  };
+  const bool done = ((mr == Rows + 1 && for_panels.template operator()<Rows + 1>()) || ...);
+  GPT2_CHECK(done, "tile shape out of range");
+}
+template <int MaxRows, int MaxPanels, class B>
+void tile_any(Simd simd, int mr, int np, const float* x, int ldx, const B* panel,
+              size_t panel_stride, int K, const float* bias, float* out) {
+  tile_dispatch<MaxRows, MaxPanels, B>(std::make_integer_sequence<int, MaxRows>{},
+                                       std::make_integer_sequence<int, MaxPanels>{}, simd, mr, np,
+                                       x, ldx, panel, panel_stride, K, bias, out);
 }
 
 // Writes the [rows, width] tile (row stride tile_ld) into y columns n0.. with the epilogue.
@@ -171,10 +256,10 @@ void finish(const float* t, int rows, int tile_ld, int n0, int width, float* y, 
 template <class B>
 void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, const float* bias,
                 float* y, int ldy, Epilogue e, int p_begin, int p_end, float* scratch) {
-  const bool avx2 = simd_in_use() == Simd::avx2_fma;
+  const Simd simd = simd_in_use();
   const size_t stride = size_t(K) * kPanelWidth;  // elements per panel
-  alignas(32) float bias_pad[kGemvPanels * kPanelWidth];
-  alignas(32) float tile_buf[kTileRows * kGemvPanels * kPanelWidth];
+  alignas(64) float bias_pad[kScratchPanels * kPanelWidth];
+  alignas(64) float tile_buf[kTileFloats];
   auto load_bias = [&](int p, int np) {
     for (int j = 0; j < np * kPanelWidth; ++j) {
       const int n = p * kPanelWidth + j;
@@ -184,51 +269,70 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
   auto width_of = [&](int p, int np) {
     return std::min(N, (p + np) * kPanelWidth) - p * kPanelWidth;
   };
+  // The np panels from p as float: bf16 panels are widened (exactly) into
+  // scratch once and the float tiles run on them, the same products as
+  // widening in registers without redoing it for every tile of rows.
+  auto float_panels = [&](int p, int np) -> const float* {
+    if constexpr (std::is_same_v<B, uint16_t>) {
+      widen_panel_rows(simd, panels + p * stride, np * stride / kPanelWidth, scratch);
+      return scratch;
+    } else {
+      return panels + p * stride;
+    }
+  };
 
   if (T == 1) {  // decode: stream kGemvPanels panels side by side
     int p = p_begin;
     for (; p + kGemvPanels <= p_end; p += kGemvPanels) {
       load_bias(p, kGemvPanels);
-      tile<1, kGemvPanels, B>(avx2, x, ldx, panels + p * stride, stride, K, bias_pad, tile_buf);
+      tile<1, kGemvPanels, B>(simd, x, ldx, panels + p * stride, stride, K, bias_pad, tile_buf);
       finish(tile_buf, 1, kGemvPanels * kPanelWidth, p * kPanelWidth, width_of(p, kGemvPanels), y,
              ldy, e);
     }
     for (; p < p_end; ++p) {
       load_bias(p, 1);
-      tile<1, 1, B>(avx2, x, ldx, panels + p * stride, stride, K, bias_pad, tile_buf);
+      tile<1, 1, B>(simd, x, ldx, panels + p * stride, stride, K, bias_pad, tile_buf);
       finish(tile_buf, 1, kPanelWidth, p * kPanelWidth, width_of(p, 1), y, ldy, e);
     }
     return;
   }
-  for (int r0 = 0; r0 < T; r0 += kRowBlock) {
-    const int r1 = std::min(T, r0 + kRowBlock);
-    for (int p = p_begin; p < p_end; ++p) {
-      load_bias(p, 1);
-      const B* panel = panels + p * stride;
-      if constexpr (std::is_same_v<B, uint16_t>) {
-        // Widen the panel once (exact) and run the float tiles on it: the
-        // same products as widening in registers, without redoing it per tile.
-        for (size_t i = 0; i < stride; i += kPanelWidth)
-          for (int j = 0; j < kPanelWidth; ++j) scratch[i + j] = widen(panel[i + slot<B>(j)]);
-        for (int r = r0; r < r1; r += kTileRows) {
-          const int mr = std::min(kTileRows, r1 - r);
-          tile_rows<float>(avx2, mr, x + size_t(r) * ldx, ldx, scratch, stride, K, bias_pad,
-                           tile_buf);
-          finish(tile_buf, mr, kPanelWidth, p * kPanelWidth, width_of(p, 1), y + size_t(r) * ldy,
-                 ldy, e);
-        }
+  // Prefill: groups of panels (one panel on the AVX2 and scalar paths,
+  // kTilePanels512 on AVX-512), each walked by tiles of rows while it stays in
+  // cache. f32: in row blocks, so that a block of x stays hot while the thread
+  // walks its panels; bf16: every row over a group at once, so that each
+  // group is widened once.
+  const bool wide = simd == Simd::avx512;
+  const int group = wide ? kTilePanels512 : 1, rows = wide ? kTileRows512 : kTileRows;
+  auto run_rows = [&](int p, int np, const float* w, int r0, int r1) {
+    for (int r = r0; r < r1; r += rows) {
+      const int mr = std::min(rows, r1 - r);
+      if (wide) {
+        tile_any<kTileRows512, kTilePanels512, float>(simd, mr, np, x + size_t(r) * ldx, ldx, w,
+                                                      stride, K, bias_pad, tile_buf);
       } else {
-        for (int r = r0; r < r1; r += kTileRows) {
-          const int mr = std::min(kTileRows, r1 - r);
-          tile_rows<B>(avx2, mr, x + size_t(r) * ldx, ldx, panel, stride, K, bias_pad, tile_buf);
-          finish(tile_buf, mr, kPanelWidth, p * kPanelWidth, width_of(p, 1), y + size_t(r) * ldy,
-                 ldy, e);
-        }
+        tile_any<kTileRows, 1, float>(simd, mr, 1, x + size_t(r) * ldx, ldx, w, stride, K, bias_pad,
+                                      tile_buf);
       }
+      finish(tile_buf, mr, np * kPanelWidth, p * kPanelWidth, width_of(p, np), y + size_t(r) * ldy,
+             ldy, e);
+    }
+  };
+  const int block = std::is_same_v<B, uint16_t> ? T : kRowBlock;
+  for (int r0 = 0; r0 < T; r0 += block) {
+    const int r1 = std::min(T, r0 + block);
+    for (int p = p_begin; p < p_end; p += group) {
+      const int np = std::min(group, p_end - p);
+      load_bias(p, np);
+      run_rows(p, np, float_panels(p, np), r0, r1);
     }
   }
 }
 }  // namespace
+
+int gemm_panel_group(int T) {
+  if (T == 1) return kGemvPanels;
+  return simd_in_use() == Simd::avx512 ? kTilePanels512 : 1;
+}
 
 float PanelMatrix::at(int k, int n) const {
   const size_t group = (size_t(n / kPanelWidth) * rows + k) * kPanelWidth;

@@ -4,9 +4,11 @@
 // A weight W [K, N] (a Conv1D weight, or wteᵀ for the lm_head) is stored as
 // ceil(N / 16) panels of 16 columns, each panel one contiguous [K, 16] block
 // (zero-padded past column N):  panels [NP, K, 16].  A decode step then
-// streams each panel front to back (matrix-vector work at memory speed) and a
-// prefill multiplies a tile of 6 rows by one panel (matrix-matrix work at
-// FMA speed). Panels are the unit of threading.
+// streams 4 panels side by side, front to back (matrix-vector work at memory
+// speed), and a prefill multiplies a tile of rows by panels (matrix-matrix
+// work at FMA speed): 6 rows by 1 panel in ymm registers on the AVX2 path,
+// 8 rows by 3 panels in zmm registers on the AVX-512 path. Panels are the
+// unit of threading.
 //
 // Every output element is one fused-multiply-add chain in k order:
 //   acc = bias[n] (or 0);  acc = fma(x[t, k], W[k, n], acc)  for k = 0 .. K-1
@@ -22,6 +24,8 @@
 namespace gpt2::optimized {
 
 inline constexpr int kPanelWidth = 16;
+// Panels a thread may widen at once (bf16 prefill): gemm_panels' scratch.
+inline constexpr int kScratchPanels = 4;
 
 // Storage aligned to a cache line: a panel row of 16 floats is then exactly
 // one 64-byte line and no 32-byte load straddles two lines. (A large
@@ -37,7 +41,9 @@ struct CacheLineAllocator {
   T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
   void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
   template <class U>
-  bool operator==(const CacheLineAllocator<U>&) const { return true; }
+  bool operator==(const CacheLineAllocator<U>&) const {
+    return true;
+  }
 };
 template <class T>
 using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
@@ -70,7 +76,14 @@ enum class Epilogue {
 
 // y [T, N] (row stride ldy) from x [T, K] (row stride ldx), for the panels
 // [panel_begin, panel_end) of w only. bias [N] may be null. scratch: at least
-// K·16 floats, private to the calling thread (bf16 widens a panel into it).
+// gemm_scratch_floats(K) floats, private to the calling thread (bf16 widens
+// panels into it).
+// The panels gemm_panels works on together for T rows on the SIMD path in
+// use (4 side by side in a decode step; 3 per AVX-512 prefill tile): splits
+// of the panel range at multiples of it keep every group whole.
+int gemm_panel_group(int T);
+
+inline size_t gemm_scratch_floats(int K) { return size_t(kScratchPanels) * K * kPanelWidth; }
 void gemm_panels(const float* x, int T, int ldx, const PanelMatrix& w, const float* bias, float* y,
                  int ldy, Epilogue epilogue, int panel_begin, int panel_end, float* scratch);
 

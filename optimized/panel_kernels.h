@@ -39,6 +39,10 @@ class PanelKernels : public Kernels {
   };
   void run_gemm(const float* x, int T, const PanelMatrix& w, const float* bias, float* y,
                 Epilogue e);
+  // Work is cut into about kChunksPerThread chunks per thread (ThreadPool
+  // hands them out as threads come free), each a multiple of `multiple` items.
+  static constexpr int kChunksPerThread = 8;
+  int chunk_grain(int n, int multiple) const;
 
   Config config_;
   ThreadPool& pool_;
@@ -46,7 +50,7 @@ class PanelKernels : public Kernels {
   std::vector<float> wpe_;  // [P, C]
   std::vector<Layer> layers_;
   std::vector<float> ln_f_weight_, ln_f_bias_;  // [C]
-  std::vector<AlignedVector<float>> scratch_;   // per thread: 4C·16 floats
+  std::vector<AlignedVector<float>> scratch_;   // per thread: gemm_scratch_floats(4C)
 };
 
 // Every tensor of `weights` rounded to bfloat16 (nearest, ties to even) and

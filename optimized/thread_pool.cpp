@@ -1,5 +1,7 @@
 #include "optimized/thread_pool.h"
 
+#include <algorithm>
+
 #include "model/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -12,11 +14,14 @@
 namespace gpt2::optimized {
 
 namespace {
-// Spin iterations before sleeping: about 10-30 µs (PAUSE takes 10-140 cycles
+// Spin iterations before sleeping: about 10-50 µs (PAUSE takes 10-140 cycles
 // depending on the CPU), long enough to bridge the gap between two kernels of
 // one forward pass, short enough not to steal a shared core for long.
 constexpr int kSpinIterations = 1000;
 
+constexpr uint64_t claim_word(uint32_t generation, uint32_t chunks, uint32_t next) {
+  return (uint64_t(generation) << 32) | (uint64_t(chunks) << 16) | next;
+}
 }  // namespace
 
 template <class Pred>
@@ -47,34 +52,52 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::run_share(int thread) {
-  const int64_t n = n_;
-  const int begin = static_cast<int>(n * thread / size_);
-  const int end = static_cast<int>(n * (thread + 1) / size_);
-  if (begin >= end) return;
-  try {
-    task_(ctx_, begin, end, thread);
-  } catch (...) {
-    bool expected = false;
-    if (has_error_.compare_exchange_strong(expected, true)) error_ = std::current_exception();
+void ThreadPool::run_chunks(int thread, uint32_t generation) {
+  uint64_t word = claim_.load(std::memory_order_acquire);
+  while (true) {
+    const uint32_t chunks = uint32_t(word >> 16) & 0xFFFF, next = uint32_t(word) & 0xFFFF;
+    if (uint32_t(word >> 32) != generation || next >= chunks) return;
+    if (!claim_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      continue;  // word now holds the current value
+    // Chunk `next` of this generation is ours; the job cannot change before
+    // it is done, so these are this job's values.
+    const int n = n_.load(std::memory_order_relaxed),
+              grain = grain_.load(std::memory_order_relaxed);
+    const int begin = int(next) * grain, end = std::min(n, begin + grain);
+    try {
+      task_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), begin, end,
+                                            thread);
+    } catch (...) {
+      bool expected = false;
+      if (has_error_.compare_exchange_strong(expected, true)) error_ = std::current_exception();
+    }
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == int(chunks) && thread != 0) notify();
+    word = claim_.load(std::memory_order_acquire);
   }
 }
 
-void ThreadPool::run(int n, Task task, void* ctx) {
-  if (size_ == 1) {
+void ThreadPool::run(int n, int grain, Task task, void* ctx) {
+  if (grain <= 0) grain = (n + size_ - 1) / size_;
+  grain = std::max(grain, (n + kMaxChunks - 1) / kMaxChunks);
+  const int chunks = (n + grain - 1) / grain;
+  if (size_ == 1 || chunks == 1) {
     task(ctx, 0, n, 0);
     return;
   }
-  task_ = task;
-  ctx_ = ctx;
-  n_ = n;
+  task_.store(task, std::memory_order_relaxed);
+  ctx_.store(ctx, std::memory_order_relaxed);
+  n_.store(n, std::memory_order_relaxed);
+  grain_.store(grain, std::memory_order_relaxed);
   error_ = nullptr;
   has_error_.store(false, std::memory_order_relaxed);
-  pending_.store(size_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  done_.store(0, std::memory_order_relaxed);
+  const uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  claim_.store(claim_word(generation, uint32_t(chunks), 0), std::memory_order_release);
+  generation_.store(generation, std::memory_order_release);
   notify();
-  run_share(0);
-  spin_then_wait([&] { return pending_.load(std::memory_order_acquire) == 0; });
+  run_chunks(0, generation);
+  spin_then_wait([&] { return done_.load(std::memory_order_acquire) == chunks; });
   if (has_error_.load(std::memory_order_acquire)) std::rethrow_exception(error_);
 }
 
@@ -86,8 +109,7 @@ void ThreadPool::worker(int thread) {
     spin_then_wait([&] { return generation_.load(std::memory_order_acquire) != seen; });
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load(std::memory_order_acquire)) return;
-    run_share(thread);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) notify();
+    run_chunks(thread, seen);
   }
 }
 

@@ -112,7 +112,8 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
   for (size_t i = 0; i < scales.size(); ++i)
     out.push_back(make_budget(baseline_errors[i], shared_errors.at(i), scales[i]));
 
-  const Weights<double> w = convert_weights<double>(weights);
+  // The maps at double on the stored weights (reference/weight_product.h).
+  const Weights<float>& w = weights;
   const Config& cfg = weights.config;
   const int T = truth.n_tokens, C = cfg.n_embd, L = cfg.n_layer, V = cfg.vocab_size;
   const int NH = cfg.n_head, HS = cfg.head_size();
@@ -123,14 +124,14 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
   auto gain = [&](const Vector& x, const std::function<Vector(const Vector&)>& f) {
     return measured_gain(x, f, mix64(seed + 0x6761696e00000000ull + (edge++ << 32)));
   };
-  auto norm = [&](const std::vector<double>& g, const std::vector<double>& b) {
+  auto norm = [&](const std::vector<float>& g, const std::vector<float>& b) {
     return [&g, &b, T, C, eps](const Vector& x) {
       Vector y;
       reference::layer_norm(y, x, g, b, T, C, eps);
       return y;
     };
   };
-  auto linear = [&](const std::vector<double>& m, const std::vector<double>& b, int in, int o) {
+  auto linear = [&](const std::vector<float>& m, const std::vector<float>& b, int in, int o) {
     return [&m, &b, in, o, T, &serial](const Vector& x) {
       Vector y;
       reference::linear(y, x, m, b, T, in, o, serial);
@@ -139,7 +140,7 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
   };
 
   for (int l = 0; l < L; ++l) {
-    const BlockWeights<double>& b = w.blocks[l];
+    const BlockWeights<float>& b = w.blocks[l];
     const BlockOps<double>& o = truth.ops[l];
     const Vector& x_in = block_input(truth, l);
     const int x_in_index = index.block(l - 1);

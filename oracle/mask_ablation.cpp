@@ -60,22 +60,14 @@ namespace {
 template <class Real>
 void reference_passes(const Weights<float>& weights, const std::vector<int>& tokens,
                       const MaskAblationOptions& options, MaskAblation& out) {
-  Weights<Real> converted;
-  const Weights<Real>* w = nullptr;
-  if constexpr (std::is_same_v<Real, float>) {
-    w = &weights;
-  } else {
-    converted = convert_weights<Real>(weights);  // once, for both passes
-    w = &converted;
-  }
   reference::Options causal;
   causal.mask = Mask::causal;
   causal.threads = options.threads;
   causal.progress = options.progress;
   reference::Options none = causal;
   none.mask = Mask::none;
-  const Trace<Real> a = reference::forward<Real>(*w, tokens, causal);
-  const Trace<Real> b = reference::forward<Real>(*w, tokens, none);
+  const Trace<Real> a = reference::forward<Real>(weights, tokens, causal);
+  const Trace<Real> b = reference::forward<Real>(weights, tokens, none);
 
   std::vector<const std::vector<Real>*> unmasked;
   for_each_trace_tensor(b, [&](const std::string&, const std::vector<Real>& t, const Shape&) {

@@ -15,7 +15,8 @@ namespace gpt2::cli {
 void ModelSource::add_options(CLI::App& command) {
   auto* model_option =
       command.add_option("--model", model, "Built-in model (preset): tiny (default), small, "
-                                           "gpt2-124m-shape");
+                                           "gpt2-124m-shape, gpt2-medium-shape, "
+                                           "gpt2-large-shape, gpt2-xl-shape");
   auto* checkpoint_option = command.add_option(
       "--checkpoint", checkpoint, "Hugging Face GPT-2 directory (config.json + model.safetensors)");
   model_option->excludes(checkpoint_option);

@@ -177,6 +177,21 @@ const std::vector<Preset>& presets() {
              "GPT-2 124M shape (12 layers, 12 heads, n_embd 768, vocab 50257, context 1024), "
              "random weights, for performance work",
              12, 12, 768, 50257, 1024, 0x124),
+        // The other GPT-2 sizes, for measuring the oracle at scale (memory,
+        // time, the conformance plan): their weights are generated in place,
+        // 4 bytes per parameter (XL: 1.56e9 parameters, 6.2 GB).
+        make("gpt2-medium-shape",
+             "GPT-2 medium (355M) shape (24 layers, 16 heads, n_embd 1024, vocab 50257, context "
+             "1024), random weights",
+             24, 16, 1024, 50257, 1024, 0x355),
+        make("gpt2-large-shape",
+             "GPT-2 large (774M) shape (36 layers, 20 heads, n_embd 1280, vocab 50257, context "
+             "1024), random weights",
+             36, 20, 1280, 50257, 1024, 0x774),
+        make("gpt2-xl-shape",
+             "GPT-2 XL (1.5B) shape (48 layers, 25 heads, n_embd 1600, vocab 50257, context "
+             "1024), random weights",
+             48, 25, 1600, 50257, 1024, 0x1558),
     };
   }();
   return kPresets;

@@ -44,7 +44,9 @@ void save_checkpoint(const Weights<float>& weights, const std::string& dir,
 void write_checkpoint_files(const Weights<float>& weights, const std::string& dir);
 
 // Built-in models, generated from a seed with the same bits on every
-// platform: "tiny" (default), "small", "gpt2-124m-shape".
+// platform: "tiny" (default), "small", and GPT-2's four sizes with random
+// weights: "gpt2-124m-shape", "gpt2-medium-shape", "gpt2-large-shape",
+// "gpt2-xl-shape".
 struct Preset {
   std::string name;
   std::string description;

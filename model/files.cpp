@@ -603,15 +603,8 @@ void install_signal_cleanup() {
   }
 }
 
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                  &EVP_MD_CTX_free);
-  GPT2_CHECK(context != nullptr, "EVP_MD_CTX_new");
-  GPT2_CHECK(EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) == 1, "sha256 init");
-  GPT2_CHECK(EVP_DigestUpdate(context.get(), bytes.data(), bytes.size()) == 1, "sha256 update");
-  GPT2_CHECK(EVP_DigestFinal_ex(context.get(), digest, &length) == 1, "sha256 final");
+namespace {
+std::string hex_of(const unsigned char* digest, unsigned int length) {
   static const char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) {
@@ -619,6 +612,38 @@ std::string sha256_hex(const std::string& bytes) {
     hex += kHex[digest[i] & 15];
   }
   return hex;
+}
+}  // namespace
+
+Sha256::Sha256() {
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  GPT2_CHECK(context != nullptr, "EVP_MD_CTX_new");
+  context_ = context;
+  GPT2_CHECK(EVP_DigestInit_ex(context, EVP_sha256(), nullptr) == 1, "sha256 init");
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
+
+void Sha256::update(const void* data, size_t bytes) {
+  GPT2_CHECK(!finished_, "Sha256::update after hex()");
+  GPT2_CHECK(EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data, bytes) == 1,
+             "sha256 update");
+}
+
+std::string Sha256::hex() {
+  GPT2_CHECK(!finished_, "Sha256::hex called twice");
+  finished_ = true;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  GPT2_CHECK(EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(context_), digest, &length) == 1,
+             "sha256 final");
+  return hex_of(digest, length);
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  Sha256 sha;
+  sha.update(bytes);
+  return sha.hex();
 }
 
 std::string sha256_file(const std::string& path) { return sha256_hex(read_file(path)); }

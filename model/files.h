@@ -123,4 +123,21 @@ void install_signal_cleanup();
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file(const std::string& path);
 
+// SHA-256 fed in pieces (data too large to copy into one string: a model's
+// weights). hex() finishes it; update() after hex() is an internal error.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* data, size_t bytes);
+  void update(const std::string& text) { update(text.data(), text.size()); }
+  std::string hex();
+
+ private:
+  void* context_ = nullptr;  // EVP_MD_CTX
+  bool finished_ = false;
+};
+
 }  // namespace gpt2

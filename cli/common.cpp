@@ -7,6 +7,8 @@
 #include "model/config.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "model/memory.h"
+#include "reference/cost.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
 
@@ -52,6 +54,13 @@ Config ModelSource::config() const {
   if (checkpoint.empty()) return find_preset(preset_name(*this)).config;
   const std::string file = checkpoint + "/config.json";
   return config_from_json(read_file(file, kMaxConfigBytes), file);
+}
+
+uint64_t ModelSource::load_bytes(const Config& config) const {
+  const uint64_t weights = reference::weight_bytes(config);
+  if (checkpoint.empty()) return weights;
+  const std::string file = checkpoint + "/model.safetensors";
+  return weights + (path_kind(file) == PathKind::regular_file ? regular_file_size(file) : 0);
 }
 
 std::optional<Gpt2Tokenizer> ModelSource::tokenizer(const Config& config,
@@ -152,6 +161,47 @@ CLI::Option* add_seed_option(CLI::App& command, uint64_t& seed, const std::strin
       },
       "UINT");
   return command.add_option("--seed", seed, description)->check(digits_only);
+}
+
+CLI::Option* add_force_option(CLI::App& command, bool& force) {
+  return command.add_flag("--force", force,
+                          "Run even when the memory it needs (estimated before it starts) is more "
+                          "than the memory available");
+}
+
+std::string format_speed(const reference::Speed& speed, int threads) {
+  char text[160];
+  std::snprintf(text, sizeof text,
+                "measured now on %d thread%s: %.3g ns per multiply-add, %.3g us per tanh or exp",
+                threads, threads == 1 ? "" : "s", speed.multiply_add_seconds * 1e9,
+                speed.transcendental_seconds * 1e6);
+  return text;
+}
+
+namespace {
+// The process itself (code, libraries, allocator slack) beyond its data.
+constexpr uint64_t kBaseBytes = 64ull << 20;
+}  // namespace
+
+void check_memory(const std::string& verb, const Estimate& e, bool force) {
+  const uint64_t needed = e.bytes + kBaseBytes;
+  const std::optional<AvailableMemory> available = available_memory();
+  if (!available || needed <= available->bytes) return;
+  const std::string line = e.what + " needs about " + bytes_text(needed) +
+                           " of memory (estimated), " + bytes_text(available->bytes) +
+                           " is available (" + available->source + ")";
+  if (!force) throw InputError(verb + ": " + line + "; --force runs it anyway");
+  std::fprintf(stderr, "gpt2-oracle %s: warning: %s; running anyway (--force)\n", verb.c_str(),
+               line.c_str());
+}
+
+void print_estimate(const std::string& verb, const Estimate& e) {
+  if (e.seconds < reference::kLongRunSeconds) return;
+  const std::optional<AvailableMemory> available = available_memory();
+  std::fprintf(stderr, "gpt2-oracle %s: estimate for %s: %s (%s), %s of memory%s\n", verb.c_str(),
+               e.what.c_str(), reference::duration_text(e.seconds).c_str(), e.how.c_str(),
+               bytes_text(e.bytes + kBaseBytes).c_str(),
+               available ? (" (" + bytes_text(available->bytes) + " available)").c_str() : "");
 }
 
 void check_outputs(const std::vector<Output>& outputs) {

@@ -13,6 +13,7 @@
 
 #include "model/tokenizer.h"
 #include "model/weights.h"
+#include "reference/cost.h"
 
 namespace gpt2::cli {
 
@@ -36,6 +37,9 @@ struct ModelSource {
   // The config alone (a preset's, or the checkpoint's config.json), before
   // any weights are read or generated.
   Config config() const;
+  // Bytes at the peak of load(): the float weights, and for a checkpoint
+  // its model.safetensors read whole beside them.
+  uint64_t load_bytes(const Config& config) const;
   // The checkpoint's tokenizer (vocab.json + merges.txt, checked against
   // `config`), or nullopt for a preset or a checkpoint without those files.
   // When `needed_by` names an option (--text), its absence is an InputError
@@ -120,6 +124,29 @@ void check_outputs(const std::vector<Output>& outputs);
 // exit code is `verdict` when every write succeeded or when the verdict is a
 // failed check (1), and 2 when a write failed after everything passed.
 int write_outputs(int verdict, const std::vector<Output>& outputs);
+
+// --force: run even when the memory estimate exceeds the memory available.
+CLI::Option* add_force_option(CLI::App& command, bool& force);
+
+// What a long run will take, estimated before it starts (reference/cost.h).
+struct Estimate {
+  std::string what;     // "the reference at 50 digits over 8 tokens of gpt2-xl-shape"
+  uint64_t bytes = 0;   // at the peak, weights included
+  double seconds = -1;  // < 0: short (not estimated)
+  std::string how;      // how the time was estimated: "measured now on 2 threads: ..."
+};
+
+// Refuses with an InputError (one line: needed against available, and where
+// that figure comes from) when e.bytes exceed the memory available, unless
+// `force` (then the refusal is a warning line and the run goes on). Called
+// before the time is estimated: a refusal costs no calibration.
+void check_memory(const std::string& verb, const Estimate& e, bool force);
+
+// Prints `e` on stderr when the run is long (seconds >= kLongRunSeconds).
+void print_estimate(const std::string& verb, const Estimate& e);
+
+// "measured now on 2 threads: 22 ns per multiply-add, 1.2 us per tanh or exp" (wall time).
+std::string format_speed(const reference::Speed& speed, int threads);
 
 Verb add_conformance_verb(CLI::App& app);
 Verb add_run_verb(CLI::App& app);

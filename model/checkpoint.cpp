@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "model/error.h"
@@ -222,6 +223,19 @@ Weights<float> with_gpt2_activations(Weights<float> weights) {
     for (float& x : b.mlp_c_fc_bias) x *= kGpt2MlpScale;
   }
   return weights;
+}
+
+std::string weights_sha256(const Weights<float>& weights) {
+  static_assert(std::numeric_limits<float>::is_iec559, "float32 bytes are IEEE's");
+  Sha256 sha;
+  sha.update(config_to_json(weights.config));
+  for_each_tensor(weights, [&](const std::string& name, const std::vector<float>& t,
+                               const Shape& shape) {
+    sha.update("\n" + name + " " + shape_text(shape) + "\n");
+    // Little-endian on every platform this builds for (x86-64, AArch64).
+    sha.update(t.data(), t.size() * sizeof(float));
+  });
+  return sha.hex();
 }
 
 Weights<float> seeded_weights(const Config& config, uint64_t seed) {

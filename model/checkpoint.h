@@ -69,6 +69,12 @@ inline constexpr float kGpt2QueryKeyScale = 8.0f;
 inline constexpr float kGpt2MlpScale = 32.0f;
 Weights<float> with_gpt2_activations(Weights<float> weights);
 
+// SHA-256 of what the weights compute: the config (its config.json text) and
+// every tensor's name, shape and float32 bytes, in forward order. Equal for
+// a preset and its exported checkpoint; the truth cache's key of a model
+// (oracle/truth_cache.h). About a second per GB.
+std::string weights_sha256(const Weights<float>& weights);
+
 // Weights from the seeded generator (see init.h) for any config.
 Weights<float> seeded_weights(const Config& config, uint64_t seed);
 

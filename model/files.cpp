@@ -590,6 +590,19 @@ void TemporaryDirectory::replace_by_renames() {
   remove_entry(aside.path);
 }
 
+void remove_abandoned_temporaries(const std::string& dir) {
+  std::vector<std::string> temporaries;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    const size_t at = entry.rfind(".tmp.");
+    if (entry.empty() || entry[0] != '.' || at == std::string::npos || at == 0) continue;
+    if (is_temporary_name(entry, entry.substr(0, at + 5))) temporaries.push_back(join(dir, entry));
+  }
+  for (const std::string& path : temporaries)
+    if (const Fd lock = lock_if_abandoned(path); lock.get() >= 0) remove_entry(path);
+}
+
 void install_signal_cleanup() {
   struct sigaction action {};
   action.sa_handler = remove_temporaries_and_reraise;

@@ -114,6 +114,11 @@ class TemporaryDirectory {
   bool committed_ = false;
 };
 
+// Removes the temporaries (".NAME.tmp.<pid>.<random>", of any NAME) in
+// `dir` that no process holds: what killed runs left there. For a directory
+// of many outputs (the truth cache), where no single NAME is written again.
+void remove_abandoned_temporaries(const std::string& dir);
+
 // Installs handlers for SIGINT, SIGTERM and SIGHUP that remove this process's
 // temporaries and then let the signal end the process as it would have
 // (exit status 128 + signal). For programs (the CLI's main), not libraries.

@@ -301,10 +301,41 @@ double max_error(const Vector& value, const Vector& truth) {
 
 }  // namespace
 
+ReplayReference assemble_replay_reference(const Config& cfg, const std::vector<int>& tokens,
+                                          Mask mask, const Trace<double>& truth,
+                                          std::vector<std::vector<double>> op_truths,
+                                          std::vector<Budget> budgets, int stochastic_runs,
+                                          const std::string& source) {
+  const std::vector<ReplayOpId> ids = replay_ops(cfg.n_layer);
+  if (op_truths.size() != ids.size() || budgets.size() != ids.size())
+    throw InputError(source + ": " + std::to_string(op_truths.size()) + " op truths and " +
+                     std::to_string(budgets.size()) + " budgets for " +
+                     std::to_string(ids.size()) + " ops");
+  const int T = static_cast<int>(tokens.size());
+  ReplayReference ref;
+  ref.tokens = tokens;
+  ref.mask = mask;
+  ref.stochastic_runs = stochastic_runs;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ReplayCase c;
+    c.id = ids[i];
+    c.width = tensor_width(ids[i].output().kind, cfg);
+    if (op_truths[i].size() != size_t(T) * c.width)
+      throw InputError(source + ": the truth of " + ids[i].name() + " has " +
+                       std::to_string(op_truths[i].size()) + " elements, expected " +
+                       std::to_string(size_t(T) * c.width));
+    set_inputs(c, truth);
+    c.truth = std::move(op_truths[i]);
+    c.budget = budgets[i];
+    ref.ops.push_back(std::move(c));
+  }
+  return ref;
+}
+
 ReplayReference compute_replay_reference(const Weights<float>& weights,
                                          const std::vector<int>& tokens, Mask mask,
                                          const Trace<double>& truth, uint64_t seed,
-                                         const std::vector<ReplayOpId>& only) {
+                                         const std::vector<ReplayOpId>& only, int threads) {
   GPT2_CHECK(truth.level() == TraceLevel::ops || truth.n_layer() == 0,
              "replay needs an op-level truth");
   const Config& cfg = weights.config;
@@ -319,22 +350,23 @@ ReplayReference compute_replay_reference(const Weights<float>& weights,
     set_inputs(c, truth);
     ref.ops.push_back(std::move(c));
   }
-  const reference::Parallel serial(1);
+  const reference::Parallel parallel(threads);
   // The truth: the 50-digit op on the float32 inputs.
   for (ReplayCase& c : ref.ops)
-    c.truth = evaluate<reference::Real50>(c, weights, tokens, mask, serial);
+    c.truth = evaluate<reference::Real50>(c, weights, tokens, mask, parallel);
 
   // The ensemble on the same inputs (oracle/ensemble.h): per op, every
   // member's max error.
   std::vector<std::vector<double>> errors(ref.ops.size());
   for (size_t i = 0; i < ref.ops.size(); ++i)
-    errors[i].push_back(
-        max_error(evaluate<float>(ref.ops[i], weights, tokens, mask, serial), ref.ops[i].truth));
+    errors[i].push_back(max_error(evaluate<float>(ref.ops[i], weights, tokens, mask, parallel),
+                                  ref.ops[i].truth));
   auto stochastic_run = [&](int run) {
     StochasticFloat::Session session(mix64(seed + run));
     for (size_t i = 0; i < ref.ops.size(); ++i)
-      errors[i].push_back(max_error(
-          evaluate<StochasticFloat>(ref.ops[i], weights, tokens, mask, serial), ref.ops[i].truth));
+      errors[i].push_back(
+          max_error(evaluate<StochasticFloat>(ref.ops[i], weights, tokens, mask, parallel),
+                    ref.ops[i].truth));
   };
   int runs = 0;
   while (runs < kStochasticRuns) stochastic_run(runs++);

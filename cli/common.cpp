@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "cli/verbs.h"
@@ -11,6 +12,7 @@
 #include "reference/cost.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
+#include "oracle/truth_cache.h"
 
 namespace gpt2::cli {
 
@@ -161,6 +163,29 @@ CLI::Option* add_seed_option(CLI::App& command, uint64_t& seed, const std::strin
       },
       "UINT");
   return command.add_option("--seed", seed, description)->check(digits_only);
+}
+
+void TruthCacheOption::add_options(CLI::App& command) {
+  auto* dir_option = command.add_option(
+      "--truth-cache", dir,
+      "Directory of the truth cache (default: $XDG_CACHE_HOME/gpt2-oracle/truth or "
+      "~/.cache/gpt2-oracle/truth): truths computed once are read back, verified, next time");
+  auto* off = command.add_flag("--no-truth-cache", disabled,
+                               "Neither read nor write the truth cache");
+  dir_option->excludes(off);
+}
+
+std::string TruthCacheOption::directory(bool create) const {
+  if (disabled) return "";
+  if (dir.empty()) return oracle::default_truth_cache_dir();
+  const PathKind kind = path_kind(dir);
+  if (kind == PathKind::directory || (kind == PathKind::missing && !create)) return dir;
+  if (kind != PathKind::missing)
+    throw InputError("--truth-cache: " + dir + ": not a directory");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw InputError("--truth-cache: " + dir + ": cannot create it (" + ec.message() + ")");
+  return dir;
 }
 
 CLI::Option* add_force_option(CLI::App& command, bool& force) {

@@ -125,6 +125,20 @@ void check_outputs(const std::vector<Output>& outputs);
 // failed check (1), and 2 when a write failed after everything passed.
 int write_outputs(int verdict, const std::vector<Output>& outputs);
 
+// --truth-cache DIR | --no-truth-cache: where truths are kept between runs
+// (oracle/truth_cache.h); by default $XDG_CACHE_HOME/gpt2-oracle/truth or
+// ~/.cache/gpt2-oracle/truth.
+struct TruthCacheOption {
+  std::string dir;
+  bool disabled = false;
+  void add_options(CLI::App& command);
+  // The directory to use, "" for none. An explicit DIR is created if it is
+  // missing (when `create`); one that is not a directory, or cannot be
+  // created, is an InputError (before any work). The default directory is
+  // best effort.
+  std::string directory(bool create = true) const;
+};
+
 // --force: run even when the memory estimate exceeds the memory available.
 CLI::Option* add_force_option(CLI::App& command, bool& force);
 
@@ -158,5 +172,6 @@ Verb add_mask_ablation_verb(CLI::App& app);
 Verb add_decode_verb(CLI::App& app);
 Verb add_bench_verb(CLI::App& app);
 Verb add_kernels_verb(CLI::App& app);
+Verb add_cache_verb(CLI::App& app);
 
 }  // namespace gpt2::cli

@@ -659,6 +659,20 @@ std::string sha256_hex(const std::string& bytes) {
   return sha.hex();
 }
 
-std::string sha256_file(const std::string& path) { return sha256_hex(read_file(path)); }
+// Read a piece at a time (read_file's checks): a model's weights file is
+// hashed without a copy of it in memory.
+std::string sha256_file(const std::string& path) {
+  auto [fd, size] = open_regular_file(path, kMaxInputFileBytes);
+  Sha256 sha;
+  std::vector<char> piece(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), piece.data(), piece.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError(path + ": read error (" + errno_text(errno) + ")");
+    if (n == 0) break;
+    sha.update(piece.data(), static_cast<size_t>(n));
+  }
+  return sha.hex();
+}
 
 }  // namespace gpt2

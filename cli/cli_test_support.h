@@ -39,16 +39,23 @@ inline int exit_code(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// gpt2-oracle ARGS (through the shell, stdin closed). With `limit_seconds`,
+// gpt2-oracle ARGS (through the shell, stdin closed; XDG_CACHE_HOME in this
+// process's scratch directory, so the default truth cache is the test's
+// own). With `limit_seconds`,
 // a run that takes longer is stopped (exit code 124, timeout(1)'s): for
 // checks that must come before the work.
-inline Result run(const std::string& args, int limit_seconds = 0) {
+// `env`: assignments put before the command ("NAME=value ...").
+inline Result run(const std::string& args, int limit_seconds = 0, const std::string& env = "") {
   const std::string out = (scratch() / "stdout").string();
   const std::string err = (scratch() / "stderr").string();
   const std::string limit =
       limit_seconds > 0 ? "timeout " + std::to_string(limit_seconds) + " " : std::string();
-  const std::string command = limit + std::string(GPT2_ORACLE_BINARY) + " " + args + " >" + out +
-                              " 2>" + err + " </dev/null";
+  // The truth cache of this test process alone (scratch() is per process):
+  // never the real home cache, never shared between tests.
+  const std::string cache = "XDG_CACHE_HOME=" + (scratch() / "xdg-cache").string() + " ";
+  const std::string command = cache + (env.empty() ? "" : env + " ") + limit +
+                              std::string(GPT2_ORACLE_BINARY) + " " + args + " >" + out + " 2>" +
+                              err + " </dev/null";
   Result r;
   r.exit_code = exit_code(std::system(command.c_str()));
   r.out = read_file(out);
@@ -64,9 +71,9 @@ inline int line_count(const std::string& s) {
 // report (which would add lines), nothing on stdout; within `limit_seconds`
 // when given (see run).
 inline void expect_bad_input(const std::string& args, const std::string& expected,
-                             int limit_seconds = 0) {
+                             int limit_seconds = 0, const std::string& env = "") {
   SCOPED_TRACE(args);
-  const Result r = run(args, limit_seconds);
+  const Result r = run(args, limit_seconds, env);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(line_count(r.err), 1) << r.err;
   EXPECT_THAT(r.err, ::testing::StartsWith("gpt2-oracle: "));

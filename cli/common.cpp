@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "cli/verbs.h"
@@ -7,16 +8,20 @@
 #include "model/config.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "model/memory.h"
+#include "reference/cost.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
 #include "plugin/plugin.h"
+#include "oracle/truth_cache.h"
 
 namespace gpt2::cli {
 
 void ModelSource::add_options(CLI::App& command) {
   auto* model_option =
       command.add_option("--model", model, "Built-in model (preset): tiny (default), small, "
-                                           "gpt2-124m-shape");
+                                           "gpt2-124m-shape, gpt2-medium-shape, "
+                                           "gpt2-large-shape, gpt2-xl-shape");
   auto* checkpoint_option = command.add_option(
       "--checkpoint", checkpoint, "Hugging Face GPT-2 directory (config.json + model.safetensors)");
   model_option->excludes(checkpoint_option);
@@ -35,7 +40,10 @@ std::string preset_name(const ModelSource& s) { return s.model.empty() ? "tiny" 
 Weights<float> ModelSource::load() const {
   if (!checkpoint.empty()) return load_checkpoint(checkpoint);
   Weights<float> weights = preset_weights(preset_name(*this));
-  return activations.empty() ? weights : with_gpt2_activations(std::move(weights));
+  // Not `cond ? weights : ...`: a conditional's lvalue arm is copied, which
+  // held the weights twice at the peak (measured: 124M, +470 MiB).
+  if (activations.empty()) return weights;
+  return with_gpt2_activations(std::move(weights));
 }
 
 std::string ModelSource::describe() const {
@@ -52,6 +60,13 @@ Config ModelSource::config() const {
   if (checkpoint.empty()) return find_preset(preset_name(*this)).config;
   const std::string file = checkpoint + "/config.json";
   return config_from_json(read_file(file, kMaxConfigBytes), file);
+}
+
+uint64_t ModelSource::load_bytes(const Config& config) const {
+  const uint64_t weights = reference::weight_bytes(config);
+  if (checkpoint.empty()) return weights;
+  const std::string file = checkpoint + "/model.safetensors";
+  return weights + (path_kind(file) == PathKind::regular_file ? regular_file_size(file) : 0);
 }
 
 std::optional<Gpt2Tokenizer> ModelSource::tokenizer(const Config& config,
@@ -183,6 +198,70 @@ CLI::Option* add_seed_option(CLI::App& command, uint64_t& seed, const std::strin
       },
       "UINT");
   return command.add_option("--seed", seed, description)->check(digits_only);
+}
+
+void TruthCacheOption::add_options(CLI::App& command) {
+  auto* dir_option = command.add_option(
+      "--truth-cache", dir,
+      "Directory of the truth cache (default: $XDG_CACHE_HOME/gpt2-oracle/truth or "
+      "~/.cache/gpt2-oracle/truth): truths computed once are read back, verified, next time");
+  auto* off = command.add_flag("--no-truth-cache", disabled,
+                               "Neither read nor write the truth cache");
+  dir_option->excludes(off);
+}
+
+std::string TruthCacheOption::directory(bool create) const {
+  if (disabled) return "";
+  if (dir.empty()) return oracle::default_truth_cache_dir();
+  const PathKind kind = path_kind(dir);
+  if (kind == PathKind::directory || (kind == PathKind::missing && !create)) return dir;
+  if (kind != PathKind::missing)
+    throw InputError("--truth-cache: " + dir + ": not a directory");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw InputError("--truth-cache: " + dir + ": cannot create it (" + ec.message() + ")");
+  return dir;
+}
+
+CLI::Option* add_force_option(CLI::App& command, bool& force) {
+  return command.add_flag("--force", force,
+                          "Run even when the memory it needs (estimated before it starts) is more "
+                          "than the memory available");
+}
+
+std::string format_speed(const reference::Speed& speed, int threads) {
+  char text[160];
+  std::snprintf(text, sizeof text,
+                "measured now on %d thread%s: %.3g ns per multiply-add, %.3g us per tanh or exp",
+                threads, threads == 1 ? "" : "s", speed.multiply_add_seconds * 1e9,
+                speed.transcendental_seconds * 1e6);
+  return text;
+}
+
+namespace {
+// The process itself (code, libraries, allocator slack) beyond its data.
+constexpr uint64_t kBaseBytes = 64ull << 20;
+}  // namespace
+
+void check_memory(const std::string& verb, const Estimate& e, bool force) {
+  const uint64_t needed = e.bytes + kBaseBytes;
+  const std::optional<AvailableMemory> available = available_memory();
+  if (!available || needed <= available->bytes) return;
+  const std::string line = e.what + " needs about " + bytes_text(needed) +
+                           " of memory (estimated), " + bytes_text(available->bytes) +
+                           " is available (" + available->source + ")";
+  if (!force) throw InputError(verb + ": " + line + "; --force runs it anyway");
+  std::fprintf(stderr, "gpt2-oracle %s: warning: %s; running anyway (--force)\n", verb.c_str(),
+               line.c_str());
+}
+
+void print_estimate(const std::string& verb, const Estimate& e) {
+  if (e.seconds < reference::kLongRunSeconds) return;
+  const std::optional<AvailableMemory> available = available_memory();
+  std::fprintf(stderr, "gpt2-oracle %s: estimate for %s: %s (%s), %s of memory%s\n", verb.c_str(),
+               e.what.c_str(), reference::duration_text(e.seconds).c_str(), e.how.c_str(),
+               bytes_text(e.bytes + kBaseBytes).c_str(),
+               available ? (" (" + bytes_text(available->bytes) + " available)").c_str() : "");
 }
 
 void check_outputs(const std::vector<Output>& outputs) {

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
       add_decode_verb(app),
       add_bench_verb(app),
       add_kernels_verb(app),
+      add_cache_verb(app),
   };
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;

@@ -252,6 +252,7 @@ pid_t start(const std::vector<std::string>& args) {
     const int err = ::open((scratch() / "bg_stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    ::setenv("XDG_CACHE_HOME", (scratch() / "xdg-cache").c_str(), 1);  // as run() does
     std::vector<char*> argv = {const_cast<char*>(GPT2_ORACLE_BINARY)};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -318,7 +319,8 @@ TEST(OutputCli, ConcurrentGeneratesOfOneCaseAllSucceedEvenWithTheSamePid) {
     std::string script;
     for (int i = 0; i < 5; ++i) {
       const std::string status = (scratch() / ("status" + std::to_string(i))).string();
-      script += "(" + prefix + GPT2_ORACLE_BINARY +
+      script += "(XDG_CACHE_HOME=" + (scratch() / "xdg-cache").string() + " " + prefix +
+                GPT2_ORACLE_BINARY +
                 " fixtures generate --model tiny --tokens 5,17,3," + std::to_string(i) +
                 " --threads 1 --replace --out " + out.string() + " >/dev/null 2>&1; echo $? > " +
                 status + ") & ";

@@ -1,14 +1,25 @@
 // gpt2-oracle conformance: the main job. Every scenario × every registered
 // kernel set against the reference; a table on stdout, --json, --junit.
+//
+// The plan comes first (oracle/plan.h): the scenarios whose truths fit
+// --budget-minutes on this machine, printed before any work with what was
+// shortened or dropped. Then each row is printed as soon as it is judged,
+// and --json / --junit (regular files) are rewritten after every result
+// with the results so far, marked incomplete until the last: a run stopped
+// by a CI timeout or a signal leaves what it had judged.
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli/verbs.h"
 #include "model/error.h"
+#include "model/files.h"
 #include "oracle/conformance.h"
+#include "oracle/plan.h"
 #include "oracle/report.h"
+#include "oracle/truth_cache.h"
 
 namespace gpt2::cli {
 
@@ -26,7 +37,35 @@ struct ConformanceArgs {
   bool no_replay = false;
   int threads = 0;
   bool progress = false;
+  TruthCacheOption cache;
+  double budget_minutes = 10;
+  bool full_context = false;
+  bool force = false;
 };
+
+// Speeds no machine beats, per thread: a plan whose truths take under a
+// second even at these is not worth measuring the machine for.
+oracle::PlanSpeeds optimistic_speeds(int threads) {
+  oracle::PlanSpeeds s;
+  s.threads = threads;
+  s.digits50 = {15e-9 / threads, 0.5e-6 / threads};
+  s.stochastic = {2e-9 / threads, 1e-8 / threads};
+  s.float32 = {0.2e-9, 1e-8};
+  s.float64 = {0.2e-9 / threads, 1e-8 / threads};
+  s.measured = "not measured: a small plan";
+  return s;
+}
+
+// Whether an output is rewritten as the run goes: a regular file (or one
+// not there yet) is replaced atomically each time; a device or a FIFO is
+// written once, at the end.
+bool rewritable(const std::string& path) {
+  // A descriptor (--json /dev/stdout) takes each write as more output: it
+  // gets the report once, at the end.
+  if (path.empty() || own_descriptor_named_by(path) >= 0) return false;
+  const PathKind kind = path_kind(path);
+  return kind == PathKind::missing || kind == PathKind::regular_file;
+}
 
 int run_conformance_verb(const ConformanceArgs& a) {
   oracle::ConformanceReport report;
@@ -36,23 +75,97 @@ int run_conformance_verb(const ConformanceArgs& a) {
   check_outputs(outputs);
   // A plugin's sets join the registry; without --kernel, only they are run.
   const std::vector<std::string> plugin_sets = a.plugins.load();
+  const oracle::TruthCache cache(a.cache.directory());
+  const Config config = a.source.config();
+  const int threads = resolve_threads(a.threads);
+  const bool preset = a.source.checkpoint.empty() && a.source.activations.empty();
+
+  oracle::PlanOptions plan_options;
+  plan_options.seed = a.seed;
+  plan_options.preset = preset;
+  plan_options.budget_seconds = a.budget_minutes * 60;
+  plan_options.full_context = a.full_context;
+  plan_options.replay = !a.no_replay;
+  plan_options.filter = a.filter;
+  const std::vector<std::string>& chosen = a.kernels.empty() ? plugin_sets : a.kernels;
+  if (chosen.empty()) {
+    for (const auto& k : optimized::kernels()) plan_options.sets.push_back(&k);
+  } else {
+    for (const auto& name : chosen) plan_options.sets.push_back(&optimized::find_kernel(name));
+  }
+  // The machine is measured (or its measurement read from the truth cache)
+  // only when the plan might not fit.
+  oracle::PlanSpeeds speeds = optimistic_speeds(threads);
+  oracle::ConformancePlan plan = oracle::plan_conformance(config, plan_options, speeds);
+  if (plan.full_seconds >= 1) {
+    speeds = oracle::plan_speeds(cache, threads);
+    plan = oracle::plan_conformance(config, plan_options, speeds);
+  }
+  if (plan.scenarios.empty()) throw InputError("--filter: '" + a.filter + "' matches no scenario");
+  Estimate e;
+  e.what = "conformance on " + a.source.describe() + " (" + std::to_string(plan.scenarios.size()) +
+           " scenarios)";
+  e.bytes = std::max(a.source.load_bytes(config), plan.bytes);
+  check_memory("conformance", e, a.force);
+
+  report.model = a.source.describe();
+  report.seed = a.seed;
+  report.config = config;
+  report.budget_rule = oracle::describe_budget_rule();
+  report.plan = plan.lines(plan_options, speeds);
+  report.complete = false;
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const auto& p : plan.scenarios)
+    for (const auto* set : plan_options.sets) {
+      const std::string name = p.scenario.name + " [" + set->name + "]";
+      if (a.filter.empty() || name.find(a.filter) != std::string::npos)
+        rows.emplace_back(p.scenario.name, set->name);
+    }
+  report.planned_results = static_cast<int>(rows.size());
+  const oracle::TableWidths widths = oracle::table_widths(rows, !a.no_replay);
+  std::fputs(oracle::format_table_head(report, widths).c_str(), stdout);
+  std::fflush(stdout);
+
   const Weights<float> weights = a.source.load();
   oracle::ConformanceOptions options;
   options.model = a.source.describe();
   options.seed = a.seed;
-  options.threads = resolve_threads(a.threads);
+  options.threads = threads;
   options.kernels = a.kernels.empty() ? plugin_sets : a.kernels;
   options.filter = a.filter;
   options.trace_level = parse_trace_level(a.trace_level);
   options.progress = a.progress || ::isatty(2);
   options.model_flags = a.source.flags() + a.plugins.flags();
   options.replay = !a.no_replay;
-  const auto scenarios = oracle::default_scenarios(
-      weights.config, a.seed, a.source.checkpoint.empty() && a.source.activations.empty());
-  report = oracle::run_conformance(weights, scenarios, options);
-  if (report.results.empty()) throw InputError("--filter: '" + a.filter + "' matches no scenario");
-  std::fputs(oracle::format_table(report).c_str(), stdout);
+  options.truth_cache = &cache;
+  bool write_failed = false;
+  options.on_result = [&](const oracle::ConformanceReport& so_far) {
+    std::fputs(oracle::format_table_row(so_far.results.back(), widths).c_str(), stdout);
+    std::fflush(stdout);
+    if (write_failed) return;
+    report.results = so_far.results;
+    // The results so far, marked incomplete, in every output that can be
+    // replaced; a failure here is reported once, at the end.
+    for (const Output& o : outputs) {
+      if (!rewritable(o.path)) continue;
+      try {
+        write_file_atomic(o.path, o.content());
+      } catch (const InputError&) {
+        write_failed = true;
+      }
+    }
+  };
+  const oracle::ConformanceReport done =
+      oracle::run_conformance(weights, plan.scenario_list(), options);
+  report.results = done.results;
+  report.complete = true;
+  std::fputs(oracle::format_table_tail(report).c_str(), stdout);
   std::fflush(stdout);
+  if (options.progress && cache.enabled()) {
+    const oracle::CacheStats& s = cache.stats();
+    std::fprintf(stderr, "truth cache %s: %d read, %d computed%s\n", cache.dir().c_str(), s.hits,
+                 s.computed, s.written ? (", " + std::to_string(s.written) + " stored").c_str() : "");
+  }
   return write_outputs(report.passed() ? 0 : 1, outputs);
 }
 
@@ -78,6 +191,15 @@ Verb add_conformance_verb(CLI::App& app) {
                     "Skip replay (every op of every layer run alone on the truth's inputs)");
   add_threads_option(*command, a->threads);
   command->add_flag("--progress", a->progress, "One line per result on stderr");
+  a->cache.add_options(*command);
+  command
+      ->add_option("--budget-minutes", a->budget_minutes,
+                   "Time for the truths on this machine (default 10): longer scenarios are "
+                   "shortened or dropped, and the plan says so first")
+      ->check(CLI::Range(0.0, 1e6));
+  command->add_flag("--full-context", a->full_context,
+                    "Every default scenario, the full context included, whatever it costs");
+  add_force_option(*command, a->force);
   return Verb{command, [a] { return run_conformance_verb(*a); }};
 }
 

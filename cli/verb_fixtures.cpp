@@ -3,6 +3,8 @@
 //   fixtures verify CASEDIR... [--kernel NAME]      this engine's kernel sets
 //   fixtures verify CASEDIR --trace FILE           a trace from any runtime
 // The format is documented in fixtures/README.md.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -14,6 +16,9 @@
 #include "fixtures/verify_report.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "oracle/plan.h"
+#include "oracle/truth_cache.h"
+#include "reference/cost.h"
 
 namespace gpt2::cli {
 
@@ -29,6 +34,9 @@ struct GenerateArgs {
   uint64_t seed = 1;
   int threads = 0;
   bool replace = false;
+  TruthCacheOption cache;
+  bool force = false;
+  bool progress = false;
 };
 
 struct VerifyArgs {
@@ -43,6 +51,39 @@ struct VerifyArgs {
   bool progress = false;
 };
 
+// The memory and time of a case, estimated before the weights are read: the
+// truth with its ensemble and budgets (oracle/plan.h), then the same pass
+// at 50 and 100 digits for the certification, then the case's files.
+void check_generate_resources(const GenerateArgs& a, const Config& config, int T, int threads,
+                              const oracle::TruthCache& cache) {
+  using reference::Precision;
+  const TraceLevel level = parse_trace_level(a.trace_level);
+  const Mask mask = a.mask == "none" ? Mask::none : Mask::causal;
+  const uint64_t weights = reference::weight_bytes(config);
+  const uint64_t truth = weights /* a kernel set's copy */ +
+                         reference::run_bytes(config, T, Precision::digits50, TraceLevel::ops,
+                                              Mode::full) +
+                         reference::trace_elements(config, T, TraceLevel::ops) * sizeof(double);
+  const uint64_t certification = reference::run_bytes(config, T, Precision::digits50, level,
+                                                      Mode::full) +
+                                 reference::run_bytes(config, T, Precision::digits100, level,
+                                                      Mode::full);
+  Estimate e;
+  e.what = "a case of " + std::to_string(T) + " token" + (T == 1 ? "" : "s") + " of " +
+           a.source.describe();
+  e.bytes = std::max(a.source.load_bytes(config),
+                     weights + std::max({truth, certification, weights /* the files */}));
+  check_memory("fixtures generate", e, a.force);
+  const reference::Work forward = reference::forward_work(config, T, mask);
+  if (!reference::estimate_time(forward, Precision::digits100, threads)) return;  // short
+  const oracle::PlanSpeeds speeds = oracle::plan_speeds(cache, threads);
+  const reference::Speed digits100 = reference::calibrate(Precision::digits100, threads);
+  e.seconds = oracle::truth_seconds(config, T, mask, speeds, false) +
+              speeds.digits50.seconds(forward) + digits100.seconds(forward);
+  e.how = "speed " + speeds.measured + ", on " + std::to_string(threads) + " threads";
+  print_estimate("fixtures generate", e);
+}
+
 int generate(const GenerateArgs& a) {
   if (!a.source.activations.empty())
     throw InputError(
@@ -50,21 +91,27 @@ int generate(const GenerateArgs& a) {
         "preset, so export the scaled preset (gpt2-oracle export --activations gpt2) and "
         "generate from that checkpoint");
   fixtures::check_case_output(a.out, a.replace);  // before any work
+  const oracle::TruthCache cache(a.cache.directory());
+  const Config config = a.source.config();
+  std::optional<Gpt2Tokenizer> tokenizer;
+  Prompt prompt = a.input.resolve(config, a.source, tokenizer);
+  const int threads = resolve_threads(a.threads);
+  check_generate_resources(a, config, static_cast<int>(prompt.ids.size()), threads, cache);
   const Weights<float> weights = a.source.load();
   fixtures::GenerateOptions o;
   if (a.source.checkpoint.empty())
     o.preset = a.source.model.empty() ? "tiny" : a.source.model;
   else
     o.checkpoint_dir = a.source.checkpoint;
-  std::optional<Gpt2Tokenizer> tokenizer;
-  Prompt prompt = a.input.resolve(weights.config, a.source, tokenizer);
+  o.truth_cache = &cache;
+  o.progress = a.progress || ::isatty(2);
   o.tokens = std::move(prompt.ids);
   o.text = std::move(prompt.text);  // recorded in case.json
   o.mask = a.mask == "none" ? Mask::none : Mask::causal;
   o.precision = a.precision;
   o.baseline_seed = a.seed;
   o.trace_level = parse_trace_level(a.trace_level);
-  o.threads = resolve_threads(a.threads);
+  o.threads = threads;
   o.replace = a.replace;
   const fixtures::GenerateResult r = fixtures::generate_case(weights, o, a.out);
   if (!r.certified) {
@@ -156,6 +203,9 @@ Verb add_fixtures_verb(CLI::App& app) {
                 "Replace an existing case directory (only a gpt2-oracle case: nothing else is "
                 "ever deleted)");
   add_threads_option(*gen, g->threads);
+  g->cache.add_options(*gen);
+  add_force_option(*gen, g->force);
+  gen->add_flag("--progress", g->progress, "The reference's stages on stderr");
 
   auto v = std::make_shared<VerifyArgs>();
   CLI::App* ver = command->add_subcommand(

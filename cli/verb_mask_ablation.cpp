@@ -4,6 +4,7 @@
 // write the same numbers to files.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -12,6 +13,8 @@
 #include "model/files.h"
 #include "model/utf8.h"
 #include "oracle/mask_ablation.h"
+#include "oracle/truth_cache.h"
+#include "reference/cost.h"
 
 namespace gpt2::cli {
 
@@ -26,6 +29,8 @@ struct MaskAblationArgs {
   std::string json;
   int threads = 0;
   bool progress = false;
+  TruthCacheOption cache;
+  bool force = false;
 };
 
 int run_mask_ablation_verb(const MaskAblationArgs& a) {
@@ -39,12 +44,36 @@ int run_mask_ablation_verb(const MaskAblationArgs& a) {
       {"--svg", a.svg, [&] { return oracle::mask_ablation_svg(ablation); }},
       {"--json", a.json, [&] { return oracle::mask_ablation_json(ablation); }}};
   check_outputs(outputs);  // before minutes are spent computing
-  const Weights<float> weights = a.source.load();
+  const oracle::TruthCache cache(a.cache.directory());
+  options.truth_cache = &cache;
+  const Config config = a.source.config();
   // The checkpoint's tokenizer, when it has one: text input needs it, and
   // the positions are labelled with their tokens' text.
   std::optional<Gpt2Tokenizer> tokenizer;
-  const std::vector<int> tokens =
-      a.input.resolve(weights.config, a.source, tokenizer, true).ids;
+  const std::vector<int> tokens = a.input.resolve(config, a.source, tokenizer, true).ids;
+  {
+    // Two reference passes (both traces held until compared), then the
+    // engine's own copy of the weights for the decode part.
+    const int T = static_cast<int>(tokens.size());
+    Estimate e;
+    e.what = std::string("the reference at ") + reference::precision_name(options.precision) +
+             " with and without the mask over " + std::to_string(T) + " tokens of " +
+             a.source.describe();
+    const uint64_t weights = reference::weight_bytes(config);
+    e.bytes = std::max(a.source.load_bytes(config),
+                       weights + std::max(2 * reference::run_bytes(config, T, options.precision,
+                                                                   TraceLevel::blocks, Mode::full),
+                                          weights));
+    check_memory("mask-ablation", e, a.force);
+    const reference::Work work = reference::forward_work(config, T, Mask::causal) +
+                                 reference::forward_work(config, T, Mask::none);
+    if (const auto time = reference::estimate_time(work, options.precision, options.threads)) {
+      e.seconds = time->seconds;
+      e.how = format_speed(time->speed, options.threads);
+    }
+    print_estimate("mask-ablation", e);
+  }
+  const Weights<float> weights = a.source.load();
 
   ablation = oracle::run_mask_ablation(weights, tokens, a.source.describe(), options);
   if (tokenizer)  // each position labelled with its token's text
@@ -77,6 +106,8 @@ Verb add_mask_ablation_verb(CLI::App& app) {
   command->add_option("--json", a->json, "Write every number as JSON");
   add_threads_option(*command, a->threads);
   command->add_flag("--progress", a->progress, "Progress on stderr (reference)");
+  a->cache.add_options(*command);
+  add_force_option(*command, a->force);
   return Verb{command, [a] { return run_mask_ablation_verb(*a); }};
 }
 

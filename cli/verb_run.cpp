@@ -3,6 +3,7 @@
 // tensors of every block) written as F64 safetensors.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -11,6 +12,7 @@
 #include "model/files.h"
 #include "model/tokens.h"
 #include "optimized/engine.h"
+#include "reference/cost.h"
 #include "reference/reference.h"
 
 namespace gpt2::cli {
@@ -30,6 +32,7 @@ struct RunOptions {
   std::string trace_level = "blocks";
   int threads = 0;
   bool progress = false;
+  bool force = false;
 };
 
 Mode parse_mode(const std::string& text) {
@@ -54,18 +57,44 @@ int run_verb(const RunOptions& o) {
   const Mask mask = o.mask == "none" ? Mask::none : Mask::causal;
   check_output_file("--out", o.out);  // before any work
 
-  const Weights<float> weights = o.source.load();
+  // The config and the tokens first: the estimate (and a refusal) comes
+  // before any weights are read or generated.
+  const Config config = o.source.config();
   std::optional<Gpt2Tokenizer> tokenizer;
-  const Prompt prompt = o.input.resolve(weights.config, o.source, tokenizer);
+  const Prompt prompt = o.input.resolve(config, o.source, tokenizer);
   const std::vector<int>& tokens = prompt.ids;
   const int threads = resolve_threads(o.threads);
   const TraceLevel level = parse_trace_level(o.trace_level);
+  const reference::Precision precision =
+      reference::parse_precision(o.precision.empty() ? "50" : o.precision);
+  if (is_reference) {
+    const int T = static_cast<int>(tokens.size());
+    Estimate e;
+    e.what = std::string("the reference at ") + reference::precision_name(precision) +
+             (precision == reference::Precision::f32 || precision == reference::Precision::f64
+                  ? ""
+                  : " digits") +
+             " over " + std::to_string(T) + " token" + (T == 1 ? "" : "s") + " of " +
+             o.source.describe();
+    // The weights and the run, then the trace's file built in memory.
+    const uint64_t out_bytes = reference::trace_elements(config, T, level) * sizeof(double);
+    e.bytes = std::max(o.source.load_bytes(config),
+                       reference::weight_bytes(config) +
+                           reference::run_bytes(config, T, precision, level, mode) + out_bytes);
+    check_memory("run", e, o.force);
+    if (const auto time = reference::estimate_time(reference::forward_work(config, T, mask),
+                                                   precision, threads)) {
+      e.seconds = time->seconds;
+      e.how = format_speed(time->speed, threads);
+    }
+    print_estimate("run", e);
+  }
+
+  const Weights<float> weights = o.source.load();
 
   Trace<double> trace;
   std::string producer;
   if (is_reference) {
-    const reference::Precision precision =
-        reference::parse_precision(o.precision.empty() ? "50" : o.precision);
     reference::Options options;
     options.mask = mask;
     options.mode = mode;
@@ -121,6 +150,7 @@ Verb add_run_verb(CLI::App& app) {
   add_trace_level_option(*command, o->trace_level);
   add_threads_option(*command, o->threads);
   command->add_flag("--progress", o->progress, "Progress on stderr (reference)");
+  add_force_option(*command, o->force);
   return Verb{command, [o] { return run_verb(*o); }};
 }
 

@@ -13,6 +13,7 @@
 
 #include "model/tokenizer.h"
 #include "model/weights.h"
+#include "reference/cost.h"
 
 namespace gpt2::cli {
 
@@ -36,6 +37,9 @@ struct ModelSource {
   // The config alone (a preset's, or the checkpoint's config.json), before
   // any weights are read or generated.
   Config config() const;
+  // Bytes at the peak of load(): the float weights, and for a checkpoint
+  // its model.safetensors read whole beside them.
+  uint64_t load_bytes(const Config& config) const;
   // The checkpoint's tokenizer (vocab.json + merges.txt, checked against
   // `config`), or nullopt for a preset or a checkpoint without those files.
   // When `needed_by` names an option (--text), its absence is an InputError
@@ -140,6 +144,43 @@ void check_outputs(const std::vector<Output>& outputs);
 // failed check (1), and 2 when a write failed after everything passed.
 int write_outputs(int verdict, const std::vector<Output>& outputs);
 
+// --truth-cache DIR | --no-truth-cache: where truths are kept between runs
+// (oracle/truth_cache.h); by default $XDG_CACHE_HOME/gpt2-oracle/truth or
+// ~/.cache/gpt2-oracle/truth.
+struct TruthCacheOption {
+  std::string dir;
+  bool disabled = false;
+  void add_options(CLI::App& command);
+  // The directory to use, "" for none. An explicit DIR is created if it is
+  // missing (when `create`); one that is not a directory, or cannot be
+  // created, is an InputError (before any work). The default directory is
+  // best effort.
+  std::string directory(bool create = true) const;
+};
+
+// --force: run even when the memory estimate exceeds the memory available.
+CLI::Option* add_force_option(CLI::App& command, bool& force);
+
+// What a long run will take, estimated before it starts (reference/cost.h).
+struct Estimate {
+  std::string what;     // "the reference at 50 digits over 8 tokens of gpt2-xl-shape"
+  uint64_t bytes = 0;   // at the peak, weights included
+  double seconds = -1;  // < 0: short (not estimated)
+  std::string how;      // how the time was estimated: "measured now on 2 threads: ..."
+};
+
+// Refuses with an InputError (one line: needed against available, and where
+// that figure comes from) when e.bytes exceed the memory available, unless
+// `force` (then the refusal is a warning line and the run goes on). Called
+// before the time is estimated: a refusal costs no calibration.
+void check_memory(const std::string& verb, const Estimate& e, bool force);
+
+// Prints `e` on stderr when the run is long (seconds >= kLongRunSeconds).
+void print_estimate(const std::string& verb, const Estimate& e);
+
+// "measured now on 2 threads: 22 ns per multiply-add, 1.2 us per tanh or exp" (wall time).
+std::string format_speed(const reference::Speed& speed, int threads);
+
 Verb add_conformance_verb(CLI::App& app);
 Verb add_run_verb(CLI::App& app);
 Verb add_replay_verb(CLI::App& app);
@@ -150,5 +191,6 @@ Verb add_mask_ablation_verb(CLI::App& app);
 Verb add_decode_verb(CLI::App& app);
 Verb add_bench_verb(CLI::App& app);
 Verb add_kernels_verb(CLI::App& app);
+Verb add_cache_verb(CLI::App& app);
 
 }  // namespace gpt2::cli

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "model/error.h"
@@ -177,6 +178,21 @@ const std::vector<Preset>& presets() {
              "GPT-2 124M shape (12 layers, 12 heads, n_embd 768, vocab 50257, context 1024), "
              "random weights, for performance work",
              12, 12, 768, 50257, 1024, 0x124),
+        // The other GPT-2 sizes, for measuring the oracle at scale (memory,
+        // time, the conformance plan): their weights are generated in place,
+        // 4 bytes per parameter (XL: 1.56e9 parameters, 6.2 GB).
+        make("gpt2-medium-shape",
+             "GPT-2 medium (355M) shape (24 layers, 16 heads, n_embd 1024, vocab 50257, context "
+             "1024), random weights",
+             24, 16, 1024, 50257, 1024, 0x355),
+        make("gpt2-large-shape",
+             "GPT-2 large (774M) shape (36 layers, 20 heads, n_embd 1280, vocab 50257, context "
+             "1024), random weights",
+             36, 20, 1280, 50257, 1024, 0x774),
+        make("gpt2-xl-shape",
+             "GPT-2 XL (1.5B) shape (48 layers, 25 heads, n_embd 1600, vocab 50257, context "
+             "1024), random weights",
+             48, 25, 1600, 50257, 1024, 0x1558),
     };
   }();
   return kPresets;
@@ -207,6 +223,19 @@ Weights<float> with_gpt2_activations(Weights<float> weights) {
     for (float& x : b.mlp_c_fc_bias) x *= kGpt2MlpScale;
   }
   return weights;
+}
+
+std::string weights_sha256(const Weights<float>& weights) {
+  static_assert(std::numeric_limits<float>::is_iec559, "float32 bytes are IEEE's");
+  Sha256 sha;
+  sha.update(config_to_json(weights.config));
+  for_each_tensor(weights, [&](const std::string& name, const std::vector<float>& t,
+                               const Shape& shape) {
+    sha.update("\n" + name + " " + shape_text(shape) + "\n");
+    // Little-endian on every platform this builds for (x86-64, AArch64).
+    sha.update(t.data(), t.size() * sizeof(float));
+  });
+  return sha.hex();
 }
 
 Weights<float> seeded_weights(const Config& config, uint64_t seed) {

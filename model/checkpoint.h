@@ -44,7 +44,9 @@ void save_checkpoint(const Weights<float>& weights, const std::string& dir,
 void write_checkpoint_files(const Weights<float>& weights, const std::string& dir);
 
 // Built-in models, generated from a seed with the same bits on every
-// platform: "tiny" (default), "small", "gpt2-124m-shape".
+// platform: "tiny" (default), "small", and GPT-2's four sizes with random
+// weights: "gpt2-124m-shape", "gpt2-medium-shape", "gpt2-large-shape",
+// "gpt2-xl-shape".
 struct Preset {
   std::string name;
   std::string description;
@@ -66,6 +68,12 @@ Weights<float> preset_weights(const std::string& name);
 inline constexpr float kGpt2QueryKeyScale = 8.0f;
 inline constexpr float kGpt2MlpScale = 32.0f;
 Weights<float> with_gpt2_activations(Weights<float> weights);
+
+// SHA-256 of what the weights compute: the config (its config.json text) and
+// every tensor's name, shape and float32 bytes, in forward order. Equal for
+// a preset and its exported checkpoint; the truth cache's key of a model
+// (oracle/truth_cache.h). About a second per GB.
+std::string weights_sha256(const Weights<float>& weights);
 
 // Weights from the seeded generator (see init.h) for any config.
 Weights<float> seeded_weights(const Config& config, uint64_t seed);

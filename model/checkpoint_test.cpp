@@ -319,6 +319,25 @@ TEST(Checkpoint, ExportIsByteReproducibleAndRefusesToOverwrite) {
   EXPECT_EQ(entries, 2);
 }
 
+// The shape presets have GPT-2's own sizes (parameter counts as Hugging Face
+// reports them, lm_head tied), checked without generating their weights.
+TEST(Checkpoint, ShapePresetsHaveGpt2sParameterCounts) {
+  const std::pair<const char*, int64_t> sizes[] = {{"gpt2-124m-shape", 124439808},
+                                                   {"gpt2-medium-shape", 354823168},
+                                                   {"gpt2-large-shape", 774030080},
+                                                   {"gpt2-xl-shape", 1557611200}};
+  for (const auto& [name, parameters] : sizes) {
+    const Config& c = find_preset(name).config;
+    EXPECT_EQ(c.parameter_count(), parameters) << name;
+    EXPECT_EQ(c.vocab_size, 50257) << name;
+    EXPECT_EQ(c.n_ctx, 1024) << name;
+    EXPECT_EQ(c.n_embd % c.n_head, 0) << name;
+  }
+  EXPECT_EQ(find_preset("gpt2-xl-shape").config.n_layer, 48);
+  EXPECT_EQ(find_preset("gpt2-xl-shape").config.n_head, 25);
+  EXPECT_EQ(find_preset("gpt2-xl-shape").config.n_embd, 1600);
+}
+
 // The tiny preset's exported weights, pinned: the generator must give the
 // same bits on every platform and compiler. A change here changes every
 // shipped fixture; it must be deliberate.

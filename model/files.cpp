@@ -339,26 +339,6 @@ struct OutputFile {
   int own_descriptor = -1;  // >= 0: the path names this process's open descriptor
 };
 
-// The descriptor a path names when it is one of this process's own:
-// /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N. Such a path is a
-// link to whatever the descriptor is open on, often a regular file
-// (`--json /dev/stdout > report.txt`); following the link and renaming over
-// its target would replace the file the shell opened and lose what the run
-// printed to it. Writing to the descriptor itself is what the user asked for.
-// -1 for any other path.
-int own_descriptor_named_by(const std::string& path) {
-  if (path == "/dev/stdout") return STDOUT_FILENO;
-  if (path == "/dev/stderr") return STDERR_FILENO;
-  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
-    const std::string p(prefix);
-    if (path.size() <= p.size() || path.compare(0, p.size(), p) != 0) continue;
-    const std::string digits = path.substr(p.size());
-    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
-    return std::stoi(digits);
-  }
-  return -1;
-}
-
 OutputFile resolve_output_file(const std::string& path) {
   if (path.empty()) throw InputError("an output file name is empty");
   if (const int fd = own_descriptor_named_by(path); fd >= 0) {
@@ -422,6 +402,26 @@ int rename_no_replace(const std::string& from, const std::string& to) {
 }
 
 }  // namespace
+
+// The descriptor a path names when it is one of this process's own:
+// /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N. Such a path is a
+// link to whatever the descriptor is open on, often a regular file
+// (`--json /dev/stdout > report.txt`); following the link and renaming over
+// its target would replace the file the shell opened and lose what the run
+// printed to it. Writing to the descriptor itself is what the user asked for.
+// -1 for any other path.
+int own_descriptor_named_by(const std::string& path) {
+  if (path == "/dev/stdout") return STDOUT_FILENO;
+  if (path == "/dev/stderr") return STDERR_FILENO;
+  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    const std::string p(prefix);
+    if (path.size() <= p.size() || path.compare(0, p.size(), p) != 0) continue;
+    const std::string digits = path.substr(p.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoi(digits);
+  }
+  return -1;
+}
 
 std::string read_file(const std::string& path, uint64_t max_bytes) {
   auto [fd, size] = open_regular_file(path, max_bytes);
@@ -631,6 +631,19 @@ void TemporaryDirectory::replace_by_renames() {
   remove_entry(aside.path);
 }
 
+void remove_abandoned_temporaries(const std::string& dir) {
+  std::vector<std::string> temporaries;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    const size_t at = entry.rfind(".tmp.");
+    if (entry.empty() || entry[0] != '.' || at == std::string::npos || at == 0) continue;
+    if (is_temporary_name(entry, entry.substr(0, at + 5))) temporaries.push_back(join(dir, entry));
+  }
+  for (const std::string& path : temporaries)
+    if (const Fd lock = lock_if_abandoned(path); lock.get() >= 0) remove_entry(path);
+}
+
 void install_signal_cleanup() {
   struct sigaction action {};
   action.sa_handler = remove_temporaries_and_reraise;
@@ -644,15 +657,8 @@ void install_signal_cleanup() {
   }
 }
 
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                  &EVP_MD_CTX_free);
-  GPT2_CHECK(context != nullptr, "EVP_MD_CTX_new");
-  GPT2_CHECK(EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) == 1, "sha256 init");
-  GPT2_CHECK(EVP_DigestUpdate(context.get(), bytes.data(), bytes.size()) == 1, "sha256 update");
-  GPT2_CHECK(EVP_DigestFinal_ex(context.get(), digest, &length) == 1, "sha256 final");
+namespace {
+std::string hex_of(const unsigned char* digest, unsigned int length) {
   static const char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) {
@@ -661,7 +667,53 @@ std::string sha256_hex(const std::string& bytes) {
   }
   return hex;
 }
+}  // namespace
 
-std::string sha256_file(const std::string& path) { return sha256_hex(read_file(path)); }
+Sha256::Sha256() {
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  GPT2_CHECK(context != nullptr, "EVP_MD_CTX_new");
+  context_ = context;
+  GPT2_CHECK(EVP_DigestInit_ex(context, EVP_sha256(), nullptr) == 1, "sha256 init");
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
+
+void Sha256::update(const void* data, size_t bytes) {
+  GPT2_CHECK(!finished_, "Sha256::update after hex()");
+  GPT2_CHECK(EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data, bytes) == 1,
+             "sha256 update");
+}
+
+std::string Sha256::hex() {
+  GPT2_CHECK(!finished_, "Sha256::hex called twice");
+  finished_ = true;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  GPT2_CHECK(EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(context_), digest, &length) == 1,
+             "sha256 final");
+  return hex_of(digest, length);
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  Sha256 sha;
+  sha.update(bytes);
+  return sha.hex();
+}
+
+// Read a piece at a time (read_file's checks): a model's weights file is
+// hashed without a copy of it in memory.
+std::string sha256_file(const std::string& path) {
+  auto [fd, size] = open_regular_file(path, kMaxInputFileBytes);
+  Sha256 sha;
+  std::vector<char> piece(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), piece.data(), piece.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError(path + ": read error (" + errno_text(errno) + ")");
+    if (n == 0) break;
+    sha.update(piece.data(), static_cast<size_t>(n));
+  }
+  return sha.hex();
+}
 
 }  // namespace gpt2

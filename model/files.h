@@ -50,6 +50,11 @@ uint64_t regular_file_size(const std::string& path, uint64_t max_bytes = kMaxInp
 enum class PathKind { missing, regular_file, directory, character_device, fifo, other };
 PathKind path_kind(const std::string& path);
 
+// The descriptor of this process that `path` names (/dev/stdout,
+// /dev/stderr, /dev/fd/N, /proc/self/fd/N), or -1. Such an output is
+// written to the descriptor, never renamed over what it is open on.
+int own_descriptor_named_by(const std::string& path);
+
 // Writes `bytes` to `path` by the protocol above. InputError naming the path
 // when it is refused or cannot be written.
 void write_file_atomic(const std::string& path, const std::string& bytes);
@@ -114,6 +119,11 @@ class TemporaryDirectory {
   bool committed_ = false;
 };
 
+// Removes the temporaries (".NAME.tmp.<pid>.<random>", of any NAME) in
+// `dir` that no process holds: what killed runs left there. For a directory
+// of many outputs (the truth cache), where no single NAME is written again.
+void remove_abandoned_temporaries(const std::string& dir);
+
 // Installs handlers for SIGINT, SIGTERM and SIGHUP that remove this process's
 // temporaries and then let the signal end the process as it would have
 // (exit status 128 + signal). For programs (the CLI's main), not libraries.
@@ -122,5 +132,22 @@ void install_signal_cleanup();
 // Lower-case hex SHA-256 of bytes / of a file (read_file's checks).
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file(const std::string& path);
+
+// SHA-256 fed in pieces (data too large to copy into one string: a model's
+// weights). hex() finishes it; update() after hex() is an internal error.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* data, size_t bytes);
+  void update(const std::string& text) { update(text.data(), text.size()); }
+  std::string hex();
+
+ private:
+  void* context_ = nullptr;  // EVP_MD_CTX
+  bool finished_ = false;
+};
 
 }  // namespace gpt2

@@ -164,6 +164,19 @@ TEST(ReadFile, RefusesAFileBeyondTheSizeCap) {
   EXPECT_EQ(read_file(tmp / "small", 101).size(), 101u);
 }
 
+TEST(Sha256File, HashesAFileOfManyPiecesAsItsWholeBytesAndKeepsReadFilesChecks) {
+  TempDir tmp;
+  // Pieces are 1 MiB: three whole ones and a remainder, each byte different.
+  std::string bytes((3 << 20) + 17, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131 + i / 4099) % 251);
+  write_plain(tmp / "pieces", bytes);
+  EXPECT_EQ(sha256_file(tmp / "pieces"), sha256_hex(bytes));
+  write_plain(tmp / "empty", "");
+  EXPECT_EQ(sha256_file(tmp / "empty"),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_THAT(error_of([&] { sha256_file(tmp.path().string()); }), HasSubstr("is a directory"));
+}
+
 TEST(PathKind, ASymlinkLoopIsOneInputErrorNotAFilesystemError) {
   TempDir tmp;
   fs::create_symlink(tmp / "loop", tmp / "loop");

@@ -1,6 +1,8 @@
 #include "oracle/budget.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <functional>
 
@@ -105,41 +107,42 @@ std::vector<double> term_scales(const Trace<double>& truth, const Weights<float>
 std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
                                  const std::vector<double>& shared_errors,
                                  const Trace<double>& truth, const Weights<float>& weights,
-                                 Mask mask, uint64_t seed) {
+                                 Mask mask, uint64_t seed, int threads) {
   const std::vector<double> scales = term_scales(truth, weights, mask);
   GPT2_CHECK(baseline_errors.size() == scales.size(), "make_budgets: one error per tensor");
   std::vector<Budget> out;
   for (size_t i = 0; i < scales.size(); ++i)
     out.push_back(make_budget(baseline_errors[i], shared_errors.at(i), scales[i]));
 
-  const Weights<double> w = convert_weights<double>(weights);
+  // The maps at double on the stored weights (reference/weight_product.h).
+  const Weights<float>& w = weights;
   const Config& cfg = weights.config;
   const int T = truth.n_tokens, C = cfg.n_embd, L = cfg.n_layer, V = cfg.vocab_size;
   const int NH = cfg.n_head, HS = cfg.head_size();
   const double eps = cfg.layer_norm_epsilon;
-  const reference::Parallel serial(1);
+  const reference::Parallel parallel(threads);
   const TensorIndex index{L};
   uint64_t edge = 0;  // each measured edge draws its own directions
   auto gain = [&](const Vector& x, const std::function<Vector(const Vector&)>& f) {
     return measured_gain(x, f, mix64(seed + 0x6761696e00000000ull + (edge++ << 32)));
   };
-  auto norm = [&](const std::vector<double>& g, const std::vector<double>& b) {
+  auto norm = [&](const std::vector<float>& g, const std::vector<float>& b) {
     return [&g, &b, T, C, eps](const Vector& x) {
       Vector y;
       reference::layer_norm(y, x, g, b, T, C, eps);
       return y;
     };
   };
-  auto linear = [&](const std::vector<double>& m, const std::vector<double>& b, int in, int o) {
-    return [&m, &b, in, o, T, &serial](const Vector& x) {
+  auto linear = [&](const std::vector<float>& m, const std::vector<float>& b, int in, int o) {
+    return [&m, &b, in, o, T, &parallel](const Vector& x) {
       Vector y;
-      reference::linear(y, x, m, b, T, in, o, serial);
+      reference::linear(y, x, m, b, T, in, o, parallel);
       return y;
     };
   };
 
   for (int l = 0; l < L; ++l) {
-    const BlockWeights<double>& b = w.blocks[l];
+    const BlockWeights<float>& b = w.blocks[l];
     const BlockOps<double>& o = truth.ops[l];
     const Vector& x_in = block_input(truth, l);
     const int x_in_index = index.block(l - 1);
@@ -152,7 +155,7 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
         {index.op(l, TensorKind::qkv), gain(o.qkv, [&](const Vector& qkv) {
            Vector q, k, v, a;
            reference::detail::split_qkv(q, k, v, qkv, T, C);
-           reference::attention(a, q, k, v, T, T, 0, NH, HS, mask, serial);
+           reference::attention(a, q, k, v, T, T, 0, NH, HS, mask, parallel);
            return a;
          })}};
     // mid = x_in + attn·W + b: the residual passes x_in's error through unchanged.
@@ -165,8 +168,8 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
     out[index.op(l, TensorKind::gelu)].inputs = {
         {index.op(l, TensorKind::ln_2), gain(o.ln_2, [&](const Vector& x) {
            Vector u;
-           reference::linear(u, x, b.mlp_c_fc_weight, b.mlp_c_fc_bias, T, C, 4 * C, serial);
-           reference::gelu_tanh_in_place(u, serial);
+           reference::linear(u, x, b.mlp_c_fc_weight, b.mlp_c_fc_bias, T, C, 4 * C, parallel);
+           reference::gelu_tanh_in_place(u, parallel);
            return u;
          })}};
     Budget& block = out[index.block(l)];
@@ -176,7 +179,7 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
     block.block_input = {x_in_index, gain(x_in, [&](const Vector& x) {
                            Vector y = x;
                            reference::detail::block_forward<double>(y, b, cfg, T, 0, nullptr,
-                                                                    mask, serial);
+                                                                    mask, parallel);
                            return y;
                          })};
   }
@@ -184,26 +187,39 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
   out[index.ln_f()].inputs = {{index.block(L - 1), gain(last, norm(w.ln_f_weight, w.ln_f_bias))}};
   out[index.logits()].inputs = {{index.ln_f(), gain(truth.ln_f, [&](const Vector& x) {
                                    Vector y;
-                                   reference::logits(y, x, w.wte, T, C, V, serial);
+                                   reference::logits(y, x, w.wte, T, C, V, parallel);
                                    return y;
                                  })}};
   return out;
 }
 
 Reference compute_reference(const Weights<float>& weights, const std::vector<int>& tokens,
-                            Mask mask, uint64_t seed, int threads) {
+                            Mask mask, uint64_t seed, int threads, bool progress) {
+  const auto start = std::chrono::steady_clock::now();
+  auto stage = [&](const char* done) {
+    if (!progress) return;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "  truth of %zu tokens (mask %s): %s, %.1f s\n", tokens.size(),
+                 mask_name(mask), done, seconds);
+  };
   reference::Options options;
   options.mask = mask;
   options.mode = Mode::full;
   options.threads = threads;
   options.trace_level = TraceLevel::ops;
+  options.progress = progress;
   Reference r;
   r.truth = reference::run(weights, tokens, reference::Precision::digits50, options);
+  stage("the 50-digit reference done");
   const EnsembleErrors e = ensemble_errors(weights, tokens, mask, seed, threads, r.truth);
+  stage(("the ensemble done (" + std::to_string(e.stochastic_runs) + " stochastic runs)").c_str());
   r.baseline_errors = e.worst;
   r.shared_errors = e.shared;
   r.float32_errors = e.float32;
-  r.budgets = make_budgets(r.baseline_errors, r.shared_errors, r.truth, weights, mask, seed);
+  r.budgets =
+      make_budgets(r.baseline_errors, r.shared_errors, r.truth, weights, mask, seed, threads);
+  stage("the budgets' gains done");
   return r;
 }
 

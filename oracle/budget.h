@@ -34,17 +34,19 @@ std::vector<double> term_scales(const Trace<double>& truth, const Weights<float>
 
 // The budgets from the ensemble's errors, the truth and the weights: floors at
 // term_scales, the inputs of each tensor (the graph of tolerance.h) and their
-// gains measured at the truth (`seed` draws the directions).
+// gains measured at the truth (`seed` draws the directions; `threads` runs
+// the maps' loops, without changing a bit).
 std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
                                  const std::vector<double>& shared_errors,
                                  const Trace<double>& truth, const Weights<float>& weights,
-                                 Mask mask, uint64_t seed);
+                                 Mask mask, uint64_t seed, int threads = 1);
 
 // Runs the reference at 50 digits (op level) and the baseline ensemble on
 // `weights`. `seed` seeds the ensemble's stochastic runs and permutation and
-// the gains' directions. `threads` as in the reference.
+// the gains' directions. `threads` as in the reference. `progress`: the
+// reference's progress lines and one line per stage on stderr.
 Reference compute_reference(const Weights<float>& weights, const std::vector<int>& tokens,
-                            Mask mask, uint64_t seed, int threads);
+                            Mask mask, uint64_t seed, int threads, bool progress = false);
 
 // The budgets of a block-level view of `r` (for a block-level case file):
 // embed, block.{l} (with its whole-block input edge), ln_f, logits.

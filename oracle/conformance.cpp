@@ -5,15 +5,18 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <memory>
 #include <span>
 
 #include "model/error.h"
+#include "model/tokens.h"
 #include "model/init.h"
 #include "optimized/engine.h"
 #include "optimized/kernels.h"
 #include "model/checkpoint.h"
 #include "oracle/budget.h"
+#include "oracle/truth_cache.h"
 #include "reference/reference.h"
 #include "oracle/tolerance.h"
 
@@ -88,17 +91,13 @@ bool same_weights(const Weights<float>& a, const Weights<float>& b) {
 
 }  // namespace
 
-std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, bool preset) {
-  const int P = config.n_ctx, V = config.vocab_size;
-  std::vector<int> lengths = {1};
-  if (P > 1) lengths.push_back(std::min(P, 7));
-  if (P > 7) lengths.push_back(P);
+std::vector<Scenario> scenarios_of_length(const Config& config, uint64_t seed, int T,
+                                          bool gpt2_activations) {
+  const std::vector<int> tokens = seeded_tokens(T, config.vocab_size, mix64(seed ^ uint64_t(T)));
+  const std::string t = " T=" + std::to_string(T);
   std::vector<Scenario> out;
-  for (int T : lengths) {
-    const std::vector<int> tokens = seeded_tokens(T, V, mix64(seed ^ uint64_t(T)));
-    const std::string t = " T=" + std::to_string(T);
-    out.push_back({"prefill" + t, tokens, {T}, Mask::causal});
-    if (T == 1) continue;
+  out.push_back({"prefill" + t, tokens, {T}, Mask::causal});
+  if (T > 1) {
     out.push_back({"incremental" + t, tokens, {1}, Mask::causal});
     if (T >= 3) {
       // Chunks of 2 over all but the last token, then one decode step.
@@ -114,14 +113,33 @@ std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, boo
     }
     out.push_back({"prefill" + t + " mask=none", tokens, {T}, Mask::none});
   }
-  if (preset) {  // the T = 7 scenarios (or the longest below) at GPT-2's activation scale
-    const size_t begin = out.size() > 1 ? 1 : 0, end = std::min<size_t>(out.size(), begin + 5);
-    for (size_t i = begin; i < end; ++i) {
-      Scenario s = out[i];
+  if (gpt2_activations)
+    for (Scenario& s : out) {
       s.name += " act=gpt2";
       s.gpt2_activations = true;
-      out.push_back(s);
     }
+  return out;
+}
+
+std::vector<int> default_lengths(const Config& config) {
+  const int P = config.n_ctx;
+  std::vector<int> lengths = {1};
+  if (P > 1) lengths.push_back(std::min(P, 7));
+  if (P > 7) lengths.push_back(P);
+  return lengths;
+}
+
+std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, bool preset) {
+  std::vector<Scenario> out;
+  const std::vector<int> lengths = default_lengths(config);
+  for (int T : lengths) {
+    const std::vector<Scenario> group = scenarios_of_length(config, seed, T);
+    out.insert(out.end(), group.begin(), group.end());
+  }
+  if (preset) {  // the T = 7 scenarios (or the longest below) at GPT-2's activation scale
+    const std::vector<Scenario> group =
+        scenarios_of_length(config, seed, lengths.size() > 1 ? lengths[1] : 1, true);
+    out.insert(out.end(), group.begin(), group.end());
   }
   return out;
 }
@@ -135,48 +153,102 @@ namespace {
 
 // The weights a scenario runs on (as given, or scaled to GPT-2's
 // activations) and, for each kernel set, the weights it computes with (bf16
-// rounds them): each distinct set of weights once, with its references.
+// rounds them): each distinct set of weights once (the given weights are not
+// copied), with the truths of the scenarios that use them, read from the
+// truth cache or computed once and kept while a scenario still needs them.
 class WeightsInUse {
  public:
   WeightsInUse(const Weights<float>& weights, const std::vector<const optimized::KernelSet*>& sets,
                bool gpt2_activations)
-      : given_(gpt2_activations ? with_gpt2_activations(weights) : weights) {
+      : gpt2_activations_(gpt2_activations) {
+    if (gpt2_activations) {
+      owned_.push_back(std::make_unique<Weights<float>>(with_gpt2_activations(weights)));
+      given_ = owned_.back().get();
+    } else {
+      given_ = &weights;
+    }
     distinct_.push_back(given_);
     for (const auto* set : sets) {
-      Weights<float> used = set->weights_used(given_);
+      if (!set->effective_weights) {
+        of_set_.push_back(0);
+        continue;
+      }
+      auto used = std::make_unique<Weights<float>>(set->weights_used(*given_));
       size_t index = 0;
-      while (index < distinct_.size() && !same_weights(distinct_[index], used)) ++index;
-      if (index == distinct_.size()) distinct_.push_back(std::move(used));
+      while (index < distinct_.size() && !same_weights(*distinct_[index], *used)) ++index;
+      if (index == distinct_.size()) {
+        distinct_.push_back(used.get());
+        owned_.push_back(std::move(used));
+      }
       of_set_.push_back(index);
     }
+    digests_.resize(distinct_.size());
   }
-  const Weights<float>& given() const { return given_; }
+  const Weights<float>& given() const { return *given_; }
   size_t index_of_set(size_t k) const { return of_set_[k]; }  // 0: the given weights
-  const Weights<float>& distinct(size_t w) const { return distinct_[w]; }
+  const Weights<float>& distinct(size_t w) const { return *distinct_[w]; }
 
   // The 50-digit truth and budgets of distinct weights w on a scenario's
-  // tokens and mask, and its replay reference, each computed once.
+  // tokens and mask, and its replay reference, each computed once (or read
+  // from the truth cache).
   const Reference& reference(size_t w, const Scenario& s, const ConformanceOptions& o) {
     auto& slot = references_[{w, s.tokens, s.mask}];
     if (!slot)
-      slot = std::make_unique<Reference>(
-          compute_reference(distinct_[w], s.tokens, s.mask, o.seed, o.threads));
+      slot = std::make_unique<Reference>(cached_reference(
+          cache(o), *distinct_[w], digest(w, o), s.tokens, s.mask, o.seed, o.threads, o.progress,
+          description(w, s, o, "the truth")));
     return *slot;
   }
   const ReplayReference& replay_reference(size_t w, const Scenario& s,
                                           const ConformanceOptions& o) {
     auto& slot = replays_[{w, s.tokens, s.mask}];
-    if (!slot)
-      slot = std::make_unique<ReplayReference>(compute_replay_reference(
-          distinct_[w], s.tokens, s.mask, reference(w, s, o).truth, o.seed));
+    if (!slot) {
+      const Trace<double>& truth = reference(w, s, o).truth;
+      slot = std::make_unique<ReplayReference>(
+          cached_replay_reference(cache(o), *distinct_[w], digest(w, o), s.tokens, s.mask, truth,
+                                  o.seed, o.threads, description(w, s, o, "the replay truths")));
+    }
     return *slot;
+  }
+  // Forgets the truths of every (tokens, mask) that `keep` does not name.
+  void keep_only(const std::set<std::pair<std::vector<int>, Mask>>& keep) {
+    auto prune = [&](auto& map) {
+      for (auto it = map.begin(); it != map.end();)
+        it = keep.count({std::get<1>(it->first), std::get<2>(it->first)}) ? std::next(it)
+                                                                           : map.erase(it);
+    };
+    prune(replays_);
+    prune(references_);
   }
 
  private:
+  static const TruthCache& cache(const ConformanceOptions& o) {
+    static const TruthCache disabled;
+    return o.truth_cache ? *o.truth_cache : disabled;
+  }
+  // weights_sha256, once per distinct weights, and only for the cache.
+  const std::string& digest(size_t w, const ConformanceOptions& o) {
+    if (digests_[w].empty() && cache(o).enabled()) digests_[w] = weights_sha256(*distinct_[w]);
+    return digests_[w];
+  }
+  std::string description(size_t w, const Scenario& s, const ConformanceOptions& o,
+                          const char* what) const {
+    std::string tokens = format_tokens(std::vector<int>(
+        s.tokens.begin(), s.tokens.begin() + std::min<size_t>(s.tokens.size(), 8)));
+    if (s.tokens.size() > 8) tokens += ",...";
+    return std::string(what) + " of " + o.model + (gpt2_activations_ ? " at GPT-2's activations" : "") +
+           (w == 0 ? "" : " (weights rounded by a kernel set)") + ", T=" +
+           std::to_string(s.tokens.size()) + " (" + tokens + "), mask " + mask_name(s.mask) +
+           ", seed " + std::to_string(o.seed);
+  }
+
   using Key = std::tuple<size_t, std::vector<int>, Mask>;
-  Weights<float> given_;
-  std::vector<Weights<float>> distinct_;
+  bool gpt2_activations_ = false;
+  const Weights<float>* given_ = nullptr;
+  std::vector<std::unique_ptr<Weights<float>>> owned_;
+  std::vector<const Weights<float>*> distinct_;
   std::vector<size_t> of_set_;
+  std::vector<std::string> digests_;
   std::map<Key, std::unique_ptr<Reference>> references_;
   std::map<Key, std::unique_ptr<ReplayReference>> replays_;
 };
@@ -208,7 +280,18 @@ ConformanceReport run_conformance(const Weights<float>& weights,
   std::map<std::string, std::string> hung;    // kernel set -> where it hung
 
   const auto start = std::chrono::steady_clock::now();
-  for (const Scenario& s : scenarios) {
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    const Scenario& s = scenarios[i];
+    // What the scenarios from here on still need: the truths of other
+    // sequences, and the weights of a kind no later scenario uses, are freed.
+    std::set<std::pair<std::vector<int>, Mask>> needed[2];
+    for (size_t j = i; j < scenarios.size(); ++j)
+      needed[scenarios[j].gpt2_activations].insert({scenarios[j].tokens, scenarios[j].mask});
+    for (int a = 0; a < 2; ++a) {
+      if (!in_use[a]) continue;
+      if (needed[a].empty()) in_use[a].reset();
+      else in_use[a]->keep_only(needed[a]);
+    }
     for (size_t k = 0; k < sets.size(); ++k) {
       ScenarioResult r;
       r.scenario = s.name;
@@ -291,6 +374,7 @@ ConformanceReport run_conformance(const Weights<float>& weights,
                      r.replay ? ("; replay: " + r.replay->summary()).c_str() : "");
       }
       report.results.push_back(std::move(r));
+      if (options.on_result) options.on_result(report);
     }
   }
   return report;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@
 #include "oracle/replay.h"
 
 namespace gpt2::oracle {
+
+class TruthCache;
+struct ConformanceReport;
 
 // One way of running the engine over a token sequence: prefill the first
 // tokens in `chunks` (sizes, in order; one chunk = a plain prefill), then
@@ -39,6 +43,18 @@ struct Scenario {
 // activations ("act=gpt2"): bugs that only show at those scales (the erf
 // GELU, an approximate exp, eps outside the root) are caught there.
 std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, bool preset = false);
+
+// The lengths of default_scenarios' sequences: 1, min(n_ctx, 7), n_ctx.
+std::vector<int> default_lengths(const Config& config);
+
+// The scenarios of default_scenarios over one sequence of T tokens (drawn
+// from `seed` as there): prefill; for T > 1 incremental; for T >= 3 the two
+// chunked splits; for T > 1 prefill without the mask. With
+// `gpt2_activations`, the same on the weights scaled to GPT-2's activations
+// (" act=gpt2" in each name). default_scenarios is these groups, for each of
+// default_lengths, then (for a preset) the second length's at act=gpt2.
+std::vector<Scenario> scenarios_of_length(const Config& config, uint64_t seed, int T,
+                                          bool gpt2_activations = false);
 
 struct ScenarioResult {
   std::string scenario;
@@ -76,6 +92,12 @@ struct ConformanceOptions {
   // The command-line options that name the model, for replay's reproducer
   // commands ("--model tiny"); the scaled variant adds " --activations gpt2".
   std::string model_flags = "--model tiny";
+  // Where truths are kept between runs (oracle/truth_cache.h); nullptr: none.
+  const TruthCache* truth_cache = nullptr;
+  // Called after each result is judged, with the report so far (the new
+  // result last): for tables printed row by row and reports written as the
+  // run goes.
+  std::function<void(const ConformanceReport&)> on_result;
 };
 
 struct ConformanceReport {
@@ -83,7 +105,13 @@ struct ConformanceReport {
   uint64_t seed = 0;
   Config config;
   std::string budget_rule;
+  // The plan's lines (oracle/plan.h), when the run was planned.
+  std::vector<std::string> plan;
   std::vector<ScenarioResult> results;
+  // Results the run set out to judge (-1: not known); false while the run
+  // is still going (a report written as it goes: the results so far).
+  int planned_results = -1;
+  bool complete = true;
   bool passed() const;
 };
 

@@ -14,8 +14,8 @@
 #include "reference/reference.h"
 
 namespace gpt2::reference {
-template Trace<oracle::StochasticFloat> forward(const Weights<oracle::StochasticFloat>&,
-                                                const std::vector<int>&, const Options&);
+template Trace<oracle::StochasticFloat> forward(const Weights<float>&, const std::vector<int>&,
+                                                const Options&);
 }  // namespace gpt2::reference
 
 namespace gpt2::oracle {
@@ -54,14 +54,13 @@ std::vector<EnsembleMember> ensemble_members() {
 Trace<double> stochastic_float32_run(const Weights<float>& weights,
                                      const std::vector<int>& tokens, Mask mask, uint64_t seed,
                                      int threads, TraceLevel level) {
-  const Weights<StochasticFloat> w = convert_weights<StochasticFloat>(weights);
   reference::Options options;
   options.mask = mask;
   options.mode = Mode::full;
   options.threads = threads;
   options.trace_level = level;
   StochasticFloat::Session session(seed);
-  const Trace<StochasticFloat> t = reference::forward(w, tokens, options);
+  const Trace<StochasticFloat> t = reference::forward<StochasticFloat>(weights, tokens, options);
   return convert_trace<double>(t);
 }
 

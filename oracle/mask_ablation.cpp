@@ -7,12 +7,14 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
+#include "model/checkpoint.h"
 #include "model/error.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
 #include "optimized/engine.h"
 #include "oracle/heatmap_svg.h"
 #include "oracle/metrics.h"
+#include "oracle/truth_cache.h"
 #include "reference/forward.h"
 
 namespace gpt2::oracle {
@@ -60,22 +62,14 @@ namespace {
 template <class Real>
 void reference_passes(const Weights<float>& weights, const std::vector<int>& tokens,
                       const MaskAblationOptions& options, MaskAblation& out) {
-  Weights<Real> converted;
-  const Weights<Real>* w = nullptr;
-  if constexpr (std::is_same_v<Real, float>) {
-    w = &weights;
-  } else {
-    converted = convert_weights<Real>(weights);  // once, for both passes
-    w = &converted;
-  }
   reference::Options causal;
   causal.mask = Mask::causal;
   causal.threads = options.threads;
   causal.progress = options.progress;
   reference::Options none = causal;
   none.mask = Mask::none;
-  const Trace<Real> a = reference::forward<Real>(*w, tokens, causal);
-  const Trace<Real> b = reference::forward<Real>(*w, tokens, none);
+  const Trace<Real> a = reference::forward<Real>(weights, tokens, causal);
+  const Trace<Real> b = reference::forward<Real>(weights, tokens, none);
 
   std::vector<const std::vector<Real>*> unmasked;
   for_each_trace_tensor(b, [&](const std::string&, const std::vector<Real>& t, const Shape&) {
@@ -407,20 +401,79 @@ MaskAblation run_mask_ablation(const Weights<float>& weights, const std::vector<
   out.model = model;
   out.tokens = tokens;
   out.precision = options.precision;
-  switch (options.precision) {
-    case reference::Precision::f32:
-      reference_passes<float>(weights, tokens, options, out);
-      break;
-    case reference::Precision::f64:
-      reference_passes<double>(weights, tokens, options, out);
-      break;
-    case reference::Precision::digits50:
-      reference_passes<reference::Real50>(weights, tokens, options, out);
-      break;
-    case reference::Precision::digits100:
-      reference_passes<reference::Real100>(weights, tokens, options, out);
-      break;
-  }
+  static const TruthCache no_cache;
+  const TruthCache& cache = options.truth_cache ? *options.truth_cache : no_cache;
+  TruthKey k;
+  k.kind = "mask-ablation";
+  k.weights = cache.enabled() ? weights_sha256(weights) : "";
+  k.config = weights.config;
+  k.tokens = tokens;
+  k.precision = reference::precision_name(options.precision);
+  k.level = TraceLevel::blocks;
+  k.extra = "causal against none";
+  const std::string key = k.key();
+  const std::vector<std::string> names =
+      trace_tensor_names(weights.config.n_layer, TraceLevel::blocks);
+  const int T = static_cast<int>(tokens.size());
+  struct Passes {
+    std::vector<MaskAblationRow> rows;
+    std::vector<NextTokenChange> next_tokens;
+  };
+  const Passes passes = cache.fetch<Passes>(
+      "mask-ablation", key,
+      "the mask ablation of " + model + ", T=" + std::to_string(T) + ", at " +
+          reference::precision_name(options.precision),
+      [&](const CacheEntry& e) {
+        const std::string source = "truth cache entry " + key;
+        Passes p;
+        for (const std::string& name : names)
+          p.rows.push_back({name, e.array("row." + name, T, source)});
+        const auto& a = e.array("next.argmax_causal", T, source);
+        const auto& b = e.array("next.argmax_none", T, source);
+        const auto& kl = e.array("next.kl_divergence", T, source);
+        for (int t = 0; t < T; ++t) {
+          for (double id : {a[t], b[t]})
+            if (!(id >= 0 && id < weights.config.vocab_size) || id != std::floor(id))
+              throw InputError(source + ": a token id out of range");
+          p.next_tokens.push_back({int(a[t]), int(b[t]), kl[t]});
+        }
+        return p;
+      },
+      [&] {
+        MaskAblation m;
+        switch (options.precision) {
+          case reference::Precision::f32:
+            reference_passes<float>(weights, tokens, options, m);
+            break;
+          case reference::Precision::f64:
+            reference_passes<double>(weights, tokens, options, m);
+            break;
+          case reference::Precision::digits50:
+            reference_passes<reference::Real50>(weights, tokens, options, m);
+            break;
+          case reference::Precision::digits100:
+            reference_passes<reference::Real100>(weights, tokens, options, m);
+            break;
+        }
+        return Passes{m.rows, m.next_tokens};
+      },
+      [&](const Passes& p) {
+        CacheEntry e;
+        for (const MaskAblationRow& row : p.rows)
+          e.arrays.emplace_back("row." + row.tensor, row.relative_difference);
+        std::vector<double> a, b, kl;
+        for (const NextTokenChange& n : p.next_tokens) {
+          a.push_back(n.argmax_causal);
+          b.push_back(n.argmax_none);
+          kl.push_back(n.kl_divergence);
+        }
+        e.arrays.emplace_back("next.argmax_causal", a);
+        e.arrays.emplace_back("next.argmax_none", b);
+        e.arrays.emplace_back("next.kl_divergence", kl);
+        return e;
+      });
+  out.rows = passes.rows;
+  out.next_tokens = passes.next_tokens;
   out.decode = decode_part(weights, tokens, options);
   return out;
 }

@@ -71,8 +71,13 @@ struct MaskAblation {
   DecodeAblation decode;
 };
 
+class TruthCache;
+
 struct MaskAblationOptions {
   reference::Precision precision = reference::Precision::digits50;
+  // The reference passes' numbers read from, or kept in, this truth cache
+  // (oracle/truth_cache.h); nullptr: computed every time.
+  const TruthCache* truth_cache = nullptr;
   int threads = 1;              // reference and engine
   bool progress = false;        // the reference's progress lines on stderr
   std::string kernel = "fast";  // the engine's kernel set, for the decode part

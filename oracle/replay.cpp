@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <span>
 
 #include "model/error.h"
 #include "model/init.h"
@@ -131,12 +132,9 @@ Vector to_double(const std::vector<Real>& v) {
   return out;
 }
 
-// Vocabulary entries converted to Real at a time for the logits (a whole wte
-// of GPT-2 at 50 digits would take 2 GB).
-constexpr int kLogitsVocabularyChunk = 1024;
-
 // Op `c` of the model applied to its float32 inputs at scalar Real, with the
-// reference's own per-equation functions; the output rounded to double.
+// reference's own per-equation functions on the stored weights (they meet
+// Real only in reference/weight_product.h); the output rounded to double.
 template <class Real>
 Vector evaluate(const ReplayCase& c, const Weights<float>& w, const std::vector<int>& tokens,
                 Mask mask, const reference::Parallel& parallel) {
@@ -145,45 +143,28 @@ Vector evaluate(const ReplayCase& c, const Weights<float>& w, const std::vector<
   const double eps = cfg.layer_norm_epsilon;
   std::vector<Real> y;
   if (c.id.op == ReplayOp::embed) {  // x[t] = wte[token] + wpe[t]
-    y.resize(size_t(T) * C);
-    for (int t = 0; t < T; ++t)
-      for (int i = 0; i < C; ++i)
-        y[size_t(t) * C + i] = Real(w.wte[size_t(tokens[t]) * C + i]) + Real(w.wpe[size_t(t) * C + i]);
+    reference::embedding(y, std::span<const int>(tokens), 0, w.wte, w.wpe, C);
     return to_double(y);
   }
   const std::vector<Real> x = to_real<Real>(c.input);
   if (c.id.op == ReplayOp::logits) {
-    y.assign(size_t(T) * V, Real(0));
-    for (int v0 = 0; v0 < V; v0 += kLogitsVocabularyChunk) {
-      const int n = std::min(kLogitsVocabularyChunk, V - v0);
-      const std::vector<float> rows(w.wte.begin() + size_t(v0) * C,
-                                    w.wte.begin() + size_t(v0 + n) * C);
-      std::vector<Real> part;
-      reference::logits(part, x, to_real<Real>(rows), T, C, n, parallel);
-      for (int t = 0; t < T; ++t)
-        std::copy(part.begin() + size_t(t) * n, part.begin() + size_t(t + 1) * n,
-                  y.begin() + size_t(t) * V + v0);
-    }
+    reference::logits(y, x, w.wte, T, C, V, parallel);
     return to_double(y);
   }
   if (c.id.op == ReplayOp::ln_f) {
-    reference::layer_norm(y, x, to_real<Real>(w.ln_f_weight), to_real<Real>(w.ln_f_bias), T, C,
-                          eps);
+    reference::layer_norm(y, x, w.ln_f_weight, w.ln_f_bias, T, C, eps);
     return to_double(y);
   }
   const BlockWeights<float>& b = w.blocks.at(c.id.layer);
   switch (c.id.op) {
     case ReplayOp::ln_1:
-      reference::layer_norm(y, x, to_real<Real>(b.ln_1_weight), to_real<Real>(b.ln_1_bias), T, C,
-                            eps);
+      reference::layer_norm(y, x, b.ln_1_weight, b.ln_1_bias, T, C, eps);
       break;
     case ReplayOp::ln_2:
-      reference::layer_norm(y, x, to_real<Real>(b.ln_2_weight), to_real<Real>(b.ln_2_bias), T, C,
-                            eps);
+      reference::layer_norm(y, x, b.ln_2_weight, b.ln_2_bias, T, C, eps);
       break;
     case ReplayOp::qkv:
-      reference::linear(y, x, to_real<Real>(b.attn_c_attn_weight),
-                        to_real<Real>(b.attn_c_attn_bias), T, C, 3 * C, parallel);
+      reference::linear(y, x, b.attn_c_attn_weight, b.attn_c_attn_bias, T, C, 3 * C, parallel);
       break;
     case ReplayOp::attention: {
       std::vector<Real> q, k, v;
@@ -192,18 +173,15 @@ Vector evaluate(const ReplayCase& c, const Weights<float>& w, const std::vector<
       break;
     }
     case ReplayOp::attn_proj:  // mid = x_in + a·W + b
-      reference::linear(y, x, to_real<Real>(b.attn_c_proj_weight),
-                        to_real<Real>(b.attn_c_proj_bias), T, C, C, parallel);
+      reference::linear(y, x, b.attn_c_proj_weight, b.attn_c_proj_bias, T, C, C, parallel);
       reference::add_in_place(y, to_real<Real>(c.residual));
       break;
     case ReplayOp::fc_gelu:
-      reference::linear(y, x, to_real<Real>(b.mlp_c_fc_weight), to_real<Real>(b.mlp_c_fc_bias), T,
-                        C, 4 * C, parallel);
+      reference::linear(y, x, b.mlp_c_fc_weight, b.mlp_c_fc_bias, T, C, 4 * C, parallel);
       reference::gelu_tanh_in_place(y, parallel);
       break;
     case ReplayOp::mlp_proj:  // block = mid + g·W + b
-      reference::linear(y, x, to_real<Real>(b.mlp_c_proj_weight),
-                        to_real<Real>(b.mlp_c_proj_bias), T, 4 * C, C, parallel);
+      reference::linear(y, x, b.mlp_c_proj_weight, b.mlp_c_proj_bias, T, 4 * C, C, parallel);
       reference::add_in_place(y, to_real<Real>(c.residual));
       break;
     default:
@@ -323,10 +301,41 @@ double max_error(const Vector& value, const Vector& truth) {
 
 }  // namespace
 
+ReplayReference assemble_replay_reference(const Config& cfg, const std::vector<int>& tokens,
+                                          Mask mask, const Trace<double>& truth,
+                                          std::vector<std::vector<double>> op_truths,
+                                          std::vector<Budget> budgets, int stochastic_runs,
+                                          const std::string& source) {
+  const std::vector<ReplayOpId> ids = replay_ops(cfg.n_layer);
+  if (op_truths.size() != ids.size() || budgets.size() != ids.size())
+    throw InputError(source + ": " + std::to_string(op_truths.size()) + " op truths and " +
+                     std::to_string(budgets.size()) + " budgets for " +
+                     std::to_string(ids.size()) + " ops");
+  const int T = static_cast<int>(tokens.size());
+  ReplayReference ref;
+  ref.tokens = tokens;
+  ref.mask = mask;
+  ref.stochastic_runs = stochastic_runs;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ReplayCase c;
+    c.id = ids[i];
+    c.width = tensor_width(ids[i].output().kind, cfg);
+    if (op_truths[i].size() != size_t(T) * c.width)
+      throw InputError(source + ": the truth of " + ids[i].name() + " has " +
+                       std::to_string(op_truths[i].size()) + " elements, expected " +
+                       std::to_string(size_t(T) * c.width));
+    set_inputs(c, truth);
+    c.truth = std::move(op_truths[i]);
+    c.budget = budgets[i];
+    ref.ops.push_back(std::move(c));
+  }
+  return ref;
+}
+
 ReplayReference compute_replay_reference(const Weights<float>& weights,
                                          const std::vector<int>& tokens, Mask mask,
                                          const Trace<double>& truth, uint64_t seed,
-                                         const std::vector<ReplayOpId>& only) {
+                                         const std::vector<ReplayOpId>& only, int threads) {
   GPT2_CHECK(truth.level() == TraceLevel::ops || truth.n_layer() == 0,
              "replay needs an op-level truth");
   const Config& cfg = weights.config;
@@ -341,22 +350,23 @@ ReplayReference compute_replay_reference(const Weights<float>& weights,
     set_inputs(c, truth);
     ref.ops.push_back(std::move(c));
   }
-  const reference::Parallel serial(1);
+  const reference::Parallel parallel(threads);
   // The truth: the 50-digit op on the float32 inputs.
   for (ReplayCase& c : ref.ops)
-    c.truth = evaluate<reference::Real50>(c, weights, tokens, mask, serial);
+    c.truth = evaluate<reference::Real50>(c, weights, tokens, mask, parallel);
 
   // The ensemble on the same inputs (oracle/ensemble.h): per op, every
   // member's max error.
   std::vector<std::vector<double>> errors(ref.ops.size());
   for (size_t i = 0; i < ref.ops.size(); ++i)
-    errors[i].push_back(
-        max_error(evaluate<float>(ref.ops[i], weights, tokens, mask, serial), ref.ops[i].truth));
+    errors[i].push_back(max_error(evaluate<float>(ref.ops[i], weights, tokens, mask, parallel),
+                                  ref.ops[i].truth));
   auto stochastic_run = [&](int run) {
     StochasticFloat::Session session(mix64(seed + run));
     for (size_t i = 0; i < ref.ops.size(); ++i)
-      errors[i].push_back(max_error(
-          evaluate<StochasticFloat>(ref.ops[i], weights, tokens, mask, serial), ref.ops[i].truth));
+      errors[i].push_back(
+          max_error(evaluate<StochasticFloat>(ref.ops[i], weights, tokens, mask, parallel),
+                    ref.ops[i].truth));
   };
   int runs = 0;
   while (runs < kStochasticRuns) stochastic_run(runs++);

@@ -88,11 +88,24 @@ struct ReplayReference {
 // `truth`: the op-level 50-digit trace of (weights, tokens, mask), rounded to
 // double; the inputs are its tensors rounded to float32. `seed` seeds the
 // ensemble's stochastic runs and permutation. `only`: the ops to prepare
-// (empty: every op).
+// (empty: every op). `threads`: for the reference functions' loops (results
+// do not depend on it).
 ReplayReference compute_replay_reference(const Weights<float>& weights,
                                          const std::vector<int>& tokens, Mask mask,
                                          const Trace<double>& truth, uint64_t seed,
-                                         const std::vector<ReplayOpId>& only = {});
+                                         const std::vector<ReplayOpId>& only = {},
+                                         int threads = 1);
+
+// A replay reference put together from its parts (one read back from the
+// truth cache, oracle/truth_cache.h): the ops of replay_ops(n_layer), each
+// with its inputs taken from `truth` as compute_replay_reference takes them,
+// its truth (`op_truths[i]`, [T, width]) and budget. InputError naming
+// `source` when a part has the wrong size.
+ReplayReference assemble_replay_reference(const Config& config, const std::vector<int>& tokens,
+                                          Mask mask, const Trace<double>& truth,
+                                          std::vector<std::vector<double>> op_truths,
+                                          std::vector<Budget> budgets, int stochastic_runs,
+                                          const std::string& source);
 
 struct ReplayOpResult {
   ReplayOpId id;

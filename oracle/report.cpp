@@ -115,38 +115,50 @@ std::string failing_tensor_lines(const TraceComparison& c) {
   return lines;
 }
 
-std::string format_table(const ConformanceReport& report) {
+TableWidths table_widths(const std::vector<std::pair<std::string, std::string>>& rows,
+                         bool replay) {
+  TableWidths w;
+  for (const auto& [scenario, kernel] : rows) {
+    w.scenario = std::max(w.scenario, static_cast<int>(scenario.size()));
+    w.kernel = std::max(w.kernel, static_cast<int>(kernel.size()));
+  }
+  w.replay = replay;
+  return w;
+}
+
+std::string format_table_head(const ConformanceReport& report, const TableWidths& w) {
   const Config& c = report.config;
   std::string out;
   char line[512];
   std::snprintf(line, sizeof line,
                 "gpt2-oracle conformance: model %s (n_layer %d, n_head %d, n_embd %d, vocab %d, "
-                "context %d), seed %llu\n\n",
+                "context %d), seed %llu\n",
                 report.model.c_str(), c.n_layer, c.n_head, c.n_embd, c.vocab_size, c.n_ctx,
                 static_cast<unsigned long long>(report.seed));
   out += line;
-  size_t width = 8, kernel_width = 8;
-  for (const auto& r : report.results) {
-    width = std::max(width, r.scenario.size());
-    kernel_width = std::max(kernel_width, r.kernel.size());
-  }
+  for (const auto& p : report.plan) out += p + "\n";
+  out += "\n";
+  std::snprintf(line, sizeof line, "%-*s  %-*s  %11s  %-6s  %-6s  %s\n", w.scenario, "scenario",
+                w.kernel, "kernel", "worst ratio", "trace", w.replay ? "replay" : "", "where");
+  out += line;
+  return out;
+}
+
+std::string format_table_row(const ScenarioResult& r, const TableWidths& w) {
+  char line[1024];
+  const char* replay = !r.replay ? "" : r.replay->passed() ? "pass" : "FAIL";
+  std::snprintf(line, sizeof line, "%-*s  %-*s  %11s  %-6s  %-6s  %s\n", w.scenario,
+                r.scenario.c_str(), w.kernel, r.kernel.c_str(),
+                format("%.3g", r.comparison.worst_ratio()).c_str(),
+                r.comparison.passed() ? "pass" : "FAIL", replay, where_text(r.comparison).c_str());
+  return line;
+}
+
+std::string format_table_tail(const ConformanceReport& report) {
+  std::string out;
+  char line[512];
   const bool any_replay = std::any_of(report.results.begin(), report.results.end(),
                                       [](const ScenarioResult& r) { return r.replay.has_value(); });
-  std::snprintf(line, sizeof line, "%-*s  %-*s  %11s  %-6s  %-6s  %s\n", static_cast<int>(width),
-                "scenario", static_cast<int>(kernel_width), "kernel", "worst ratio", "trace",
-                any_replay ? "replay" : "", "where");
-  out += line;
-  int passed = 0;
-  for (const auto& r : report.results) {
-    passed += r.passed();
-    const char* replay = !r.replay ? "" : r.replay->passed() ? "pass" : "FAIL";
-    std::snprintf(line, sizeof line, "%-*s  %-*s  %11s  %-6s  %-6s  %s\n", static_cast<int>(width),
-                  r.scenario.c_str(), static_cast<int>(kernel_width), r.kernel.c_str(),
-                  format("%.3g", r.comparison.worst_ratio()).c_str(),
-                  r.comparison.passed() ? "pass" : "FAIL", replay,
-                  where_text(r.comparison).c_str());
-    out += line;
-  }
   if (any_replay) out += replay_section(report);
   out += "\nbudget: " + report.budget_rule + "\n";
   out += "ratio = max error / budget; a tensor fails above 1.\n";
@@ -166,10 +178,23 @@ std::string format_table(const ConformanceReport& report) {
                   kernel.c_str(), q.first, q.second);
     out += line;
   }
+  int passed = 0;
+  for (const auto& r : report.results) passed += r.passed();
   std::snprintf(line, sizeof line, "result: %d of %zu pass%s\n", passed, report.results.size(),
                 report.passed() ? "" : " -- FAIL");
   out += line;
   return out;
+}
+
+std::string format_table(const ConformanceReport& report) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const auto& r : report.results) rows.emplace_back(r.scenario, r.kernel);
+  const bool any_replay = std::any_of(report.results.begin(), report.results.end(),
+                                      [](const ScenarioResult& r) { return r.replay.has_value(); });
+  const TableWidths w = table_widths(rows, any_replay);
+  std::string out = format_table_head(report, w);
+  for (const auto& r : report.results) out += format_table_row(r, w);
+  return out + format_table_tail(report);
 }
 
 nlohmann::ordered_json replay_json(const ReplayResult& replay) {
@@ -215,6 +240,10 @@ std::string format_json(const ConformanceReport& report) {
                  {"vocab_size", c.vocab_size}, {"layer_norm_epsilon", c.layer_norm_epsilon}};
   j["budget_rule"] = report.budget_rule;
   j["passed"] = report.passed();
+  j["complete"] = report.complete;
+  j["results_planned"] =
+      report.planned_results >= 0 ? ordered_json(report.planned_results) : ordered_json(nullptr);
+  j["plan"] = report.plan;
   ordered_json results = ordered_json::array();
   for (const auto& r : report.results) {
     ordered_json jr;
@@ -344,6 +373,12 @@ std::string format_junit(const ConformanceReport& report) {
   out += "  <testsuite name=\"conformance." + xml_escape(report.model) + "\" tests=\"" +
          std::to_string(cases.size()) + "\" failures=\"" + std::to_string(failures) +
          "\" errors=\"0\">\n";
+  if (!report.complete)
+    out += "    <properties>\n      <property name=\"complete\" value=\"false\"/>\n"
+           "      <property name=\"results_done\" value=\"" +
+           std::to_string(report.results.size()) +
+           "\"/>\n      <property name=\"results_planned\" value=\"" +
+           std::to_string(report.planned_results) + "\"/>\n    </properties>\n";
   for (const auto& c : cases) {
     out += "    <testcase classname=\"" + xml_escape(c.classname) + "\" name=\"" +
            xml_escape(c.name) + "\"";

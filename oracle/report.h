@@ -24,11 +24,30 @@ std::string failing_tensor_lines(const TraceComparison& comparison);
 // One row per scenario × kernel: worst ratio to budget, the trace's and
 // replay's verdicts and, for a failure, where it is; then replay's findings
 // per kernel set, and a footer with the budget rule and the verdict.
+// format_table is format_table_head + a format_table_row per result +
+// format_table_tail, which a run prints as it goes (each row once judged).
 std::string format_table(const ConformanceReport& report);
 
+// Column widths of the table: from the (scenario, kernel) names its rows
+// will have.
+struct TableWidths {
+  int scenario = 8;
+  int kernel = 8;
+  bool replay = false;
+};
+TableWidths table_widths(const std::vector<std::pair<std::string, std::string>>& rows, bool replay);
+// The title (model, config, seed), the plan's lines when there are any, a
+// blank line and the column headers.
+std::string format_table_head(const ConformanceReport& report, const TableWidths& widths);
+std::string format_table_row(const ScenarioResult& result, const TableWidths& widths);
+// Replay's findings, the budget rule, the quantization effect, the verdict.
+std::string format_table_tail(const ConformanceReport& report);
+
 // Every figure: per result, per tensor the metrics, budget and verdict, and
-// per logits position argmax, margin, top-5 overlap and KL. Strict JSON:
-// non-finite numbers are written as null.
+// per logits position argmax, margin, top-5 overlap and KL; "complete"
+// (false in a report written while the run goes on: the results so far)
+// and "results_planned". Strict JSON: non-finite numbers are written as
+// null.
 std::string format_json(const ConformanceReport& report);
 
 // One replay as JSON: passed, summary and one entry per op (op, layer,
@@ -41,7 +60,9 @@ std::string replay_section(const ConformanceReport& report);
 // JUnit XML: one <testcase> per scenario × kernel for the trace, named
 // "scenario [kernel]", with a <failure> carrying the first finding when it
 // fails; and, when replayed, one per op and layer ("replay layer_norm ln_2,
-// block.1: scenario [kernel]", classname "replay.KERNEL") with its reproducer.
+// block.1: scenario [kernel]", classname "replay.KERNEL") with its
+// reproducer. A report of a run still going says so in its properties
+// (complete = false, results_done, results_planned).
 std::string format_junit(const ConformanceReport& report);
 
 }  // namespace gpt2::oracle

@@ -123,7 +123,7 @@ Trace50 reference50(const Weights<float>& weights, const std::vector<int>& token
   options.mask = mask;
   options.mode = mode;
   options.threads = kThreads;
-  return reference::forward(convert_weights<Real50>(weights), tokens, options);
+  return reference::forward<Real50>(weights, tokens, options);
 }
 
 template <class T>

@@ -16,7 +16,7 @@ Trace50 reference_with_threads(const Weights<float>& weights, const std::vector<
                                int threads) {
   reference::Options options;
   options.threads = threads;
-  return reference::forward(convert_weights<Real50>(weights), tokens, options);
+  return reference::forward<Real50>(weights, tokens, options);
 }
 
 RC_GTEST_PROP(ThreadCount, OneAndTwoThreadsGiveBitIdenticalTraces, ()) {

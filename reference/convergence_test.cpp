@@ -35,13 +35,13 @@ std::string describe(const ConvergenceCase& c) {
          " T=" + std::to_string(c.T) + " " + mode_name(c.mode) + " " + mask_name(c.mask);
 }
 
-// The case's forward pass at precision R on `base` converted to R.
+// The case's forward pass at precision R on the float weights `base`.
 template <class R>
 Trace<R> run_case(const ConvergenceCase& c, const Weights<float>& base) {
   Options options;
   options.mode = c.mode;
   options.mask = c.mask;
-  return forward<R>(convert_weights<R>(base), test_tokens(c.T, c.config.vocab_size), options);
+  return forward<R>(base, test_tokens(c.T, c.config.vocab_size), options);
 }
 
 // The same case at 50 and at 100 digits agrees to at least 45 significant
@@ -88,7 +88,7 @@ TEST(ConvergenceTest, FloatIsFloatArithmetic) {
   const ConvergenceCase c = convergence_cases()[0];
   const Weights<float> base = seeded_weights(c.config, seed);
   const std::vector<int> tokens = test_tokens(c.T, c.config.vocab_size);
-  const Trace<Real50> t50 = forward<Real50>(convert_weights<Real50>(base), tokens, {});
+  const Trace<Real50> t50 = forward<Real50>(base, tokens, {});
   const Trace<float> t32 = forward<float>(base, tokens, {});
   const double error = static_cast<double>(scaled_difference(t32.logits, t50.logits));
   std::printf("float vs 50 digits, logits: %.2e of scale\n", error);

@@ -1,11 +1,16 @@
 // The reference forward pass at a compile-time scalar type.
 //
-// forward<Real> is explicitly instantiated for float and double
+// forward<Real> reads the weights as they were stored (Weights<float>) and
+// computes in Real: it is explicitly instantiated for float and double
 // (forward_native.cpp) and for Real50 and Real100 (forward_multiprecision.cpp).
-// Another scalar (e.g. the oracle's StochasticFloat) instantiates it by
-// including reference/forward_impl.h in one .cpp file; it needs construction
-// from int, double and a decimal string, + - * / comparisons, and sqrt, exp
-// and tanh found by argument-dependent lookup. Most callers want reference::run
+// Weights already held at Real (Weights<Real50>, Weights<Real100>: the
+// reference as it was before weights stayed float, and a test's hand-made
+// weights that no float holds) are instantiated too
+// (forward_real_weights.cpp). Another scalar (e.g. the oracle's
+// StochasticFloat) instantiates it by including reference/forward_impl.h in
+// one .cpp file; it needs construction from int, float, double and a decimal
+// string, + - * / comparisons, and sqrt, exp and tanh found by
+// argument-dependent lookup. Most callers want reference::run
 // (reference/reference.h), which picks the scalar at run time.
 #pragma once
 
@@ -20,16 +25,21 @@
 namespace gpt2::reference {
 
 // GPT-2 over `tokens` at scalar Real: embedding, L blocks, ln_f, logits
-// (tied wte), every intermediate named in the Trace. Throws InputError for
-// bad tokens (naming the token index) or Mode::chunked.
-template <class Real>
-Trace<Real> forward(const Weights<Real>& weights, const std::vector<int>& tokens,
+// (tied wte), every intermediate named in the Trace. The weights stay of
+// their type Weight (reference/weight_product.h). Throws InputError for bad
+// tokens (naming the token index) or Mode::chunked.
+template <class Real, class Weight>
+Trace<Real> forward(const Weights<Weight>& weights, const std::vector<int>& tokens,
                     const Options& options = {});
 
 extern template Trace<float> forward(const Weights<float>&, const std::vector<int>&,
                                      const Options&);
-extern template Trace<double> forward(const Weights<double>&, const std::vector<int>&,
+extern template Trace<double> forward(const Weights<float>&, const std::vector<int>&,
                                       const Options&);
+extern template Trace<Real50> forward(const Weights<float>&, const std::vector<int>&,
+                                      const Options&);
+extern template Trace<Real100> forward(const Weights<float>&, const std::vector<int>&,
+                                       const Options&);
 extern template Trace<Real50> forward(const Weights<Real50>&, const std::vector<int>&,
                                       const Options&);
 extern template Trace<Real100> forward(const Weights<Real100>&, const std::vector<int>&,

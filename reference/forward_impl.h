@@ -1,5 +1,6 @@
-// The definition of reference::forward<Real>. Included only by the two .cpp
-// files that instantiate it (forward_native.cpp, forward_multiprecision.cpp).
+// The definition of reference::forward<Real>. Included only by the .cpp files
+// that instantiate it (forward_native.cpp, forward_multiprecision.cpp,
+// forward_real_weights.cpp, and the oracle's StochasticFloat runs).
 //
 // A GPT-2 block (nanoGPT Block.forward, Hugging Face GPT2Block):
 //   x = x + c_proj(attention(ln_1(x)))
@@ -57,8 +58,8 @@ void split_qkv(std::vector<Real>& q, std::vector<Real>& k, std::vector<Real>& v,
 // must be 0). Otherwise the rows' keys and values are appended to the cache
 // and the queries attend over all cached positions.
 // ops != nullptr: receives the pass's rows of the six op tensors (model/trace.h).
-template <class Real>
-void block_forward(std::vector<Real>& x, const BlockWeights<Real>& b, const Config& config, int Tq,
+template <class Real, class Weight>
+void block_forward(std::vector<Real>& x, const BlockWeights<Weight>& b, const Config& config, int Tq,
                    int first_position, KvCache<Real>* cache, Mask mask, const Parallel& parallel,
                    BlockOps<Real>* ops = nullptr) {
   const int C = config.n_embd, NH = config.n_head, HS = config.head_size();
@@ -136,12 +137,12 @@ class Progress {
 
 // Every tensor has the size its config says (the loaders validate this; a
 // mismatch here is a bug).
-template <class Real>
-void check_weight_shapes(const Weights<Real>& weights) {
+template <class Weight>
+void check_weight_shapes(const Weights<Weight>& weights) {
   GPT2_CHECK(weights.blocks.size() == static_cast<size_t>(weights.config.n_layer),
              "one BlockWeights per layer");
   for_each_tensor(weights,
-                  [](const std::string& name, const std::vector<Real>& t, const Shape& shape) {
+                  [](const std::string& name, const std::vector<Weight>& t, const Shape& shape) {
                     GPT2_CHECK(static_cast<int64_t>(t.size()) == element_count(shape),
                                name + " does not have the shape of the config");
                   });
@@ -149,8 +150,8 @@ void check_weight_shapes(const Weights<Real>& weights) {
 
 }  // namespace detail
 
-template <class Real>
-Trace<Real> forward(const Weights<Real>& weights, const std::vector<int>& tokens,
+template <class Real, class Weight>
+Trace<Real> forward(const Weights<Weight>& weights, const std::vector<int>& tokens,
                     const Options& options) {
   const Config& config = weights.config;
   validate_tokens(tokens, config, "tokens");

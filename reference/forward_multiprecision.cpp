@@ -1,10 +1,10 @@
-// forward<Real> for the multiprecision scalars (reference/real.h): the truth
-// at 50 digits and its check at 100 digits.
+// forward<Real> for the multiprecision scalars (reference/real.h), on the
+// stored (float) weights: the truth at 50 digits and its check at 100 digits.
 #include "reference/forward_impl.h"
 
 namespace gpt2::reference {
 
-template Trace<Real50> forward(const Weights<Real50>&, const std::vector<int>&, const Options&);
-template Trace<Real100> forward(const Weights<Real100>&, const std::vector<int>&, const Options&);
+template Trace<Real50> forward(const Weights<float>&, const std::vector<int>&, const Options&);
+template Trace<Real100> forward(const Weights<float>&, const std::vector<int>&, const Options&);
 
 }  // namespace gpt2::reference

@@ -1,10 +1,11 @@
-// forward<Real> for the hardware scalars. float is the naive float32 baseline
-// of the oracle's error budget (DESIGN: Numerics policy).
+// forward<Real> for the hardware scalars, on the stored (float) weights.
+// float is the naive float32 baseline of the oracle's error budget (DESIGN:
+// Numerics policy).
 #include "reference/forward_impl.h"
 
 namespace gpt2::reference {
 
 template Trace<float> forward(const Weights<float>&, const std::vector<int>&, const Options&);
-template Trace<double> forward(const Weights<double>&, const std::vector<int>&, const Options&);
+template Trace<double> forward(const Weights<float>&, const std::vector<int>&, const Options&);
 
 }  // namespace gpt2::reference

@@ -5,6 +5,12 @@
 // P positions); every tensor is a flat row-major std::vector. The square
 // root, exp and tanh are found by argument-dependent lookup, so a
 // multiprecision Real uses its own correctly rounded functions.
+//
+// Weights are of their stored type Weight (float for every model: the
+// reference does not convert them) and activations of type Real; a weight
+// meets an activation only through reference/weight_product.h (as_real,
+// WeightRow, MultiplyAdd), which rounds exactly as if the weight were a Real.
+// Weight defaults to Real, for callers that hold weights at Real.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +23,7 @@
 
 #include "model/error.h"
 #include "reference/parallel.h"
+#include "reference/weight_product.h"
 
 namespace gpt2::reference {
 
@@ -35,15 +42,16 @@ Real decimal(const char* text) {
 
 // x[t] = wte[tokens[t]] + wpe[first_position + t]   (GPT-2 input embedding)
 // x: [T, C] (resized);  wte: [V, C];  wpe: [P, C];  tokens: T ids.
-template <class Real>
+template <class Real, class Weight = Real>
 void embedding(std::vector<Real>& x, std::span<const int> tokens, int first_position,
-               const std::vector<Real>& wte, const std::vector<Real>& wpe, int C) {
+               const std::vector<Weight>& wte, const std::vector<Weight>& wpe, int C) {
   const int T = static_cast<int>(tokens.size());
   x.assign(static_cast<size_t>(T) * C, Real(0));
   for (int t = 0; t < T; ++t) {
     const size_t token_row = static_cast<size_t>(tokens[t]) * C;
     const size_t position_row = static_cast<size_t>(first_position + t) * C;
-    for (int c = 0; c < C; ++c) x[t * C + c] = wte[token_row + c] + wpe[position_row + c];
+    for (int c = 0; c < C; ++c)
+      x[t * C + c] = as_real<Real>(wte[token_row + c]) + as_real<Real>(wpe[position_row + c]);
   }
 }
 
@@ -55,9 +63,9 @@ void embedding(std::vector<Real>& x, std::span<const int> tokens, int first_posi
 // computed, as torch does, as (x_c - mean)·rstd·gain_c + bias_c with
 // rstd = 1 / sqrt(var + eps).
 // y: [T, C] (resized);  x: [T, C];  gain, bias: [C].
-template <class Real>
-void layer_norm(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<Real>& gain,
-                const std::vector<Real>& bias, int T, int C, double eps) {
+template <class Real, class Weight = Real>
+void layer_norm(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<Weight>& gain,
+                const std::vector<Weight>& bias, int T, int C, double eps) {
   using std::sqrt;
   y.assign(static_cast<size_t>(T) * C, Real(0));
   const Real epsilon = Real(eps);  // the config's double, exactly
@@ -71,7 +79,8 @@ void layer_norm(std::vector<Real>& y, const std::vector<Real>& x, const std::vec
     const Real variance = squares / Real(C);
     const Real inverse_deviation = Real(1) / sqrt(variance + epsilon);
     for (int c = 0; c < C; ++c)
-      y[static_cast<size_t>(t) * C + c] = (row[c] - mean) * inverse_deviation * gain[c] + bias[c];
+      y[static_cast<size_t>(t) * C + c] =
+          (row[c] - mean) * inverse_deviation * as_real<Real>(gain[c]) + as_real<Real>(bias[c]);
   }
 }
 
@@ -82,12 +91,12 @@ inline constexpr int kLinearColumnBlock = 64;
 //   y[t][j] = (Σ_i x[t][i]·W[i][j]) + b[j],  the sum taken over i in ascending order.
 // y: [T, out] (resized);  x: [T, in];  W: [in, out];  b: [out].
 // Work items are blocks of kLinearColumnBlock output columns. Within a block
-// the loop over i is outside the loop over t, so each weight is read from
-// memory once for all T rows; the order of the sum for each y[t][j] is the
-// same as in the textbook loop.
-template <class Real>
-void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<Real>& w,
-            const std::vector<Real>& b, int T, int in, int out, const Parallel& parallel) {
+// the loop over i is outside the loop over t, so each row of W's block is
+// read (and made ready for Real's products) once for all T rows; the order
+// of the sum for each y[t][j] is the same as in the textbook loop.
+template <class Real, class Weight = Real>
+void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<Weight>& w,
+            const std::vector<Weight>& b, int T, int in, int out, const Parallel& parallel) {
   GPT2_CHECK(x.size() == static_cast<size_t>(T) * in, "linear: x is not [T, in]");
   GPT2_CHECK(w.size() == static_cast<size_t>(in) * out, "linear: W is not [in, out]");
   GPT2_CHECK(b.size() == static_cast<size_t>(out), "linear: b is not [out]");
@@ -98,16 +107,20 @@ void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<
   parallel.for_each(blocks, cost, [&](int64_t block) {
     const int j_begin = static_cast<int>(block) * kLinearColumnBlock;
     const int j_end = std::min(out, j_begin + kLinearColumnBlock);
+    WeightRow<Real, Weight> w_row(j_end - j_begin);  // W[i][j_begin .. j_end)
+    MultiplyAdd<Real> multiply_add;
     for (int i = 0; i < in; ++i) {
-      const Real* w_row = &w[static_cast<size_t>(i) * out];
+      w_row.load(&w[static_cast<size_t>(i) * out + j_begin]);
       for (int t = 0; t < T; ++t) {
         const Real& x_ti = x[static_cast<size_t>(t) * in + i];
-        Real* y_row = &y[static_cast<size_t>(t) * out];
-        for (int j = j_begin; j < j_end; ++j) y_row[j] += x_ti * w_row[j];
+        Real* y_row = &y[static_cast<size_t>(t) * out + j_begin];
+        for (int j = 0; j < j_end - j_begin; ++j)
+          multiply_add(y_row[j], x_ti, w_row[j]);  // y[t][j] += x[t][i]·W[i][j]
       }
     }
     for (int t = 0; t < T; ++t)
-      for (int j = j_begin; j < j_end; ++j) y[static_cast<size_t>(t) * out + j] += b[j];
+      for (int j = j_begin; j < j_end; ++j)
+        y[static_cast<size_t>(t) * out + j] += as_real<Real>(b[j]);
   });
 }
 
@@ -154,8 +167,10 @@ inline constexpr int kLogitsColumnBlock = 64;
 // logits[t][v] = Σ_c h[t][c]·wte[v][c]   (GPT-2's lm_head, tied to wte:
 // logits = h·wteᵀ, no bias), the sum taken over c in ascending order.
 // logits: [T, V] (resized);  h: [T, C] (after ln_f);  wte: [V, C].
-template <class Real>
-void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::vector<Real>& wte,
+// Each row of wte is read (and made ready for Real's products) once for all
+// T rows of h.
+template <class Real, class Weight = Real>
+void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::vector<Weight>& wte,
             int T, int C, int V, const Parallel& parallel) {
   logits.assign(static_cast<size_t>(T) * V, Real(0));
   const int64_t blocks = (V + kLogitsColumnBlock - 1) / kLogitsColumnBlock;
@@ -164,12 +179,15 @@ void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::ve
   parallel.for_each(blocks, cost, [&](int64_t block) {
     const int v_begin = static_cast<int>(block) * kLogitsColumnBlock;
     const int v_end = std::min(V, v_begin + kLogitsColumnBlock);
+    WeightRow<Real, Weight> embedding_row(C);  // wte[v]
+    MultiplyAdd<Real> multiply_add;
     for (int v = v_begin; v < v_end; ++v) {
-      const Real* embedding_row = &wte[static_cast<size_t>(v) * C];
+      embedding_row.load(&wte[static_cast<size_t>(v) * C]);
       for (int t = 0; t < T; ++t) {
         const Real* h_row = &h[static_cast<size_t>(t) * C];
         Real sum = Real(0);
-        for (int c = 0; c < C; ++c) sum += h_row[c] * embedding_row[c];
+        for (int c = 0; c < C; ++c)
+          multiply_add(sum, h_row[c], embedding_row[c]);  // sum += h[t][c]·wte[v][c]
         logits[static_cast<size_t>(t) * V + v] = sum;
       }
     }

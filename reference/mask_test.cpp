@@ -36,7 +36,7 @@ TEST(MaskTest, NoMaskChangesEarlierPositionsFromBlock0AndTheLastFromBlock1) {
         MaskCase{make_config(2, 3, 9, 7, 13), 7}}) {
     const Config& config = c.config;
     const int T = c.T, C = config.n_embd;
-    const Weights<Real50> w = convert_weights<Real50>(seeded_weights(config, seed));
+    const Weights<float> w = seeded_weights(config, seed);
     const std::vector<int> tokens = test_tokens(T, config.vocab_size);
     Options masked, unmasked;
     unmasked.mask = Mask::none;

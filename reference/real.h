@@ -17,8 +17,9 @@
 //
 // The stack-allocated MPFR type has the cheapest multiply-add (the temporary
 // x·w needs no heap allocation), a tanh 4-10x cheaper than Boost's own
-// types, and the smallest weights without a heap block each (124M weights at
-// 56 bytes: 7 GB). Expression templates on, and mpfr_fma called directly,
+// types, and the smallest numbers without a heap block each (56 bytes: the
+// activations, the key/value cache and the sums; the weights stay float,
+// reference/weight_product.h). Expression templates on, and mpfr_fma called directly,
 // were both slower in a separate test (MPFR's fma is slower than its
 // multiply plus add).
 //

@@ -30,23 +30,21 @@ const char* precision_name(Precision precision) {
 
 namespace {
 
-// Converts the weights to Real (once), runs, rounds the trace to double.
+// Runs at Real on the weights as stored, rounds the trace to double.
 template <class Real>
 Trace<double> run_at(const Weights<float>& weights, const std::vector<int>& tokens,
                      const Options& options) {
-  const Weights<Real> converted = convert_weights<Real>(weights);
-  return convert_trace<double>(forward<Real>(converted, tokens, options));
+  return convert_trace<double>(forward<Real>(weights, tokens, options));
 }
 
 }  // namespace
 
 Trace<double> run(const Weights<float>& weights, const std::vector<int>& tokens,
                   Precision precision, const Options& options) {
-  // Bad tokens are reported before minutes are spent converting weights.
   validate_tokens(tokens, weights.config, "tokens");
   switch (precision) {
     case Precision::f32:
-      return convert_trace<double>(forward<float>(weights, tokens, options));
+      return run_at<float>(weights, tokens, options);
     case Precision::f64:
       return run_at<double>(weights, tokens, options);
     case Precision::digits50:

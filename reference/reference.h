@@ -46,9 +46,9 @@ struct Options {
   TraceLevel trace_level = TraceLevel::blocks;
 };
 
-// Runs the reference at `precision` on `weights` (converted to that precision
-// once, at the start; one copy is held) and returns the trace rounded to
-// double. Throws InputError for bad tokens (an id outside the vocabulary, an
+// Runs the reference at `precision` on `weights` (kept as they are: only
+// activations, the cache and sums are at `precision`) and returns the trace
+// rounded to double. Throws InputError for bad tokens (an id outside the vocabulary, an
 // empty list or more tokens than n_ctx; the message names the token index)
 // or Mode::chunked.
 Trace<double> run(const Weights<float>& weights, const std::vector<int>& tokens,

@@ -32,7 +32,7 @@ TEST(ReferenceTest, RejectsOutOfRangeTokensNamingTheIndex) {
     EXPECT_NE(std::string(e.what()).find("8"), std::string::npos) << e.what();
   }
   EXPECT_THROW(run(w, {-1}, Precision::f64), InputError);
-  EXPECT_THROW(forward<double>(convert_weights<double>(w), {0, 9}, {}), InputError);
+  EXPECT_THROW(forward<double>(w, {0, 9}, {}), InputError);
 }
 
 TEST(ReferenceTest, RejectsMoreTokensThanTheContextAndNoTokens) {
@@ -49,7 +49,7 @@ TEST(ReferenceTest, RejectsChunkedMode) {
   EXPECT_THROW(run(w, {1, 2}, Precision::f64, options), InputError);
 }
 
-// run() is forward<Real> on converted weights, rounded to double.
+// run() is forward<Real> on the stored weights, rounded to double.
 TEST(ReferenceTest, RunReturnsTheForwardPassRoundedToDouble) {
   const Config config = make_config(2, 2, 8, 8, 16);
   const Weights<float> w = seeded_weights(config, test_seed(44));
@@ -58,7 +58,7 @@ TEST(ReferenceTest, RunReturnsTheForwardPassRoundedToDouble) {
   options.mode = Mode::incremental;
   const Trace<double> via_run = run(w, tokens, Precision::digits50, options);
   const Trace<double> direct =
-      convert_trace<double>(forward<Real50>(convert_weights<Real50>(w), tokens, options));
+      convert_trace<double>(forward<Real50>(w, tokens, options));
   EXPECT_EQ(via_run.n_tokens, 3);
   EXPECT_EQ(via_run.n_embd, 8);
   EXPECT_EQ(via_run.vocab_size, 16);

@@ -311,6 +311,7 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       if (const auto it = hung.find(sets[k]->name); it != hung.end()) {
         r.comparison.failure = "not run: " + it->second;
         report.results.push_back(std::move(r));
+        if (options.on_result) options.on_result(report);
         continue;
       }
       auto record = [&](const optimized::KernelSetFailure& e) {

@@ -196,6 +196,33 @@ size_t PanelKernels::weight_bytes_per_token() const {
   return n;
 }
 
+// ---- batches -------------------------------------------------------------------
+
+void PanelKernels::layer_norm_batch(const BatchPass& batch, int layer, NormSite site,
+                                    const float* x, float* y) {
+  layer_norm(batch.rows[0].slots, layer, site, x, batch.n_rows * batch.n_tokens, y);
+}
+
+void PanelKernels::project_batch(const BatchPass& batch, int layer, Projection p, const float* x,
+                                 float* y, bool accumulate) {
+  const Layer& L = layers_[layer];
+  const int i = static_cast<int>(p);
+  run_gemm(x, batch.n_rows * batch.n_tokens, L.matrix[i], L.bias[i].data(), y,
+           accumulate ? Epilogue::accumulate : Epilogue::store);
+}
+
+void PanelKernels::project_gelu_batch(const BatchPass& batch, int layer, const float* x,
+                                      float* y) {
+  const Layer& L = layers_[layer];
+  const int i = static_cast<int>(Projection::fc);
+  run_gemm(x, batch.n_rows * batch.n_tokens, L.matrix[i], L.bias[i].data(), y,
+           Epilogue::gelu_tanh);
+}
+
+void PanelKernels::logits_batch(const BatchPass& batch, const float* x, float* out) {
+  run_gemm(x, batch.n_rows * batch.n_tokens, lm_head_, nullptr, out, Epilogue::store);
+}
+
 void register_fast_kernels() {
   register_kernel_set(KernelSet{
       "fast",
@@ -204,7 +231,8 @@ void register_fast_kernels() {
       [](const Weights<float>& w, ThreadPool& pool) -> std::unique_ptr<Kernels> {
         return std::make_unique<PanelKernels>(w, pool, WeightFormat::f32);
       },
-      {}});
+      {},
+      /*batch_invariant=*/true});
 }
 
 }  // namespace gpt2::optimized

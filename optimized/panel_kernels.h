@@ -41,6 +41,10 @@ class PanelKernels : public Kernels {
                      bool accumulate) override;
   void project_gelu_batch(const BatchPass& batch, int layer, const float* x, float* y) override;
   void logits_batch(const BatchPass& batch, const float* x, float* out) override;
+  // The default's attention row by row, in one parallel_for over (row, head,
+  // query) instead of one per row.
+  void attention_batch(const BatchPass& batch, int layer, const float* qkv,
+                       std::span<const KvCache> caches, float* out) override;
 
  protected:
   struct Layer {

@@ -56,22 +56,6 @@ std::vector<int> seeded_split(int prompt, uint64_t seed) {
   return chunks;
 }
 
-Trace<double> run_engine(const Weights<float>& weights, const optimized::KernelSet& set,
-                         const Scenario& s, int threads, TraceLevel level) {
-  optimized::Engine engine(weights, set, threads);
-  Trace<double> trace =
-      make_trace<double>(weights.config, static_cast<int>(s.tokens.size()), level);
-  engine.set_capture(&trace);
-  const std::span<const int> tokens(s.tokens);
-  size_t position = 0;
-  for (int chunk : s.chunks) {
-    engine.prefill(tokens.subspan(position, chunk), s.mask, optimized::Logits::none);
-    position += chunk;
-  }
-  for (; position < s.tokens.size(); ++position) engine.decode(s.tokens[position]);
-  return trace;
-}
-
 bool same_weights(const Weights<float>& a, const Weights<float>& b) {
   if (!(a.config == b.config)) return false;
   std::vector<const std::vector<float>*> ta, tb;
@@ -87,6 +71,46 @@ bool same_weights(const Weights<float>& a, const Weights<float>& b) {
 }
 
 }  // namespace
+
+std::vector<Scenario> batch_scenarios(const Config& config, uint64_t seed) {
+  const int P = config.n_ctx, V = config.vocab_size;
+  if (P < 2) return {};
+  // Two decode steps after the prompts (one where the context is 2), and
+  // prompts of at most 9 tokens: ragged, short rows keep the 50-digit truth
+  // of every row cheap.
+  const int steps = P >= 4 ? 2 : 1;
+  const int longest = std::min(P - steps, 9);
+  auto rows_of = [&](const std::vector<int>& lengths, uint64_t salt) {
+    std::vector<std::vector<int>> rows;
+    for (size_t r = 0; r < lengths.size(); ++r)
+      rows.push_back(seeded_tokens(lengths[r] + steps, V, mix64(seed ^ salt ^ (r << 8))));
+    return rows;
+  };
+  auto name_of = [&](const std::vector<int>& lengths, Padding padding) {
+    std::string list;
+    for (int n : lengths) list += (list.empty() ? "" : ",") + std::to_string(n);
+    return "batch[" + list + "]+" + std::to_string(steps) + " " + padding_name(padding);
+  };
+  auto scenario = [&](const std::vector<int>& lengths, Padding padding, uint64_t salt) {
+    Scenario s;
+    s.name = name_of(lengths, padding);
+    s.batch = rows_of(lengths, salt);
+    s.prompt_lengths = lengths;
+    s.padding = padding;
+    return s;
+  };
+  std::vector<Scenario> out;
+  // B = 3, the longest row first (unpadded), then one token, then between.
+  const std::vector<int> three = {longest, 1, std::max(1, (longest + 1) / 2)};
+  for (Padding padding : {Padding::left, Padding::right})
+    out.push_back(scenario(three, padding, 0xba7c3));
+  // B = 8 of lengths drawn from the seed in 1 .. longest, left padded.
+  std::vector<int> eight(8);
+  for (int r = 0; r < 8; ++r)
+    eight[r] = 1 + static_cast<int>(mix64(seed + 0xba7c8 + r) % uint64_t(longest));
+  out.push_back(scenario(eight, Padding::left, 0xba7c8));
+  return out;
+}
 
 std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, bool preset) {
   const int P = config.n_ctx, V = config.vocab_size;
@@ -123,7 +147,19 @@ std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, boo
       out.push_back(s);
     }
   }
+  for (Scenario& s : batch_scenarios(config, seed)) out.push_back(std::move(s));
   return out;
+}
+
+std::string BatchResult::invariance_summary() const {
+  if (!invariance_checked) return "batch invariance not declared: judged by the budget only";
+  if (invariant) return "batch-invariant: every row bit-identical to its single run";
+  char text[256];
+  std::snprintf(text, sizeof text, "at %s, position %d, column %d (%.9g vs %.9g alone)",
+                display_name(difference->id).c_str(), difference->position, difference->column,
+                difference->a, difference->b);
+  return "not batch-invariant: row " + std::to_string(difference_row) +
+         " differs from its single run " + text;
 }
 
 bool ConformanceReport::passed() const {
@@ -157,10 +193,14 @@ class WeightsInUse {
   // The 50-digit truth and budgets of distinct weights w on a scenario's
   // tokens and mask, and its replay reference, each computed once.
   const Reference& reference(size_t w, const Scenario& s, const ConformanceOptions& o) {
-    auto& slot = references_[{w, s.tokens, s.mask}];
+    return reference(w, s.tokens, s.mask, o);
+  }
+  const Reference& reference(size_t w, const std::vector<int>& tokens, Mask mask,
+                             const ConformanceOptions& o) {
+    auto& slot = references_[{w, tokens, mask}];
     if (!slot)
       slot = std::make_unique<Reference>(
-          compute_reference(distinct_[w], s.tokens, s.mask, o.seed, o.threads));
+          compute_reference(distinct_[w], tokens, mask, o.seed, o.threads));
     return *slot;
   }
   const ReplayReference& replay_reference(size_t w, const Scenario& s,
@@ -180,6 +220,44 @@ class WeightsInUse {
   std::map<Key, std::unique_ptr<Reference>> references_;
   std::map<Key, std::unique_ptr<ReplayReference>> replays_;
 };
+
+// A batch scenario on one kernel set: every row against its own truth, and
+// against the row run alone (bit for bit) when the set declares batch
+// invariance.
+BatchResult run_batch_scenario(WeightsInUse& model, size_t w, const optimized::KernelSet& set,
+                               const Scenario& s, const ConformanceOptions& o) {
+  BatchResult out;
+  out.padding = s.padding;
+  out.rows = s.batch;
+  out.prompt_lengths = s.prompt_lengths;
+  optimized::BatchOptions batch_options;
+  batch_options.padding = s.padding;
+  const std::vector<Trace<double>> traces = optimized::run_batch_trace(
+      model.given(), s.batch, s.prompt_lengths, set, batch_options, o.threads, o.trace_level);
+  int first_failing = -1, worst = 0;
+  for (size_t r = 0; r < s.batch.size(); ++r) {
+    const Reference& ref = model.reference(w, s.batch[r], Mask::causal, o);
+    out.comparisons.push_back(compare_traces(traces[r], ref.truth, ref.budgets, Mask::causal));
+    const TraceComparison& c = out.comparisons.back();
+    if (!c.passed() && first_failing < 0) first_failing = static_cast<int>(r);
+    if (c.worst_ratio() > out.comparisons[worst].worst_ratio()) worst = static_cast<int>(r);
+  }
+  out.reported_row = first_failing >= 0 ? first_failing : worst;
+  out.invariance_checked = set.batch_invariant;
+  if (set.batch_invariant) {
+    for (size_t r = 0; r < s.batch.size() && out.invariant; ++r) {
+      const Trace<double> alone =
+          optimized::run_passes_trace(model.given(), s.batch[r], {s.prompt_lengths[r]}, set,
+                                      Mask::causal, o.threads, o.trace_level);
+      out.difference = first_bit_difference(traces[r], alone);
+      if (out.difference) {
+        out.invariant = false;
+        out.difference_row = static_cast<int>(r);
+      }
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -213,10 +291,28 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       auto& model = in_use[s.gpt2_activations];
       if (!model) model = std::make_unique<WeightsInUse>(weights, sets, s.gpt2_activations);
       const size_t w = model->index_of_set(k);
+      if (s.is_batch()) {
+        r.batch = run_batch_scenario(*model, w, *sets[k], s, options);
+        const BatchResult& b = *r.batch;
+        r.comparison = b.comparisons[b.reported_row];
+        r.tokens = b.rows[b.reported_row];
+        r.chunks = {b.prompt_lengths[b.reported_row]};
+        r.weights_changed = w != 0;
+        if (options.progress) {
+          const double seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          std::fprintf(stderr, "[%6.1f s] %s: row %d: %s; %s\n", seconds, r.name().c_str(),
+                       b.reported_row, r.comparison.summary().c_str(),
+                       b.invariance_summary().c_str());
+        }
+        report.results.push_back(std::move(r));
+        continue;
+      }
       const Reference& ref = model->reference(w, s, options);
       // The engine gets the given weights; the set rounds them itself.
-      const Trace<double> value =
-          run_engine(model->given(), *sets[k], s, options.threads, options.trace_level);
+      const Trace<double> value = optimized::run_passes_trace(
+          model->given(), s.tokens, s.chunks, *sets[k], s.mask, options.threads,
+          options.trace_level);
       r.comparison = compare_traces(value, ref.truth, ref.budgets, s.mask);
       if (w != 0) {
         r.weights_changed = true;

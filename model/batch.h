@@ -23,6 +23,7 @@
 // exactly zero (reference/batch_test.cpp proves it at 50 digits).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,10 @@ std::vector<int> row_lengths(const std::vector<std::vector<int>>& rows);
 // 70, out of range for vocab_size 64").
 void validate_batch(const std::vector<std::vector<int>>& rows, const Config& config,
                     const std::string& source = "batch");
+
+// The largest batch file read: 64 MiB (1024 rows of GPT-2's whole context
+// take about 7 MB).
+inline constexpr uint64_t kMaxBatchFileBytes = uint64_t(64) << 20;
 
 // A batch file: one token list per line, in the syntax of --tokens
 // ("5,17,3"; spaces around commas allowed), lines ending in "\n" or "\r\n",

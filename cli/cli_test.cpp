@@ -296,6 +296,21 @@ TEST(Cli, DecodeBatchFilePrintsEachRowAsThatPromptDecodedAlone) {
     }
 }
 
+TEST(Cli, DecodeBatchFileOnACheckpointMatchesItsPreset) {
+  const fs::path dir = scratch() / "batch_tiny";
+  fs::remove_all(dir);
+  ASSERT_EQ(run("export --model tiny --out " + dir.string()).exit_code, 0);
+  const fs::path file = scratch() / "checkpoint_rows.txt";
+  write(file, "5,17,3\n8\n9,9,9,9\n");
+  const Result preset = run("decode --model tiny --max-new 4 --batch-file " + file.string());
+  const Result checkpoint =
+      run("decode --checkpoint " + dir.string() + " --max-new 4 --batch-file " + file.string());
+  ASSERT_EQ(preset.exit_code, 0) << preset.err;
+  ASSERT_EQ(checkpoint.exit_code, 0) << checkpoint.err;
+  EXPECT_EQ(generated_lines(checkpoint.out), generated_lines(preset.out));
+  EXPECT_EQ(generated_lines(preset.out).size(), 3u);
+}
+
 TEST(Cli, DecodeBadBatchFilesExitTwoWithOneLineNamingTheLine) {
   const fs::path file = scratch() / "bad_rows.txt";
   write(file, "1,2\n\n3\n");

@@ -6,7 +6,9 @@
 // (zero-padded past column N):  panels [NP, K, 16].  A decode step then
 // streams each panel front to back (matrix-vector work at memory speed) and a
 // prefill multiplies a tile of 6 rows by one panel (matrix-matrix work at
-// FMA speed). Panels are the unit of threading.
+// FMA speed). A batched decode step (up to 32 rows) streams panels as a
+// decode step does for its first row and reuses them from cache for the
+// others. Panels are the unit of threading.
 //
 // Every output element is one fused-multiply-add chain in k order:
 //   acc = bias[n] (or 0);  acc = fma(x[t, k], W[k, n], acc)  for k = 0 .. K-1

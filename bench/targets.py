@@ -22,11 +22,25 @@ crashes OpenBLAS, so the variable is then removed and OpenBLAS detects the
 CPU itself). The peer prints the BLAS library it loaded. Without torch the
 peer's rows say so. Not part of ci/test: this machine is shared and the
 figures are only meaningful as ratios from one run.
+
+Batched decode (issue 17): `bench --batch 1,4,16` for `fast` and the peer's
+`--batch 1,4,16` run in the same rounds; the rows compare B = 16 with B = 1
+and with the peer's B = 16 (--batch "" leaves them out).
+
+The peer must run on an optimized BLAS: Debian's python3-torch calls
+libblas.so.3, which is the reference BLAS (torch.mm about 6 GFLOP/s) unless
+OpenBLAS provides it. Before any run, this script asks torch which BLAS it
+maps (torch_peer.py --blas-only); for the reference BLAS it points the peer
+to libopenblas0-pthread's libblas.so.3 (LD_LIBRARY_PATH), installing the
+package first when it is missing and this user may (root, or sudo without a
+password); failing that, it prints no ratio against the peer, and says why.
 """
 import argparse
+import glob
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,15 +67,71 @@ def run_bench(binary, kernel, threads, out, i):
     return dict(json.loads(path.read_text()), _load=load)
 
 
-def run_peer(out, i):
+def run_batch_bench(binary, kernel, threads, batch, out, i):
+    path = out / f"bench_{kernel}_batch_{i}.json"
+    cmd = [binary, "bench", "--model", "gpt2-124m-shape", "--kernel", kernel,
+           "--threads", str(threads), "--batch", batch, "--json", str(path)]
+    print("$ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    return json.loads(path.read_text())
+
+
+def peer_env():
     env = dict(os.environ, OPENBLAS_NUM_THREADS="2")
     if "avx512f" in pathlib.Path("/proc/cpuinfo").read_text():
         env["OPENBLAS_CORETYPE"] = "SkylakeX"
     else:
         env.pop("OPENBLAS_CORETYPE", None)
+    return env
+
+
+def torch_blas(env):
+    """('openblas' | 'reference' | 'unknown', the mapped paths), or (None, []) without torch."""
+    r = subprocess.run([sys.executable, str(HERE / "torch_peer.py"), "--blas-only"], env=env,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, []
+    paths = r.stdout.split()
+    libblas = [p for p in paths if "/libblas.so" in p]
+    if any("openblas" in p for p in libblas) or (not libblas and any("openblas" in p for p in paths)):
+        return "openblas", paths
+    return ("reference" if libblas else "unknown"), paths
+
+
+def optimized_blas_env():
+    """The peer's environment with an optimized BLAS, or (None, why)."""
+    env = peer_env()
+    kind, paths = torch_blas(env)
+    if kind is None:
+        return None, "torch is not installed (Debian: python3-torch)"
+    if kind == "openblas":
+        return env, "torch uses OpenBLAS (" + ", ".join(paths) + ")"
+    dirs = glob.glob("/usr/lib/*/openblas-pthread")
+    if not dirs:
+        install = ["apt-get", "install", "-y", "libopenblas0-pthread"]
+        if os.geteuid() != 0:
+            install = ["sudo", "-n"] + install if shutil.which("sudo") else None
+        if install:
+            print("$ " + " ".join(install), flush=True)
+            subprocess.run(install)
+        dirs = glob.glob("/usr/lib/*/openblas-pthread")
+    if not dirs:
+        return None, ("torch uses the " + kind + " BLAS (" + ", ".join(paths) + ") and "
+                      "libopenblas0-pthread is not installed (and could not be installed here)")
+    env["LD_LIBRARY_PATH"] = dirs[0] + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    kind, paths = torch_blas(env)
+    if kind != "openblas":
+        return None, "torch still does not load OpenBLAS with LD_LIBRARY_PATH=" + dirs[0]
+    return env, "torch uses OpenBLAS through LD_LIBRARY_PATH=" + dirs[0]
+
+
+def run_peer(out, i, env, batch):
     path = out / f"torch_peer_{i}.json"
     cmd = [sys.executable, str(HERE / "torch_peer.py"), "--threads", "1", "--json", str(path)]
-    shown = " ".join(f"{k}={env[k]}" for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE") if k in env)
+    if batch:
+        cmd += ["--batch", batch]
+    shown = " ".join(f"{k}={env[k]}" for k in ("LD_LIBRARY_PATH", "OPENBLAS_NUM_THREADS",
+                                               "OPENBLAS_CORETYPE") if k in env)
     load = load_average()
     print(f"$ {shown} {' '.join(cmd)}   # load average {load:.2f}", flush=True)
     try:
@@ -109,19 +179,37 @@ def main():
     ap.add_argument("--out", help="folder for the JSON files (default: a temporary one)")
     ap.add_argument("--repeat", type=int, default=2,
                     help="run fast, bf16 and the peer this many times, interleaved (default 2)")
+    ap.add_argument("--batch", default="1,4,16",
+                    help="batch sizes of the batched decode rows (default 1,4,16; \"\" for none)")
     args = ap.parse_args()
     out = pathlib.Path(args.out or tempfile.mkdtemp(prefix="gpt2-targets-"))
     out.mkdir(parents=True, exist_ok=True)
+    env, blas_note = optimized_blas_env()
+    print("PyTorch peer: " + blas_note + ("" if env else "; no ratio against it is printed"),
+          flush=True)
 
-    runs = {"fast": [], "bf16": [], "peer": []}
+    runs = {"fast": [], "bf16": [], "peer": [], "fast_batch": []}
     for i in range(args.repeat):
         runs["fast"].append(run_bench(args.binary, "fast", args.threads, out, i))
         runs["bf16"].append(run_bench(args.binary, "bf16", args.threads, out, i))
-        runs["peer"].append(run_peer(out, i))  # None where the peer failed: rounds stay aligned
+        if args.batch:
+            runs["fast_batch"].append(run_batch_bench(args.binary, "fast", args.threads,
+                                                      args.batch, out, i))
+        # None where the peer failed or has no optimized BLAS: rounds stay aligned
+        runs["peer"].append(run_peer(out, i, env, args.batch) if env else None)
     fast, bf16 = best_bench(runs["fast"]), best_bench(runs["bf16"])
     peers = [p for p in runs["peer"] if p]
     peer = {k: max(p[k] for p in peers) for k in ("prefill_last_logits_tok_s", "decode_tok_s",
                                                  "gemm_768_gflop_s")} if peers else None
+
+    def best_batches(results):  # each batch size's best tok/s over the runs
+        best = {}
+        for r in results:
+            for row in r.get("batch_decode", []):
+                best[row["batch"]] = max(best.get(row["batch"], 0), row["tok_s"])
+        return best
+    fast_batch = best_batches(runs["fast_batch"])
+    peer_batch = best_batches(peers)
 
     print()
     print(f"every bench run, in order (JSON in {out}):")
@@ -189,6 +277,15 @@ def main():
             row(f"{name} prefill 128 >= 1.5x PyTorch", f"{r:.2f}x ({b['prefill_last_logits_tok_s']:.0f} / "
                 f"{peer['prefill_last_logits_tok_s']:.0f} tok/s)", r >= 1.5)
 
+    if 16 in fast_batch and 1 in fast_batch:
+        r = fast_batch[16] / fast_batch[1]
+        row("fast batched decode B=16 >= 8x B=1", r,
+            f"{r:.2f}x ({fast_batch[16]:.1f} / {fast_batch[1]:.1f} tok/s over all rows)", r >= 8)
+    if 16 in fast_batch and 16 in peer_batch:
+        r = fast_batch[16] / peer_batch[16]
+        row("fast batched decode B=16 >= PyTorch's", r,
+            f"{r:.2f}x ({fast_batch[16]:.1f} / {peer_batch[16]:.1f} tok/s over all rows)", r >= 1)
+
     print()
     print(f"ratios from this run, each program's best of {args.repeat} interleaved runs:")
     width = max(len(t) for t, _, _ in rows)
@@ -223,6 +320,11 @@ def main():
                [f["prefill_last_logits_gflop_s"] / max(f["gemm_768_gflop_s"], p["gemm_768_gflop_s"])
                 for f, _, p in both], unit="")
     print(f"  SIMD path: {fast['simd']} (this CPU has {', '.join(fast.get('simd_supported', []))})")
+    if fast_batch:
+        print("  batched decode, tok/s over all rows: " + ", ".join(
+            f"B={b}: fast {fast_batch[b]:.1f}" + (f", PyTorch {peer_batch[b]:.1f}" if b in peer_batch else "")
+            for b in sorted(fast_batch)))
+    print("  PyTorch peer: " + blas_note)
     print(f"  resident memory, engine after load: fast {fast['engine_rss_mib']:.0f} MiB, bf16 "
           f"{bf16['engine_rss_mib']:.0f} MiB (peak while loading: {fast['load_peak_rss_mib']:.0f}, "
           f"{bf16['load_peak_rss_mib']:.0f} MiB)")

@@ -11,6 +11,13 @@ torch thread with OpenBLAS given two, set for this command alone:
 
 Only torch is needed (Debian: python3-torch). Weights are random (the speed
 does not depend on them); the shape defaults to gpt2-124m-shape.
+
+--batch 1,4,16 adds batched decode, as `gpt2-oracle bench --batch` measures
+it: B rows of a 128-token prompt prefilled together, then 128 greedy steps of
+one token per row (a KV cache [B, NH, P, hs] per layer), tokens/s over all
+rows, best of 3 rounds. The BLAS torch runs on is printed and kept in the JSON
+("blas"): Debian's python3-torch links libblas.so.3, which is the reference
+BLAS unless OpenBLAS provides it (bench/targets.py checks).
 """
 import argparse
 import json
@@ -76,21 +83,52 @@ class Gpt2:
         return self.wte.mv(h[0]).unsqueeze(0) if h.shape[0] == 1 else h @ self.wte.t()
 
 
-def blas_libraries():
-    """The BLAS libraries this process has mapped (after torch.mm ran), so a
-    report shows which one the peer's figures come from (Debian's torch goes
-    through libblas.so.3, an alternative that may be the reference BLAS)."""
-    found = set()
-    try:
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                path = line.split()[-1]
-                name = os.path.basename(path).lower()
-                if "blas" in name or "mkl" in name:
-                    found.add(os.path.realpath(path))
-    except OSError:
-        pass
-    return sorted(found)
+class BatchedCache:
+    """Keys and values of B rows for every block: [B, NH, P, hs] each."""
+
+    def __init__(self, model, B):
+        hs = model.C // model.NH
+        self.k = [torch.zeros(B, model.NH, model.P, hs) for _ in range(model.L)]
+        self.v = [torch.zeros(B, model.NH, model.P, hs) for _ in range(model.L)]
+        self.pos = 0
+
+
+def forward_batch(model, cache, tokens):
+    """tokens [B, T] (rows of equal length: no padding); returns the last
+    position's logits of every row, [B, V]."""
+    B, T = tokens.shape
+    C, NH = model.C, model.NH
+    hs, p0 = C // NH, cache.pos
+    x = (model.wte[tokens] + model.wpe[p0:p0 + T]).reshape(B * T, C)   # [B·T, C]
+    mask = torch.ones(T, p0 + T, dtype=torch.bool).tril(diagonal=p0)
+    for l, b in enumerate(model.blocks):
+        h = torch.nn.functional.layer_norm(x, (C,), *b["ln1"], 1e-5)
+        q, k, v = linear(h, *b["attn"]).split(C, dim=1)
+        q = q.view(B, T, NH, hs).transpose(1, 2)                          # [B, NH, T, hs]
+        cache.k[l][:, :, p0:p0 + T] = k.view(B, T, NH, hs).transpose(1, 2)
+        cache.v[l][:, :, p0:p0 + T] = v.view(B, T, NH, hs).transpose(1, 2)
+        K, V = cache.k[l][:, :, :p0 + T], cache.v[l][:, :, :p0 + T]
+        a = torch.nn.functional.scaled_dot_product_attention(q, K, V, attn_mask=mask) \
+            if hasattr(torch.nn.functional, "scaled_dot_product_attention") else \
+            torch.softmax((q @ K.transpose(-1, -2) / math.sqrt(hs)).masked_fill(~mask, float("-inf")), -1) @ V
+        x = x + linear(a.transpose(1, 2).reshape(B * T, C), *b["proj"])
+        h = torch.nn.functional.layer_norm(x, (C,), *b["ln2"], 1e-5)
+        x = x + linear(gelu_new(linear(h, *b["fc"])), *b["mproj"])
+    cache.pos += T
+    h = torch.nn.functional.layer_norm(x.view(B, T, C)[:, -1], (C,), *model.lnf, 1e-5)
+    return model.wte.mv(h[0]).unsqueeze(0) if B == 1 else h @ model.wte.t()
+
+
+def loaded_blas():
+    """The BLAS libraries this process has mapped (after a matrix product)."""
+    torch.mm(torch.ones(64, 64), torch.ones(64, 64))
+    paths = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            if "blas" in path.lower() and ".so" in path:
+                paths.add(path)
+    return sorted(paths)
 
 
 def main():
@@ -100,7 +138,12 @@ def main():
     ap.add_argument("--steps", type=int, default=128)
     ap.add_argument("--shape", default="12,12,768,1024,50257", help="L,NH,C,P,V")
     ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--batch", help="batched decode for these batch sizes, e.g. 1,4,16")
+    ap.add_argument("--blas-only", action="store_true", help="print the BLAS torch loads and exit")
     args = ap.parse_args()
+    if args.blas_only:
+        print("\n".join(loaded_blas()))
+        return
     torch.set_num_threads(args.threads)
     L, NH, C, P, V = (int(s) for s in args.shape.split(","))
     model = Gpt2(L, NH, C, P, V)
@@ -130,17 +173,34 @@ def main():
             torch.mm(a, b)
             gemm = min(gemm, time.perf_counter() - t)
         gemm = 2 * 768 ** 3 / gemm / 1e9
-    blas = blas_libraries()
-    print(f"torch {torch.__version__}, {args.threads} torch thread(s); BLAS loaded: "
-          + (", ".join(blas) or "none found in /proc/self/maps"))
+        batch = []
+        sizes = [int(b) for b in args.batch.split(",")] if args.batch else []
+        rows = torch.randint(0, V, (max(sizes or [1]), args.prompt),
+                             generator=torch.Generator().manual_seed(2))
+        best = {b: math.inf for b in sizes}
+        for _ in range(3):  # rounds interleave the batch sizes, each keeps its best
+            for B in sizes:
+                cache = BatchedCache(model, B)
+                logits = forward_batch(model, cache, rows[:B])
+                t = time.perf_counter()
+                for _ in range(args.steps):
+                    logits = forward_batch(model, cache, logits.argmax(-1).view(B, 1))
+                best[B] = min(best[B], time.perf_counter() - t)
+        for B in sizes:
+            batch.append({"batch": B, "tok_s": B * args.steps / best[B],
+                          "step_ms": best[B] / args.steps * 1e3})
+    blas = loaded_blas()
+    print(f"torch {torch.__version__}, {args.threads} torch thread(s), BLAS: {', '.join(blas) or '?'}")
     print(f"prefill {args.prompt} tokens, last-position logits: {prefill:.1f} tok/s")
     print(f"decode {args.steps} steps from position {args.prompt}: {decode:.2f} tok/s")
     print(f"GEMM 768x768x768 (torch.mm): {gemm:.1f} GFLOP/s")
+    for r in batch:
+        print(f"batch {r['batch']:3d}: {r['tok_s']:9.1f} tok/s over all rows, {r['step_ms']:8.2f} ms per step")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"torch": torch.__version__, "threads": args.threads, "blas": blas,
                        "prefill_last_logits_tok_s": prefill, "decode_tok_s": decode,
-                       "gemm_768_gflop_s": gemm}, f, indent=2)
+                       "gemm_768_gflop_s": gemm, "batch_decode": batch}, f, indent=2)
 
 
 if __name__ == "__main__":

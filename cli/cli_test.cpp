@@ -290,4 +290,101 @@ TEST(Cli, BenchReportsItsSimdPathAndTheSpreadOverItsRounds) {
   EXPECT_EQ(j.contains("decode_unsteady_cause"), j["decode_unsteady"].get<bool>());
 }
 
+// The "generated:" lines of an output, in order.
+std::vector<std::string> generated_lines(const std::string& out) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < out.size()) {
+    const size_t end = out.find('\n', start);
+    const std::string line = out.substr(start, end - start);
+    if (line.rfind("generated:", 0) == 0) lines.push_back(line);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+TEST(Cli, DecodeBatchFilePrintsEachRowAsThatPromptDecodedAlone) {
+  const std::vector<std::string> prompts = {"5,17,3", "8", "1,2,3,4,5,6,7", "63,0"};
+  std::string file_text;
+  for (const auto& p : prompts) file_text += p + "\n";
+  const fs::path file = scratch() / "rows.txt";
+  write(file, file_text);
+  for (const char* sampling : {"", " --temperature 1.5 --seed 7"})
+    for (const char* padding : {"left", "right"}) {
+      SCOPED_TRACE(std::string(padding) + sampling);
+      const Result batch = run("decode --model tiny --batch-file " + file.string() +
+                               " --max-new 6 --padding " + padding + sampling);
+      ASSERT_EQ(batch.exit_code, 0) << batch.err;
+      const auto lines = generated_lines(batch.out);
+      ASSERT_EQ(lines.size(), prompts.size()) << batch.out;
+      for (size_t r = 0; r < prompts.size(); ++r) {
+        const Result alone = run("decode --model tiny --tokens " + prompts[r] + " --max-new 6" +
+                                 std::string(sampling));
+        ASSERT_EQ(alone.exit_code, 0) << alone.err;
+        EXPECT_EQ(lines[r], generated_lines(alone.out).at(0)) << "row " << r;
+      }
+    }
+}
+
+TEST(Cli, DecodeBatchFileOnACheckpointMatchesItsPreset) {
+  const fs::path dir = scratch() / "batch_tiny";
+  fs::remove_all(dir);
+  ASSERT_EQ(run("export --model tiny --out " + dir.string()).exit_code, 0);
+  const fs::path file = scratch() / "checkpoint_rows.txt";
+  write(file, "5,17,3\n8\n9,9,9,9\n");
+  const Result preset = run("decode --model tiny --max-new 4 --batch-file " + file.string());
+  const Result checkpoint =
+      run("decode --checkpoint " + dir.string() + " --max-new 4 --batch-file " + file.string());
+  ASSERT_EQ(preset.exit_code, 0) << preset.err;
+  ASSERT_EQ(checkpoint.exit_code, 0) << checkpoint.err;
+  EXPECT_EQ(generated_lines(checkpoint.out), generated_lines(preset.out));
+  EXPECT_EQ(generated_lines(preset.out).size(), 3u);
+}
+
+TEST(Cli, DecodeBadBatchFilesExitTwoWithOneLineNamingTheLine) {
+  const fs::path file = scratch() / "bad_rows.txt";
+  write(file, "1,2\n\n3\n");
+  expect_bad_input("decode --model tiny --max-new 2 --batch-file " + file.string(),
+                   file.string() + ", line 2: empty line");
+  write(file, "1,2\n3,64\n");
+  expect_bad_input("decode --model tiny --max-new 2 --batch-file " + file.string(),
+                   file.string() + ", line 2: token 1 is 64, out of range for vocab_size 64");
+  write(file, "1,x\n");
+  expect_bad_input("decode --model tiny --max-new 2 --batch-file " + file.string(),
+                   file.string() + ", line 1: token 1: expected a non-negative integer");
+  std::string long_row = "1";
+  for (int i = 0; i < 32; ++i) long_row += ",1";
+  write(file, "1\n" + long_row + "\n");
+  expect_bad_input("decode --model tiny --max-new 2 --batch-file " + file.string(),
+                   file.string() + ", line 2: 33 tokens exceed the context of 32 positions");
+  write(file, "1\n" + long_row.substr(0, 2 * 31 - 1) + "\n");  // 31 tokens + 2 > 32
+  expect_bad_input("decode --model tiny --max-new 2 --batch-file " + file.string(),
+                   file.string() + ", line 2: 31 tokens + --max-new (2) exceeds the context");
+  write(file, "");
+  expect_bad_input("decode --model tiny --max-new 2 --batch-file " + file.string(),
+                   file.string() + ": no rows");
+  expect_bad_input("decode --model tiny --max-new 2 --tokens 1 --batch-file " + file.string(),
+                   "--batch-file gives the prompts: it excludes --tokens");
+  expect_bad_input("decode --model tiny --max-new 2 --tokens 1 --padding left",
+                   "--padding requires --batch-file");
+  write(file, "1\n");
+  expect_bad_input("decode --model tiny --max-new 2 --padding up --batch-file " + file.string(),
+                   "--padding: expected left or right, found 'up'");
+  expect_bad_input("decode --model tiny --max-new 2 --batch-file " + scratch().string(),
+                   "is a directory");
+}
+
+TEST(Cli, BenchBatchReportsTokensPerSecondForEachBatchSize) {
+  const fs::path json = scratch() / "bench_batch.json";
+  const Result r = run("bench --model tiny --threads 1 --prompt 4 --steps 4 --batch 1,3 --json " +
+                       json.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("batch   1:"));
+  EXPECT_THAT(r.out, HasSubstr("batch   3:"));
+  EXPECT_THAT(gpt2::read_file(json.string()), HasSubstr("\"batch_decode\""));
+  expect_bad_input("bench --model tiny --batch 0", "--batch: a batch size is 1 to 1024");
+  expect_bad_input("bench --model tiny --batch 1,,4", "--batch: expected batch sizes");
+}
+
 }  // namespace

@@ -120,4 +120,37 @@ TEST(MaskAblationCli, ReadmeShowsWhatTheCommandPrintsToday) {
       << "docs/mask_ablation_tiny.svg is out of date: rerun the README's command";
 }
 
+TEST(MaskAblationCli, PaddingBadInputExitsTwoWithOneLine) {
+  expect_bad_input("mask-ablation --model tiny --tokens 5,6 --padding middle",
+                   "--padding: expected left or right, found 'middle'");
+  expect_bad_input("mask-ablation --model tiny --tokens 5,6 --pad 3", "--pad requires --padding");
+  expect_bad_input("mask-ablation --model tiny --tokens 5,6 --padding left --pad 0",
+                   "--pad: at least one padding column");
+  expect_bad_input("mask-ablation --model tiny --tokens 5,6 --padding left --pad 31",
+                   "--pad: 2 tokens and 31 padding columns exceed the context of 32 positions");
+}
+
+// The README's block for --padding, as for the causal table (without an SVG).
+TEST(MaskAblationCli, ReadmePaddingSectionShowsWhatTheCommandPrintsToday) {
+  const std::string readme = gpt2::read_file((source_dir() / "README.md").string());
+  const std::string begin = "<!-- mask-ablation-padding-small: begin -->";
+  const std::string end = "<!-- mask-ablation-padding-small: end -->";
+  const size_t b = readme.find(begin), e = readme.find(end);
+  ASSERT_NE(b, std::string::npos) << "README.md lacks " << begin;
+  ASSERT_NE(e, std::string::npos) << "README.md lacks " << end;
+  const std::string block = readme.substr(b + begin.size(), e - b - begin.size());
+  const std::string prompt = "$ gpt2-oracle ";
+  const size_t c = block.find(prompt);
+  ASSERT_NE(c, std::string::npos);
+  const size_t line_end = block.find('\n', c);
+  const std::string args = block.substr(c + prompt.size(), line_end - c - prompt.size());
+  const size_t fence = block.find("```", line_end);
+  ASSERT_NE(fence, std::string::npos);
+  const Result r = run(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, block.substr(line_end + 1, fence - line_end - 1))
+      << "README.md's mask-ablation --padding section is out of date: rerun\n  " << prompt
+      << args;
+}
+
 }  // namespace

@@ -26,6 +26,7 @@
 #endif
 
 #include "cli/cpu_contention.h"
+#include "cli/bench_batch.h"
 #include "cli/verbs.h"
 #include "model/error.h"
 #include "model/files.h"
@@ -48,6 +49,7 @@ struct BenchOptions {
   int prompt = 128;  // prefill length
   int steps = 128;   // decode steps
   std::string json;
+  std::string batch;  // --batch B,...: batched decode only (cli/bench_batch.h)
 };
 
 double seconds_since(Clock::time_point start) {
@@ -288,6 +290,9 @@ int argmax(std::span<const float> v) {
 }
 
 int run_bench(const BenchOptions& o) {
+  if (!o.batch.empty())
+    return run_batch_bench(BatchBenchOptions{o.source, o.kernel, resolve_threads(o.threads),
+                                             o.prompt, o.steps, o.batch, o.json});
   const optimized::KernelSet& set = optimized::find_kernel(o.kernel);
   if (!o.json.empty()) check_output_file("--json", o.json);  // before any work
   const int threads = resolve_threads(o.threads);
@@ -492,6 +497,9 @@ Verb add_bench_verb(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 20));
   command->add_option("--json", o->json, "Write every figure to this JSON file");
+  command->add_option("--batch", o->batch,
+                      "Batched decode only: tokens/s over all rows for each batch size "
+                      "(e.g. 1,4,16), B rows of a --prompt-token prompt, then --steps steps");
   return Verb{command, [o] { return run_bench(*o); }};
 }
 

@@ -118,6 +118,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   for (const auto& p : plan.scenarios)
     for (const auto* set : plan_options.sets) {
       const std::string name = p.scenario.name + " [" + set->name + "]";
+      if (p.scenario.is_batch() && !set->runs_batches) continue;  // KernelSet::runs_batches
       if (a.filter.empty() || name.find(a.filter) != std::string::npos)
         rows.emplace_back(p.scenario.name, set->name);
     }
@@ -176,7 +177,8 @@ Verb add_conformance_verb(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "conformance",
       "The main job: every scenario (prefill, incremental decode, chunked prefill then decode, "
-      "prefill without the mask; sequences of 1, a few and n_ctx tokens) x every registered "
+      "prefill without the mask; sequences of 1, a few and n_ctx tokens; padded batches "
+      "prefilled and decoded together, each row against its own truth) x every registered "
       "kernel set, judged against the 50-digit reference. Exit 1 when anything fails");
   a->source.add_options(*command);
   add_seed_option(*command, a->seed, "Seed of the token sequences (printed; default 1)");

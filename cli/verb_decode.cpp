@@ -17,6 +17,7 @@
 
 #include "cli/verbs.h"
 #include "model/checkpoint.h"
+#include "model/batch.h"
 #include "model/config.h"
 #include "model/error.h"
 #include "model/files.h"
@@ -35,6 +36,8 @@ struct DecodeOptions {
   double temperature = 0;  // 0: greedy
   int top_k = 0;           // 0: the whole vocabulary
   uint64_t seed = 0;
+  std::string batch_file;  // one prompt per line, decoded together
+  std::string padding = "left";
 };
 
 // Greedy: the highest logit, the lowest id on a tie.
@@ -72,6 +75,8 @@ double ms_since(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+int run_batch_decode(const DecodeOptions& o, const optimized::KernelSet& set);
+
 int run_decode(const DecodeOptions& o) {
   // Everything about the input is checked before any weights are generated
   // or any pass runs.
@@ -83,6 +88,7 @@ int run_decode(const DecodeOptions& o) {
     throw InputError(
         "--top-k applies to sampling: give --temperature T > 0 with it (without "
         "--temperature, decoding is greedy)");
+  if (!o.batch_file.empty()) return run_batch_decode(o, set);
   // The config alone (a preset's, or the checkpoint's config.json) decides
   // whether prompt + N fits, before any weights are read or generated.
   const Config config = o.source.config();
@@ -127,6 +133,67 @@ int run_decode(const DecodeOptions& o) {
   return 0;
 }
 
+// --batch-file: every line a prompt, prefilled together (padded on
+// --padding's side) and decoded together; one "generated:" line per row, in
+// the file's order, as a single decode of that prompt prints it. Each row
+// samples with its own generator seeded with --seed, as a single decode does.
+int run_batch_decode(const DecodeOptions& o, const optimized::KernelSet& set) {
+  if (!o.input.tokens.empty() || !o.input.text.empty() || !o.input.text_file.empty())
+    throw InputError("--batch-file gives the prompts: it excludes --tokens, --text and --text-file");
+  const Padding padding = parse_padding(o.padding);
+  const Config config = o.source.config();
+  const std::vector<std::vector<int>> prompts =
+      parse_batch_file(read_file(o.batch_file, kMaxBatchFileBytes), config, o.batch_file);
+  for (size_t r = 0; r < prompts.size(); ++r)
+    if (int64_t(prompts[r].size()) + o.max_new > config.n_ctx)
+      throw InputError(o.batch_file + ", line " + std::to_string(r + 1) + ": " +
+                       std::to_string(prompts[r].size()) + " tokens + --max-new (" +
+                       std::to_string(o.max_new) + ") exceeds the context of " +
+                       std::to_string(config.n_ctx) + " positions (n_positions)");
+  std::optional<Gpt2Tokenizer> tokenizer = o.source.tokenizer(config);
+  Weights<float> weights = o.source.load();
+  if (!(weights.config == config))
+    throw InputError(o.source.describe() + ": the weights' config differs from config.json");
+  optimized::Engine engine(weights, set, resolve_threads(o.threads));
+  weights = Weights<float>{};
+
+  const int B = static_cast<int>(prompts.size()), V = config.vocab_size;
+  std::vector<std::mt19937_64> rngs(B, std::mt19937_64(o.seed));
+  std::vector<std::vector<int>> generated(B);
+  std::vector<int> next(B);
+  auto pick = [&](std::span<const float> logits) {
+    for (int r = 0; r < B; ++r) {
+      const auto row = logits.subspan(size_t(r) * V, V);
+      next[r] = o.temperature > 0 ? sample(row, o.temperature, o.top_k, rngs[r]) : argmax(row);
+      generated[r].push_back(next[r]);
+    }
+  };
+  optimized::BatchOptions options;
+  options.padding = padding;
+  options.max_new = o.max_new;
+  size_t tokens = 0;
+  for (const auto& p : prompts) tokens += p.size();
+  auto start = std::chrono::steady_clock::now();
+  std::span<const float> logits = engine.prefill_batch(prompts, options);
+  std::printf("prefill: %d rows, %zu tokens (%s padding to %d columns) in %.3f ms\n", B, tokens,
+              padding_name(padding), engine.batch_layout().width(), ms_since(start));
+  for (int i = 0; i < o.max_new; ++i) {
+    start = std::chrono::steady_clock::now();
+    pick(logits);
+    if (i + 1 < o.max_new) logits = engine.decode_batch(next);  // the last ids need no pass
+    std::printf("step %d: %d tokens, %.3f ms\n", i + 1, B, ms_since(start));
+  }
+  // Other tools read these lines: each row's is "generated: ID ID ...", as
+  // a single decode prints it.
+  for (int r = 0; r < B; ++r) {
+    std::string line = "generated:";
+    for (int id : generated[r]) line += " " + std::to_string(id);
+    std::printf("%s\n", line.c_str());
+    if (tokenizer) std::printf("text: %s\n", tokens_for_display(*tokenizer, generated[r]).c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 Verb add_decode_verb(CLI::App& app) {
@@ -151,6 +218,15 @@ Verb add_decode_verb(CLI::App& app) {
                    "Sample among the K largest logits (0: all); needs --temperature")
       ->check(CLI::Range(0, 1 << 30));
   add_seed_option(*command, o->seed, "Seed of the sampler")->capture_default_str();
+  CLI::Option* batch_file = command->add_option("--batch-file", o->batch_file,
+                      "Decode a batch: one prompt per line (token ids, e.g. 5,17,3), prefilled "
+                      "together and decoded together; one 'generated:' line per row, in the "
+                      "file's order");
+  command->add_option("--padding", o->padding,
+                      "With --batch-file: pad the prompts on the left (default, as Hugging "
+                      "Face's generate) or the right")
+      ->capture_default_str()
+      ->needs(batch_file);
   return Verb{command, [o] { return run_decode(*o); }};
 }
 

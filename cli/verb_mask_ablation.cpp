@@ -9,12 +9,14 @@
 #include <memory>
 
 #include "cli/verbs.h"
+#include "model/batch.h"
 #include "model/error.h"
 #include "model/files.h"
 #include "model/utf8.h"
 #include "oracle/mask_ablation.h"
 #include "oracle/truth_cache.h"
 #include "reference/cost.h"
+#include "oracle/padding_ablation.h"
 
 namespace gpt2::cli {
 
@@ -31,9 +33,40 @@ struct MaskAblationArgs {
   bool progress = false;
   TruthCacheOption cache;
   bool force = false;
+  std::string padding;  // --padding left|right: the padding mask instead of the causal one
+  int pad = 4;
 };
 
+// --padding: the padding mask of a batch (oracle/padding_ablation.h).
+int run_padding_ablation_verb(const MaskAblationArgs& a) {
+  oracle::PaddingAblationOptions options;
+  options.precision = reference::parse_precision(a.precision);
+  options.kernel = a.kernel;
+  options.threads = resolve_threads(a.threads);
+  options.progress = a.progress || ::isatty(2);
+  const Padding padding = parse_padding(a.padding);
+  oracle::PaddingAblation ablation;
+  const std::vector<Output> outputs = {
+      {"--svg", a.svg, [&] { return oracle::padding_ablation_svg(ablation); }},
+      {"--json", a.json, [&] { return oracle::padding_ablation_json(ablation); }}};
+  check_outputs(outputs);
+  const Weights<float> weights = a.source.load();
+  std::optional<Gpt2Tokenizer> tokenizer;
+  const std::vector<int> tokens =
+      a.input.resolve(weights.config, a.source, tokenizer, true).ids;
+  ablation = oracle::run_padding_ablation(weights, tokens, padding, a.pad, a.source.describe(),
+                                          options);
+  if (tokenizer)
+    for (int id : tokens)
+      ablation.token_texts.push_back(
+          tokenizer->has_token(id) ? utf8_for_display(tokenizer->token_bytes(id)) : "");
+  std::fputs(oracle::format_padding_ablation(ablation).c_str(), stdout);
+  std::fflush(stdout);
+  return write_outputs(0, outputs);
+}
+
 int run_mask_ablation_verb(const MaskAblationArgs& a) {
+  if (!a.padding.empty()) return run_padding_ablation_verb(a);
   oracle::MaskAblationOptions options;
   options.precision = reference::parse_precision(a.precision);
   options.kernel = a.kernel;
@@ -108,6 +141,14 @@ Verb add_mask_ablation_verb(CLI::App& app) {
   command->add_flag("--progress", a->progress, "Progress on stderr (reference)");
   a->cache.add_options(*command);
   add_force_option(*command, a->force);
+  CLI::Option* padding = command->add_option(
+      "--padding", a->padding,
+      "The padding mask instead of the causal one: the tokens as a row of a batch padded on "
+      "this side (left or right) with --pad columns, with and without the padding mask");
+  command
+      ->add_option("--pad", a->pad, "With --padding: padding columns before or after the row")
+      ->capture_default_str()
+      ->needs(padding);
   return Verb{command, [a] { return run_mask_ablation_verb(*a); }};
 }
 

@@ -45,6 +45,23 @@ TEST(Engine, PanelKernelsDecodeWithoutAllocating) {
   }
 }
 
+// Nor does a batch's decode loop, once its first step has run.
+TEST(Engine, PanelKernelsDecodeABatchWithoutAllocating) {
+  const Config config = make_config(2, 4, 40, 16, 70);
+  const Weights<float> w = testing::random_weights(config, 6);
+  for (const char* kernel : {"fast", "bf16"}) {
+    Engine engine(w, find_kernel(kernel), 2);
+    engine.prefill_batch({{1, 2, 3}, {4}, {5, 6}});
+    const std::vector<int> next = {7, 8, 9};
+    engine.decode_batch(next);  // first use of every buffer
+    g_allocations = 0;
+    g_counting = true;
+    for (int i = 0; i < 8; ++i) engine.decode_batch(next);
+    g_counting = false;
+    EXPECT_EQ(g_allocations.load(), 0) << kernel;
+  }
+}
+
 // The counter works (the replacement operator new is the one linked in).
 TEST(Engine, AllocationCounterCountsOperatorNew) {
   g_allocations = 0;

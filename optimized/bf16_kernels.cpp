@@ -40,7 +40,8 @@ void register_bf16_kernels() {
         // whole model is made): the result is round_weights_to_bf16(w)'s.
         return std::make_unique<PanelKernels>(w, pool, WeightFormat::bf16);
       },
-      round_weights_to_bf16});
+      round_weights_to_bf16,
+      /*batch_invariant=*/true});
 }
 
 }  // namespace gpt2::optimized

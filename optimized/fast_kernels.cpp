@@ -210,6 +210,62 @@ size_t PanelKernels::weight_bytes_per_token() const {
   return n;
 }
 
+// ---- batches -------------------------------------------------------------------
+
+void PanelKernels::layer_norm_batch(const BatchPass& batch, int layer, NormSite site,
+                                    const float* x, float* y) {
+  layer_norm(batch.rows[0].slots, layer, site, x, batch.n_rows * batch.n_tokens, y);
+}
+
+void PanelKernels::project_batch(const BatchPass& batch, int layer, Projection p, const float* x,
+                                 float* y, bool accumulate) {
+  const Layer& L = layers_[layer];
+  const int i = static_cast<int>(p);
+  run_gemm(x, batch.n_rows * batch.n_tokens, L.matrix[i], L.bias[i].data(), y,
+           accumulate ? Epilogue::accumulate : Epilogue::store);
+}
+
+void PanelKernels::project_gelu_batch(const BatchPass& batch, int layer, const float* x,
+                                      float* y) {
+  const Layer& L = layers_[layer];
+  const int i = static_cast<int>(Projection::fc);
+  run_gemm(x, batch.n_rows * batch.n_tokens, L.matrix[i], L.bias[i].data(), y,
+           Epilogue::gelu_tanh);
+}
+
+void PanelKernels::logits_batch(const BatchPass& batch, const float* x, float* out) {
+  run_gemm(x, batch.n_rows * batch.n_tokens, lm_head_, nullptr, out, Epilogue::store);
+}
+
+void PanelKernels::attention_batch(const BatchPass& batch, int layer, const float* qkv,
+                                   std::span<const KvCache> caches, float* out) {
+  const int C = config_.n_embd, NH = config_.n_head, HS = config_.head_size();
+  const int T = batch.n_tokens;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
+  pool_.parallel_for(batch.n_rows * NH * T, [&](int begin, int end, int) {
+    for (int i = begin; i < end; ++i) {
+      const int b = i / (NH * T), h = (i / T) % NH, t = i % T;
+      const BatchRow& row = batch.rows[b];
+      const size_t column = size_t(b) * T + t;
+      float* o = out + column * C + h * HS;
+      // With the padding mask, the row alone (row.real) on its cache seen
+      // from key_begin; without it, the row's slots on the whole cache.
+      const bool real = t >= row.first && t < row.first + row.count;
+      if (batch.padding_mask && !real) {  // a padding query sees no key
+        std::memset(o, 0, HS * sizeof(float));
+        continue;
+      }
+      const Pass& pass = batch.padding_mask ? row.real : row.slots;
+      const int origin = batch.padding_mask ? row.key_begin : 0;
+      const int pos = pass.pos0 + (batch.padding_mask ? t - row.first : t);
+      const int n = pass.mask == Mask::causal ? pos + 1 : pass.end();
+      const KvCache& cache = caches[b];
+      attend_online_softmax(qkv + column * 3 * C + h * HS, cache.key(layer, h, origin),
+                            cache.value(layer, h, origin), n, HS, scale, o);
+    }
+  });
+}
+
 void register_fast_kernels() {
   register_kernel_set(
       KernelSet{"fast",
@@ -219,7 +275,8 @@ void register_fast_kernels() {
                 [](const Weights<float>& w, ThreadPool& pool) -> std::unique_ptr<Kernels> {
                   return std::make_unique<PanelKernels>(w, pool, WeightFormat::f32);
                 },
-                {}});
+                {},
+                /*batch_invariant=*/true});
 }
 
 }  // namespace gpt2::optimized

@@ -51,6 +51,88 @@ void Kernels::write_cache(const Pass& pass, int layer, const float* qkv, KvCache
   }
 }
 
+// ---- batches: the defaults, one single-sequence call per row ----------------
+
+namespace {
+// Row b's first column in a [B·T, width] buffer.
+template <class F>
+F* row_of(F* buffer, const BatchPass& batch, int b, int width) {
+  return buffer + size_t(b) * batch.n_tokens * width;
+}
+}  // namespace
+
+void Kernels::embed_batch(const BatchPass& batch, const int* tokens, float* x) {
+  const int T = batch.n_tokens, C = batch.n_embd;
+  for (int b = 0; b < batch.n_rows; ++b) {
+    const BatchRow& row = batch.rows[b];
+    const int* row_tokens = tokens + size_t(b) * T;
+    float* row_x = row_of(x, batch, b, C);
+    for (int t = 0; t < T; ++t) {
+      if (t >= row.first && t < row.first + row.count) continue;
+      const Pass padding{batch.padding_position, 1, batch.mask, batch.decode};
+      embed(padding, row_tokens + t, row_x + size_t(t) * C);
+    }
+    if (row.count > 0) embed(row.real, row_tokens + row.first, row_x + size_t(row.first) * C);
+  }
+}
+
+void Kernels::layer_norm_batch(const BatchPass& batch, int layer, NormSite site, const float* x,
+                               float* y) {
+  const int C = batch.n_embd;
+  for (int b = 0; b < batch.n_rows; ++b)
+    layer_norm(batch.rows[b].slots, layer, site, row_of(x, batch, b, C), batch.n_tokens,
+               row_of(y, batch, b, C));
+}
+
+void Kernels::project_batch(const BatchPass& batch, int layer, Projection p, const float* x,
+                            float* y, bool accumulate) {
+  const int in = p == Projection::mlp_proj ? 4 * batch.n_embd : batch.n_embd;
+  const int out = p == Projection::qkv  ? 3 * batch.n_embd
+                  : p == Projection::fc ? 4 * batch.n_embd
+                                        : batch.n_embd;
+  for (int b = 0; b < batch.n_rows; ++b)
+    project(batch.rows[b].slots, layer, p, row_of(x, batch, b, in), row_of(y, batch, b, out),
+            accumulate);
+}
+
+void Kernels::project_gelu_batch(const BatchPass& batch, int layer, const float* x, float* y) {
+  const int C = batch.n_embd;
+  for (int b = 0; b < batch.n_rows; ++b)
+    project_gelu(batch.rows[b].slots, layer, row_of(x, batch, b, C), row_of(y, batch, b, 4 * C));
+}
+
+void Kernels::write_cache_batch(const BatchPass& batch, int layer, const float* qkv,
+                                std::span<KvCache> caches) {
+  for (int b = 0; b < batch.n_rows; ++b)
+    write_cache(batch.rows[b].slots, layer, row_of(qkv, batch, b, 3 * batch.n_embd), caches[b]);
+}
+
+void Kernels::attention_batch(const BatchPass& batch, int layer, const float* qkv,
+                              std::span<const KvCache> caches, float* out) {
+  const int C = batch.n_embd, T = batch.n_tokens;
+  for (int b = 0; b < batch.n_rows; ++b) {
+    const BatchRow& row = batch.rows[b];
+    const float* row_qkv = row_of(qkv, batch, b, 3 * C);
+    float* row_out = row_of(out, batch, b, C);
+    if (!batch.padding_mask) {
+      attention(row.slots, layer, row_qkv, caches[b], row_out);
+      continue;
+    }
+    for (int t = 0; t < T; ++t)  // a padding query sees no key
+      if (t < row.first || t >= row.first + row.count)
+        std::memset(row_out + size_t(t) * C, 0, C * sizeof(float));
+    if (row.count > 0)
+      attention(row.real, layer, row_qkv + size_t(row.first) * 3 * C,
+                caches[b].view_from(row.key_begin), row_out + size_t(row.first) * C);
+  }
+}
+
+void Kernels::logits_batch(const BatchPass& batch, const float* x, float* out) {
+  for (int b = 0; b < batch.n_rows; ++b)
+    logits(batch.rows[b].slots, row_of(x, batch, b, batch.n_embd), batch.n_tokens,
+           row_of(out, batch, b, batch.vocab_size));
+}
+
 // ---- registry --------------------------------------------------------------
 
 // Calls register_NAME_kernels() of every optimized/NAME_kernels.cpp, in file

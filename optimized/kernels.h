@@ -19,6 +19,12 @@
 // test -- can express anything that depends on them: the cache slot written,
 // the keys a query sees, the position embedding used.
 //
+// A batch (engine.h, model/batch.h) runs the same order of operations over B
+// rows at once through the *_batch operations, each a default that calls the
+// single-sequence operation row by row (so every set works in a batch as it
+// is); a set overrides one to do the whole batch at once (one GEMM for all
+// rows reads each weight once).
+//
 // Adding a kernel set is one new file and nothing else:
 // optimized/NAME_kernels.cpp, defining a Kernels subclass (usually deriving
 // from EigenKernels or another set and overriding a few operations) and
@@ -34,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,6 +61,44 @@ struct Pass {
   Mask mask = Mask::causal;
   bool decode = false;  // a decode step (T = 1 against the cache) vs a prefill
   int end() const { return pos0 + n_tokens; }
+};
+
+// One row of a batch pass (BatchPass): T columns, cache slots counted over
+// padding too, of which columns first .. first + count - 1 hold real tokens.
+struct BatchRow {
+  // The row's T columns as a pass over its cache's slots (pos0: the slot of
+  // column 0) on the row's whole cache: what the row-wise operations and
+  // write_cache see, and attention without the padding mask.
+  Pass slots;
+  int first = 0;  // the first real column
+  int count = 0;  // real columns
+  // The row's first real slot: the slots before it hold padding (left
+  // padding), which the padding mask hides; slot key_begin + p holds the real
+  // token of position id p.
+  int key_begin = 0;
+  // The real columns as the pass the row would be alone: pos0 = the position
+  // id of column `first` (the count of real tokens before it), n_tokens =
+  // count, on the row's cache seen from key_begin (KvCache::view_from), whose
+  // slot p is then position p. The padding mask is this view: a query of
+  // this pass sees no key before key_begin, and the mask of `real` hides the
+  // keys after it.
+  Pass real;
+};
+
+// One pass over a batch: B rows of T columns each. Row b's columns are rows
+// b·T .. b·T + T-1 of every [B·T, ·] buffer, and row b has its own KvCache.
+struct BatchPass {
+  int n_rows = 0;    // B
+  int n_tokens = 0;  // T
+  Mask mask = Mask::causal;
+  bool decode = false;
+  // Whether the padding mask hides the padding's keys: always, except in an
+  // ablation (mask-ablation --padding) or a deliberately broken set.
+  bool padding_mask = true;
+  int padding_position = 1;  // the position id of a padding column (model/batch.h)
+  std::span<const BatchRow> rows;  // [B]
+  int n_embd = 0;      // C, and
+  int vocab_size = 0;  // V: the widths of the buffers
 };
 
 enum class Projection { qkv, attn_proj, fc, mlp_proj };
@@ -102,6 +147,36 @@ class Kernels {
   // Bytes of weights a decode step reads (projections and the lm_head, in
   // their stored format), for the bandwidth figure of `bench`.
   virtual size_t weight_bytes_per_token() const = 0;
+
+  // ---- Batches: the operations above over every row of a BatchPass --------
+  // Buffers are [B·T, ·], row b's T columns at rows b·T ..; caches [B].
+  // Padding columns go through the row-wise operations like real ones (their
+  // values, finite, are part of no result). Each default calls the
+  // single-sequence operation once per row, with that row's passes:
+
+  // x = embed(row.real) on the real columns; a padding column embeds its
+  // token at batch.padding_position.
+  virtual void embed_batch(const BatchPass& batch, const int* tokens, float* x);
+  // layer_norm(row.slots, ..., rows = T) per row.
+  virtual void layer_norm_batch(const BatchPass& batch, int layer, NormSite site, const float* x,
+                                float* y);
+  // project(row.slots, ...) per row.
+  virtual void project_batch(const BatchPass& batch, int layer, Projection p, const float* x,
+                             float* y, bool accumulate);
+  // project_gelu(row.slots, ...) per row.
+  virtual void project_gelu_batch(const BatchPass& batch, int layer, const float* x, float* y);
+  // write_cache(row.slots, ...) per row into caches[b]: every column, padding
+  // included, at its slot.
+  virtual void write_cache_batch(const BatchPass& batch, int layer, const float* qkv,
+                                 std::span<KvCache> caches);
+  // With the padding mask: attention(row.real) on the real columns over
+  // caches[b].view_from(row.key_begin), and 0 for a padding column (a
+  // padding query sees no key). Without it: attention(row.slots) over the
+  // whole caches[b].
+  virtual void attention_batch(const BatchPass& batch, int layer, const float* qkv,
+                               std::span<const KvCache> caches, float* out);
+  // logits(row.slots, ..., rows = T) per row.
+  virtual void logits_batch(const BatchPass& batch, const float* x, float* out);
 };
 
 // Thrown by a kernel set's op (or its factory) when the set cannot go on: a
@@ -129,6 +204,16 @@ struct KernelSet {
   // The weights the set effectively computes with (e.g. rounded to bf16), so
   // the oracle can compute truth on the same weights; empty = unchanged.
   std::function<Weights<float>(const Weights<float>&)> effective_weights;
+  // Batch-invariant: a row's results (its whole trace) are bit-identical
+  // whatever the other rows of its batch, the batch size and the padding
+  // side are, and equal to the row run alone. The oracle checks it bit for
+  // bit for a set that declares it (and holds every set to the budget).
+  bool batch_invariant = false;
+  // Whether an instance can hold a batch: several rows, each with its own
+  // KV cache. A plugin set's instance keeps one cache in its child process
+  // (plugin ABI 1), so it runs single sequences only, and the batch
+  // scenarios leave it out.
+  bool runs_batches = true;
 
   Weights<float> weights_used(const Weights<float>& weights) const {
     return effective_weights ? effective_weights(weights) : weights;

@@ -7,8 +7,10 @@
 // streams 4 panels side by side, front to back (matrix-vector work at memory
 // speed), and a prefill multiplies a tile of rows by panels (matrix-matrix
 // work at FMA speed): 6 rows by 1 panel in ymm registers on the AVX2 path,
-// 8 rows by 3 panels in zmm registers on the AVX-512 path. Panels are the
-// unit of threading.
+// 8 rows by 3 panels in zmm registers on the AVX-512 path. A batched decode
+// step (up to 32 rows) streams panels as a decode step does for its first
+// row and reuses them from cache for the others. Panels are the unit of
+// threading.
 //
 // Every output element is one fused-multiply-add chain in k order:
 //   acc = bias[n] (or 0);  acc = fma(x[t, k], W[k, n], acc)  for k = 0 .. K-1

@@ -62,8 +62,10 @@ INSTANTIATE_TEST_SUITE_P(Simd, PanelGemmOnPath, ::testing::ValuesIn(testing::kAl
 TEST_P(PanelGemmOnPath, EqualsTheSequentialFmaChainBitForBit) {
   const Simd simd = GetParam();
   const int Ks[] = {1, 5, 16, 17, 40};
-  const int Ns[] = {1, 7, 16, 17, 33, 70};
-  const int Ts[] = {1, 2, 5, 6, 7, 13, 100};
+  // N = 150: 10 panels, 5 per call, a group of 4 streamed side by side and
+  // one more. T = 32 and 33: the last streamed batch and the first tiled one.
+  const int Ns[] = {1, 7, 16, 17, 33, 70, 150};
+  const int Ts[] = {1, 2, 5, 6, 7, 13, 32, 33, 100};
   const Epilogue epilogues[] = {Epilogue::store, Epilogue::accumulate, Epilogue::gelu_tanh};
   uint64_t seed = 1000;
   for (WeightFormat format : {WeightFormat::f32, WeightFormat::bf16})

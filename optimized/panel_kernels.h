@@ -31,6 +31,21 @@ class PanelKernels : public Kernels {
   void logits(const Pass& pass, const float* x, int rows, float* out) override;
   size_t weight_bytes_per_token() const override;
 
+  // Batches: one call over all B·T rows (one GEMM reads each weight once for
+  // the whole batch). Every output element is computed as for the row alone
+  // (panel_gemm.h: one fma chain per element, whatever T), so the sets are
+  // batch-invariant.
+  void layer_norm_batch(const BatchPass& batch, int layer, NormSite site, const float* x,
+                        float* y) override;
+  void project_batch(const BatchPass& batch, int layer, Projection p, const float* x, float* y,
+                     bool accumulate) override;
+  void project_gelu_batch(const BatchPass& batch, int layer, const float* x, float* y) override;
+  void logits_batch(const BatchPass& batch, const float* x, float* out) override;
+  // The default's attention row by row, in one parallel_for over (row, head,
+  // query) instead of one per row.
+  void attention_batch(const BatchPass& batch, int layer, const float* qkv,
+                       std::span<const KvCache> caches, float* out) override;
+
  protected:
   struct Layer {
     PanelMatrix matrix[4];                                              // indexed by Projection

@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 
 #include "model/safetensors.h"
 #include "optimized/eigen_kernels.h"
+#include "optimized/gelu.h"
 #include "optimized/kernels.h"
+#include "optimized/panel_kernels.h"
 
 namespace gpt2::oracle {
 
@@ -226,13 +229,111 @@ class HalfPrecisionCache : public EigenKernels {
   }
 };
 
+// Batch bugs: each shows only in a batch (B > 1 or padding), never in a
+// single sequence.
+
+// Position ids counted over the padding (the transformers #3021 bug): a real
+// token's position embedding is that of its cache slot, i.e. of its column in
+// the padded rectangle, not the count of real tokens before it.
+class PositionsCountPadding : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  void embed_batch(const optimized::BatchPass& batch, const int* tokens, float* x) override {
+    std::vector<optimized::BatchRow> rows(batch.rows.begin(), batch.rows.end());
+    for (auto& row : rows) row.real.pos0 = row.slots.pos0 + row.first;  // the bug
+    optimized::BatchPass shifted = batch;
+    shifted.rows = rows;
+    EigenKernels::embed_batch(shifted, tokens, x);
+  }
+};
+
+// The padding's keys visible (no padding mask) in a prefill; decode steps right.
+class PaddedKeysVisibleInPrefill : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  void attention_batch(const optimized::BatchPass& batch, int layer, const float* qkv,
+                       std::span<const KvCache> caches, float* out) override {
+    optimized::BatchPass unmasked = batch;
+    unmasked.padding_mask = batch.decode;  // the bug: forgotten in prefill
+    EigenKernels::attention_batch(unmasked, layer, qkv, caches, out);
+  }
+};
+
+// The padding's keys visible in decode steps only (the mask applied to the
+// prompt, then forgotten when the cache is extended).
+class PaddedKeysVisibleInDecode : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  void attention_batch(const optimized::BatchPass& batch, int layer, const float* qkv,
+                       std::span<const KvCache> caches, float* out) override {
+    optimized::BatchPass unmasked = batch;
+    unmasked.padding_mask = !batch.decode;  // the bug: forgotten in decode
+    EigenKernels::attention_batch(unmasked, layer, qkv, caches, out);
+  }
+};
+
+// Row r's keys and values written into row r+1's cache (the last row's into
+// row 0's): a cache index off by one. One row alone writes its own.
+class CacheIntoNextRow : public EigenKernels {
+ public:
+  using EigenKernels::EigenKernels;
+  void write_cache_batch(const optimized::BatchPass& batch, int layer, const float* qkv,
+                         std::span<KvCache> caches) override {
+    const size_t row_floats = size_t(batch.n_tokens) * 3 * w_.config.n_embd;
+    for (int b = 0; b < batch.n_rows; ++b)
+      write_cache(batch.rows[b].slots, layer, qkv + b * row_floats,
+                  caches[(b + 1) % batch.n_rows]);  // the bug: (b + 1), not b
+  }
+};
+
+// `fast` whose projections sum in another order when the batch has more
+// than one row (k from the last to the first, in the bias-first fma chain):
+// a legitimate float32 order, within budget, but a row's bits then depend on
+// the batch it is in. Declares batch invariance, wrongly.
+class GemmOrderDependsOnBatch : public optimized::PanelKernels {
+ public:
+  GemmOrderDependsOnBatch(const Weights<float>& w, optimized::ThreadPool& pool)
+      : PanelKernels(w, pool, optimized::WeightFormat::f32) {}
+  void project_batch(const optimized::BatchPass& batch, int layer, optimized::Projection p,
+                     const float* x, float* y, bool accumulate) override {
+    if (batch.n_rows == 1) return PanelKernels::project_batch(batch, layer, p, x, y, accumulate);
+    descending(batch, layer, p, x, y, accumulate ? Fused::accumulate : Fused::store);
+  }
+  void project_gelu_batch(const optimized::BatchPass& batch, int layer, const float* x,
+                          float* y) override {
+    if (batch.n_rows == 1) return PanelKernels::project_gelu_batch(batch, layer, x, y);
+    descending(batch, layer, optimized::Projection::fc, x, y, Fused::gelu);
+  }
+
+ private:
+  enum class Fused { store, accumulate, gelu };
+  void descending(const optimized::BatchPass& batch, int layer, optimized::Projection p,
+                  const float* x, float* y, Fused fused) const {
+    const optimized::PanelMatrix& W = layers_[layer].matrix[static_cast<int>(p)];
+    const std::vector<float>& bias = layers_[layer].bias[static_cast<int>(p)];
+    const int rows = batch.n_rows * batch.n_tokens, K = W.rows, N = W.cols;
+    for (int t = 0; t < rows; ++t)
+      for (int n = 0; n < N; ++n) {
+        float acc = bias[n];
+        for (int k = K - 1; k >= 0; --k) acc = std::fma(x[size_t(t) * K + k], W.at(k, n), acc);
+        float& dst = y[size_t(t) * N + n];
+        dst = fused == Fused::gelu ? optimized::gelu_tanh_f32(acc)
+              : fused == Fused::accumulate ? dst + acc
+                                           : acc;
+      }
+  }
+};
+
 template <class K>
 KernelSet make_set(const std::string& name) {
   KernelSet set;
   set.name = name;
   set.description = "deliberately broken (test only)";
-  set.create = [](const Weights<float>& w, optimized::ThreadPool&) {
-    return std::unique_ptr<optimized::Kernels>(new K(w));
+  set.create = [](const Weights<float>& w, optimized::ThreadPool& pool) {
+    if constexpr (std::is_constructible_v<K, const Weights<float>&, optimized::ThreadPool&>)
+      return std::unique_ptr<optimized::Kernels>(new K(w, pool));
+    else
+      return std::unique_ptr<optimized::Kernels>(new K(w));
   };
   return set;
 }
@@ -260,6 +361,14 @@ const std::vector<BrokenKernelSet>& broken_kernel_sets() {
        "block 1's attention projection adds block 0's bias (one layer only)"},
       {"broken-gemm-drops-remainder",
        "projections unrolled by 4 drop the last in % 4 terms (shows only where in % 4 != 0)"},
+      {"broken-positions-count-padding",
+       "batch: position ids counted over the padding (transformers #3021)"},
+      {"broken-padded-keys-visible-in-prefill", "batch: no padding mask in prefill"},
+      {"broken-padded-keys-visible-in-decode", "batch: no padding mask in decode steps"},
+      {"broken-cache-into-next-row", "batch: row r's keys and values written into row r+1's cache"},
+      {"broken-gemm-order-depends-on-batch",
+       "batch: fast with projections summed in another order when B > 1; declares batch "
+       "invariance (within budget, not batch-invariant)"},
   };
   return kSets;
 }
@@ -284,6 +393,15 @@ void register_broken_kernel_sets() {
     register_kernel_set(
         make_set<BiasFromLayerZeroInBlockOne>("broken-bias-from-layer-0-in-block-1"));
     register_kernel_set(make_set<GemmDropsRemainder>("broken-gemm-drops-remainder"));
+    register_kernel_set(make_set<PositionsCountPadding>("broken-positions-count-padding"));
+    register_kernel_set(
+        make_set<PaddedKeysVisibleInPrefill>("broken-padded-keys-visible-in-prefill"));
+    register_kernel_set(
+        make_set<PaddedKeysVisibleInDecode>("broken-padded-keys-visible-in-decode"));
+    register_kernel_set(make_set<CacheIntoNextRow>("broken-cache-into-next-row"));
+    KernelSet order = make_set<GemmOrderDependsOnBatch>("broken-gemm-order-depends-on-batch");
+    order.batch_invariant = true;  // the claim the oracle refutes
+    register_kernel_set(order);
   });
 }
 

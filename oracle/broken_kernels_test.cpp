@@ -50,6 +50,11 @@ struct Expectation {
   // budget in some scenario, and no other.
   std::vector<std::pair<std::string, int>> replayed;
   Model model = Model::tiny;
+  // A batch scenario's first row with a finding (or, for a set that breaks
+  // its declared batch invariance within budget, the first row that differs
+  // from its single run).
+  int row = -1;
+  bool within_budget_not_batch_invariant = false;
 };
 
 class BrokenKernelIsCaught : public ::testing::TestWithParam<Expectation> {};
@@ -69,15 +74,36 @@ TEST_P(BrokenKernelIsCaught, ByTheTraceAndByReplayAndLocated) {
   bool saw_scenario = false;
   std::set<std::pair<std::string, int>> replayed;
   for (const ScenarioResult& r : report.results) {
-    ASSERT_TRUE(r.replay.has_value());
-    for (const auto& o : r.replay->ops)
+    ASSERT_EQ(r.replay.has_value(), !r.batch.has_value()) << r.name();  // batches: no replay
+    if (r.replay)
+      for (const auto& o : r.replay->ops)
       if (o.beyond) {
         replayed.insert({o.id.cli_name(), o.id.layer});
         EXPECT_NE(o.reproduce.find("gpt2-oracle replay --model tiny"), std::string::npos)
             << o.reproduce;
       }
+    if (e.within_budget_not_batch_invariant) {
+      // Every trace within budget; the batches break the declared invariance.
+      EXPECT_TRUE(r.comparison.passed()) << r.name() << ": " << r.comparison.summary();
+      if (r.passed()) continue;
+      ASSERT_TRUE(r.within_budget_not_batch_invariant()) << r.name();
+      const std::string where = result_where_text(r);
+      EXPECT_EQ(where.rfind("within budget, not batch-invariant: row ", 0), 0u) << where;
+      const auto& d = *r.batch->difference;
+      EXPECT_EQ(d.id.name(), e.tensor) << where;
+      if (r.scenario.rfind(e.failing_scenario, 0) == 0) {
+        saw_scenario = true;
+        EXPECT_EQ(r.batch->difference_row, e.row) << where;
+        EXPECT_EQ(d.position, e.position) << where;
+      }
+      std::printf("  caught %-40s %s\n", r.name().c_str(), where.c_str());
+      continue;
+    }
     if (r.comparison.passed()) continue;
     const TensorResult& f = r.comparison.tensors[r.comparison.first_finding];
+    if (r.batch && r.scenario.rfind(e.failing_scenario, 0) == 0 && e.row >= 0) {
+      EXPECT_EQ(r.batch->reported_row, e.row) << r.name() << ": " << result_where_text(r);
+    }
     EXPECT_EQ(f.name, e.tensor) << r.name() << ": " << r.comparison.summary();
     if (r.scenario.rfind(e.failing_scenario, 0) == 0) {
       saw_scenario = true;
@@ -87,7 +113,7 @@ TEST_P(BrokenKernelIsCaught, ByTheTraceAndByReplayAndLocated) {
       }
     }
     std::printf("  caught %-40s %s\n    replay: %s\n", r.name().c_str(),
-                r.comparison.summary().c_str(), r.replay->summary().c_str());
+                result_where_text(r).c_str(), r.replay ? r.replay->summary().c_str() : "-");
   }
   EXPECT_TRUE(saw_scenario) << "no failing scenario starting with '" << e.failing_scenario << "'";
   const std::set<std::pair<std::string, int>> expected(e.replayed.begin(), e.replayed.end());
@@ -145,7 +171,20 @@ INSTANTIATE_TEST_SUITE_P(
         Expectation{"broken-gemm-drops-remainder", "block.0.qkv", "prefill T=1", 0,
                     {{"qkv", 0}, {"qkv", 1}, {"attn_proj", 0}, {"attn_proj", 1}, {"fc_gelu", 0},
                      {"fc_gelu", 1}},
-                    Model::width18}),
+                    Model::width18},
+        // Batch bugs, in "batch[9,1,5]+2 left": row 0 fills the rectangle, row
+        // 1 has 8 padding columns before its one token (position 0), decoded
+        // at position 1. Single sequences are right, so replay finds nothing.
+        Expectation{"broken-positions-count-padding", "embed", "batch[9,1,5]+2 left", 0, {},
+                    Model::tiny, 1},
+        Expectation{"broken-padded-keys-visible-in-prefill", "block.0.attn",
+                    "batch[9,1,5]+2 left", 0, {}, Model::tiny, 1},
+        Expectation{"broken-padded-keys-visible-in-decode", "block.0.attn",
+                    "batch[9,1,5]+2 left", 1, {}, Model::tiny, 1},
+        Expectation{"broken-cache-into-next-row", "block.0.attn", "batch[9,1,5]+2 left", 0, {},
+                    Model::tiny, 0},
+        Expectation{"broken-gemm-order-depends-on-batch", "block.0.qkv", "batch[9,1,5]+2 left",
+                    0, {}, Model::tiny, 0, true}),
     [](const ::testing::TestParamInfo<Expectation>& info) {
       std::string name = info.param.kernel;
       for (char& c : name)

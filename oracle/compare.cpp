@@ -1,6 +1,8 @@
 #include "oracle/compare.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -62,6 +64,22 @@ std::string TraceComparison::summary() const {
                 display_name(f.id).c_str(), f.first_failing_position, f.metrics.max_abs_error,
                 f.budget.limit(), f.ratio);
   return text;
+}
+
+std::optional<BitDifference> first_bit_difference(const Trace<double>& a, const Trace<double>& b) {
+  GPT2_CHECK(a.n_tokens == b.n_tokens && a.n_embd == b.n_embd && a.vocab_size == b.vocab_size &&
+                 a.n_layer() == b.n_layer() && a.level() == b.level(),
+             "first_bit_difference: shapes differ");
+  for (const TensorId& id : trace_tensor_ids(a.n_layer(), a.level())) {
+    const std::vector<double>& x = tensor_of(a, id);
+    const std::vector<double>& y = tensor_of(b, id);
+    const size_t width = x.size() / std::max(1, a.n_tokens);
+    for (size_t i = 0; i < x.size(); ++i)
+      if (std::bit_cast<uint64_t>(x[i]) != std::bit_cast<uint64_t>(y[i]))
+        return BitDifference{id, static_cast<int>(i / width), static_cast<int>(i % width), x[i],
+                             y[i]};
+  }
+  return std::nullopt;
 }
 
 TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& truth,

@@ -7,6 +7,7 @@
 // finding.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,17 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
                                const std::vector<Budget>& budgets, Mask mask,
                                const std::vector<bool>& present = {},
                                BudgetRule rule = BudgetRule::excess_over_baseline);
+
+// Where two traces of the same shapes first differ in any bit, in forward
+// order (row-major within a tensor): a batch row against the row run alone,
+// for a kernel set that declares batch invariance.
+struct BitDifference {
+  TensorId id;
+  int position = 0;  // the row
+  int column = 0;
+  double a = 0, b = 0;  // the two values there
+};
+std::optional<BitDifference> first_bit_difference(const Trace<double>& a, const Trace<double>& b);
 
 // The max error of `value` against `truth` for each tensor the two carry in
 // common, in truth's forward order (NaN/Inf count as infinite error). When

@@ -59,22 +59,6 @@ std::vector<int> seeded_split(int prompt, uint64_t seed) {
   return chunks;
 }
 
-Trace<double> run_engine(const Weights<float>& weights, const optimized::KernelSet& set,
-                         const Scenario& s, int threads, TraceLevel level) {
-  optimized::Engine engine(weights, set, threads);
-  Trace<double> trace =
-      make_trace<double>(weights.config, static_cast<int>(s.tokens.size()), level);
-  engine.set_capture(&trace);
-  const std::span<const int> tokens(s.tokens);
-  size_t position = 0;
-  for (int chunk : s.chunks) {
-    engine.prefill(tokens.subspan(position, chunk), s.mask, optimized::Logits::none);
-    position += chunk;
-  }
-  for (; position < s.tokens.size(); ++position) engine.decode(s.tokens[position]);
-  return trace;
-}
-
 bool same_weights(const Weights<float>& a, const Weights<float>& b) {
   if (!(a.config == b.config)) return false;
   std::vector<const std::vector<float>*> ta, tb;
@@ -90,6 +74,46 @@ bool same_weights(const Weights<float>& a, const Weights<float>& b) {
 }
 
 }  // namespace
+
+std::vector<Scenario> batch_scenarios(const Config& config, uint64_t seed) {
+  const int P = config.n_ctx, V = config.vocab_size;
+  if (P < 2) return {};
+  // Two decode steps after the prompts (one where the context is 2), and
+  // prompts of at most 9 tokens: ragged, short rows keep the 50-digit truth
+  // of every row cheap.
+  const int steps = P >= 4 ? 2 : 1;
+  const int longest = std::min(P - steps, 9);
+  auto rows_of = [&](const std::vector<int>& lengths, uint64_t salt) {
+    std::vector<std::vector<int>> rows;
+    for (size_t r = 0; r < lengths.size(); ++r)
+      rows.push_back(seeded_tokens(lengths[r] + steps, V, mix64(seed ^ salt ^ (r << 8))));
+    return rows;
+  };
+  auto name_of = [&](const std::vector<int>& lengths, Padding padding) {
+    std::string list;
+    for (int n : lengths) list += (list.empty() ? "" : ",") + std::to_string(n);
+    return "batch[" + list + "]+" + std::to_string(steps) + " " + padding_name(padding);
+  };
+  auto scenario = [&](const std::vector<int>& lengths, Padding padding, uint64_t salt) {
+    Scenario s;
+    s.name = name_of(lengths, padding);
+    s.batch = rows_of(lengths, salt);
+    s.prompt_lengths = lengths;
+    s.padding = padding;
+    return s;
+  };
+  std::vector<Scenario> out;
+  // B = 3, the longest row first (unpadded), then one token, then between.
+  const std::vector<int> three = {longest, 1, std::max(1, (longest + 1) / 2)};
+  for (Padding padding : {Padding::left, Padding::right})
+    out.push_back(scenario(three, padding, 0xba7c3));
+  // B = 8 of lengths drawn from the seed in 1 .. longest, left padded.
+  std::vector<int> eight(8);
+  for (int r = 0; r < 8; ++r)
+    eight[r] = 1 + static_cast<int>(mix64(seed + 0xba7c8 + r) % uint64_t(longest));
+  out.push_back(scenario(eight, Padding::left, 0xba7c8));
+  return out;
+}
 
 std::vector<Scenario> scenarios_of_length(const Config& config, uint64_t seed, int T,
                                           bool gpt2_activations) {
@@ -141,7 +165,19 @@ std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, boo
         scenarios_of_length(config, seed, lengths.size() > 1 ? lengths[1] : 1, true);
     out.insert(out.end(), group.begin(), group.end());
   }
+  for (Scenario& s : batch_scenarios(config, seed)) out.push_back(std::move(s));
   return out;
+}
+
+std::string BatchResult::invariance_summary() const {
+  if (!invariance_checked) return "batch invariance not declared: judged by the budget only";
+  if (invariant) return "batch-invariant: every row bit-identical to its single run";
+  char text[256];
+  std::snprintf(text, sizeof text, "at %s, position %d, column %d (%.9g vs %.9g alone)",
+                display_name(difference->id).c_str(), difference->position, difference->column,
+                difference->a, difference->b);
+  return "not batch-invariant: row " + std::to_string(difference_row) +
+         " differs from its single run " + text;
 }
 
 bool ConformanceReport::passed() const {
@@ -192,11 +228,15 @@ class WeightsInUse {
   // tokens and mask, and its replay reference, each computed once (or read
   // from the truth cache).
   const Reference& reference(size_t w, const Scenario& s, const ConformanceOptions& o) {
-    auto& slot = references_[{w, s.tokens, s.mask}];
+    return reference(w, s.tokens, s.mask, o);
+  }
+  const Reference& reference(size_t w, const std::vector<int>& tokens, Mask mask,
+                             const ConformanceOptions& o) {
+    auto& slot = references_[{w, tokens, mask}];
     if (!slot)
       slot = std::make_unique<Reference>(cached_reference(
-          cache(o), *distinct_[w], digest(w, o), s.tokens, s.mask, o.seed, o.threads, o.progress,
-          description(w, s, o, "the truth")));
+          cache(o), *distinct_[w], digest(w, o), tokens, mask, o.seed, o.threads, o.progress,
+          description(w, tokens, mask, o, "the truth")));
     return *slot;
   }
   const ReplayReference& replay_reference(size_t w, const Scenario& s,
@@ -206,7 +246,7 @@ class WeightsInUse {
       const Trace<double>& truth = reference(w, s, o).truth;
       slot = std::make_unique<ReplayReference>(
           cached_replay_reference(cache(o), *distinct_[w], digest(w, o), s.tokens, s.mask, truth,
-                                  o.seed, o.threads, description(w, s, o, "the replay truths")));
+                                  o.seed, o.threads, description(w, s.tokens, s.mask, o, "the replay truths")));
     }
     return *slot;
   }
@@ -231,14 +271,14 @@ class WeightsInUse {
     if (digests_[w].empty() && cache(o).enabled()) digests_[w] = weights_sha256(*distinct_[w]);
     return digests_[w];
   }
-  std::string description(size_t w, const Scenario& s, const ConformanceOptions& o,
-                          const char* what) const {
-    std::string tokens = format_tokens(std::vector<int>(
-        s.tokens.begin(), s.tokens.begin() + std::min<size_t>(s.tokens.size(), 8)));
-    if (s.tokens.size() > 8) tokens += ",...";
+  std::string description(size_t w, const std::vector<int>& tokens, Mask mask,
+                          const ConformanceOptions& o, const char* what) const {
+    std::string shown = format_tokens(
+        std::vector<int>(tokens.begin(), tokens.begin() + std::min<size_t>(tokens.size(), 8)));
+    if (tokens.size() > 8) shown += ",...";
     return std::string(what) + " of " + o.model + (gpt2_activations_ ? " at GPT-2's activations" : "") +
            (w == 0 ? "" : " (weights rounded by a kernel set)") + ", T=" +
-           std::to_string(s.tokens.size()) + " (" + tokens + "), mask " + mask_name(s.mask) +
+           std::to_string(tokens.size()) + " (" + shown + "), mask " + mask_name(mask) +
            ", seed " + std::to_string(o.seed);
   }
 
@@ -252,6 +292,44 @@ class WeightsInUse {
   std::map<Key, std::unique_ptr<Reference>> references_;
   std::map<Key, std::unique_ptr<ReplayReference>> replays_;
 };
+
+// A batch scenario on one kernel set: every row against its own truth, and
+// against the row run alone (bit for bit) when the set declares batch
+// invariance.
+BatchResult run_batch_scenario(WeightsInUse& model, size_t w, const optimized::KernelSet& set,
+                               const Scenario& s, const ConformanceOptions& o) {
+  BatchResult out;
+  out.padding = s.padding;
+  out.rows = s.batch;
+  out.prompt_lengths = s.prompt_lengths;
+  optimized::BatchOptions batch_options;
+  batch_options.padding = s.padding;
+  const std::vector<Trace<double>> traces = optimized::run_batch_trace(
+      model.given(), s.batch, s.prompt_lengths, set, batch_options, o.threads, o.trace_level);
+  int first_failing = -1, worst = 0;
+  for (size_t r = 0; r < s.batch.size(); ++r) {
+    const Reference& ref = model.reference(w, s.batch[r], Mask::causal, o);
+    out.comparisons.push_back(compare_traces(traces[r], ref.truth, ref.budgets, Mask::causal));
+    const TraceComparison& c = out.comparisons.back();
+    if (!c.passed() && first_failing < 0) first_failing = static_cast<int>(r);
+    if (c.worst_ratio() > out.comparisons[worst].worst_ratio()) worst = static_cast<int>(r);
+  }
+  out.reported_row = first_failing >= 0 ? first_failing : worst;
+  out.invariance_checked = set.batch_invariant;
+  if (set.batch_invariant) {
+    for (size_t r = 0; r < s.batch.size() && out.invariant; ++r) {
+      const Trace<double> alone =
+          optimized::run_passes_trace(model.given(), s.batch[r], {s.prompt_lengths[r]}, set,
+                                      Mask::causal, o.threads, o.trace_level);
+      out.difference = first_bit_difference(traces[r], alone);
+      if (out.difference) {
+        out.invariant = false;
+        out.difference_row = static_cast<int>(r);
+      }
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -285,8 +363,11 @@ ConformanceReport run_conformance(const Weights<float>& weights,
     // What the scenarios from here on still need: the truths of other
     // sequences, and the weights of a kind no later scenario uses, are freed.
     std::set<std::pair<std::vector<int>, Mask>> needed[2];
-    for (size_t j = i; j < scenarios.size(); ++j)
+    for (size_t j = i; j < scenarios.size(); ++j) {
       needed[scenarios[j].gpt2_activations].insert({scenarios[j].tokens, scenarios[j].mask});
+      for (const auto& row : scenarios[j].batch)  // each row's own truth
+        needed[scenarios[j].gpt2_activations].insert({row, Mask::causal});
+    }
     for (int a = 0; a < 2; ++a) {
       if (!in_use[a]) continue;
       if (needed[a].empty()) in_use[a].reset();
@@ -297,13 +378,13 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       r.scenario = s.name;
       r.kernel = sets[k]->name;
       if (!options.filter.empty() && r.name().find(options.filter) == std::string::npos) continue;
+      if (s.is_batch() && !sets[k]->runs_batches) continue;  // see KernelSet::runs_batches
       r.mask = s.mask;
       r.tokens = s.tokens;
       r.chunks = s.chunks;
       auto& model = in_use[s.gpt2_activations];
       if (!model) model = std::make_unique<WeightsInUse>(weights, sets, s.gpt2_activations);
       const size_t w = model->index_of_set(k);
-      const Reference& ref = model->reference(w, s, options);
       // A set that fails to run (a plugin's process crashed or hung) fails
       // the scenario with what happened, and the suite goes on; after a
       // hang, its remaining scenarios are not run (each would wait out the
@@ -317,10 +398,39 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       auto record = [&](const optimized::KernelSetFailure& e) {
         if (e.hung()) hung[sets[k]->name] = "the set hung in '" + s.name + "'";
       };
+      if (s.is_batch()) {
+        try {
+          r.batch = run_batch_scenario(*model, w, *sets[k], s, options);
+          const BatchResult& b = *r.batch;
+          r.comparison = b.comparisons[b.reported_row];
+          r.tokens = b.rows[b.reported_row];
+          r.chunks = {b.prompt_lengths[b.reported_row]};
+        } catch (const optimized::KernelSetFailure& e) {
+          r.batch.reset();
+          r.comparison.failure = e.what();
+          record(e);
+        }
+        r.weights_changed = w != 0;
+        if (options.progress) {
+          const double seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          std::fprintf(stderr, "[%6.1f s] %s: %s%s\n", seconds, r.name().c_str(),
+                       r.batch ? ("row " + std::to_string(r.batch->reported_row) + ": ").c_str()
+                               : "",
+                       (r.comparison.summary() +
+                        (r.batch ? "; " + r.batch->invariance_summary() : std::string()))
+                           .c_str());
+        }
+        report.results.push_back(std::move(r));
+        if (options.on_result) options.on_result(report);
+        continue;
+      }
+      const Reference& ref = model->reference(w, s, options);
       try {
         // The engine gets the given weights; the set rounds them itself.
-        const Trace<double> value =
-            run_engine(model->given(), *sets[k], s, options.threads, options.trace_level);
+        const Trace<double> value = optimized::run_passes_trace(
+            model->given(), s.tokens, s.chunks, *sets[k], s.mask, options.threads,
+            options.trace_level);
         r.comparison = compare_traces(value, ref.truth, ref.budgets, s.mask);
       } catch (const optimized::KernelSetFailure& e) {
         r.comparison.failure = e.what();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "model/batch.h"
 #include "model/modes.h"
 #include "model/weights.h"
 #include "optimized/kernels.h"
@@ -31,7 +32,22 @@ struct Scenario {
   // On the weights as given, or scaled to GPT-2's activations
   // (with_gpt2_activations, model/checkpoint.h; "act=gpt2" in the name).
   bool gpt2_activations = false;
+
+  // A batch scenario ("batch[5,1,3]+2 left"): rows of their own tokens, the
+  // first prompt_lengths[r] of each prefilled together in one padded pass
+  // (model/batch.h), then the rest decoded one token per row per step.
+  // `tokens` and `chunks` are unused; each row is judged against the
+  // reference's single-sequence truth of its own tokens (causal).
+  std::vector<std::vector<int>> batch;
+  std::vector<int> prompt_lengths;
+  Padding padding = Padding::left;
+  bool is_batch() const { return !batch.empty(); }
 };
+
+// The batch scenarios of a model, from `seed`: ragged rows prefilled
+// together, left and right padded, then decoded together, B = 3 and B = 8
+// (fewer and shorter where the context is small).
+std::vector<Scenario> batch_scenarios(const Config& config, uint64_t seed);
 
 // The built-in scenarios for a model: for sequences of length 1, a few and
 // the full context (token ids from `seed`, always including 0 and V-1 when
@@ -41,7 +57,8 @@ struct Scenario {
 // preset (`preset` true: random weights, activations far smaller than a real
 // GPT-2's), the T = 7 scenarios again on the preset scaled to GPT-2's
 // activations ("act=gpt2"): bugs that only show at those scales (the erf
-// GELU, an approximate exp, eps outside the root) are caught there.
+// GELU, an approximate exp, eps outside the root) are caught there. Then the
+// batch scenarios (batch_scenarios).
 std::vector<Scenario> default_scenarios(const Config& config, uint64_t seed, bool preset = false);
 
 // The lengths of default_scenarios' sequences: 1, min(n_ctx, 7), n_ctx.
@@ -55,6 +72,28 @@ std::vector<int> default_lengths(const Config& config);
 // default_lengths, then (for a preset) the second length's at act=gpt2.
 std::vector<Scenario> scenarios_of_length(const Config& config, uint64_t seed, int T,
                                           bool gpt2_activations = false);
+
+// What a batch scenario found beyond each row's own comparison.
+struct BatchResult {
+  Padding padding = Padding::left;
+  std::vector<std::vector<int>> rows;
+  std::vector<int> prompt_lengths;
+  // Row r's trace against its single-sequence truth, for every row.
+  std::vector<TraceComparison> comparisons;
+  // The row whose comparison is ScenarioResult::comparison: the first row
+  // with a finding, or the row with the worst ratio when all pass.
+  int reported_row = 0;
+  // For a kernel set that declares batch invariance: every row's trace
+  // against the row run alone by the same set, bit for bit.
+  bool invariance_checked = false;
+  bool invariant = true;
+  int difference_row = -1;                  // the first row that differs,
+  std::optional<BitDifference> difference;  // and where
+  // "batch-invariant: every row bit-identical to its single run" or "not
+  // batch-invariant: row 1 differs from its single run at block.0 qkv,
+  // position 0, column 3 (0.1234 vs 0.1235)".
+  std::string invariance_summary() const;
+};
 
 struct ScenarioResult {
   std::string scenario;
@@ -73,8 +112,19 @@ struct ScenarioResult {
   std::vector<double> quantization_effect;
   double quantization_logits_kl = 0;  // worst KL(truth original || truth rounded) per position
   int quantization_argmax_changes = 0;
+  // A batch scenario's rows and invariance (then `comparison` is the
+  // reported row's, and `tokens` that row's tokens).
+  std::optional<BatchResult> batch;
   std::string name() const { return scenario + " [" + kernel + "]"; }
-  bool passed() const { return comparison.passed() && (!replay || replay->passed()); }
+  // Within budget everywhere, but a declared batch invariance broken: the
+  // verdict "within budget, not batch-invariant".
+  bool within_budget_not_batch_invariant() const {
+    return comparison.passed() && batch && batch->invariance_checked && !batch->invariant;
+  }
+  bool passed() const {
+    return comparison.passed() && (!replay || replay->passed()) &&
+           !within_budget_not_batch_invariant();
+  }
 };
 
 struct ConformanceOptions {

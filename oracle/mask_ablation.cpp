@@ -15,9 +15,12 @@
 #include "oracle/heatmap_svg.h"
 #include "oracle/metrics.h"
 #include "oracle/truth_cache.h"
+#include "oracle/report_text.h"
 #include "reference/forward.h"
 
 namespace gpt2::oracle {
+
+using namespace report_text;
 
 // ---- the measure ------------------------------------------------------------
 
@@ -70,7 +73,15 @@ void reference_passes(const Weights<float>& weights, const std::vector<int>& tok
   none.mask = Mask::none;
   const Trace<Real> a = reference::forward<Real>(weights, tokens, causal);
   const Trace<Real> b = reference::forward<Real>(weights, tokens, none);
+  compare_ablation_traces(a, b, out.rows, out.next_tokens);
+}
 
+}  // namespace
+
+template <class Real>
+void compare_ablation_traces(const Trace<Real>& a, const Trace<Real>& b,
+                             std::vector<MaskAblationRow>& rows,
+                             std::vector<NextTokenChange>& next_tokens) {
   std::vector<const std::vector<Real>*> unmasked;
   for_each_trace_tensor(b, [&](const std::string&, const std::vector<Real>& t, const Shape&) {
     unmasked.push_back(&t);
@@ -86,15 +97,32 @@ void reference_passes(const Weights<float>& weights, const std::vector<int>& tok
       const size_t at = static_cast<size_t>(p) * width;
       row.relative_difference.push_back(relative_difference(t.data() + at, u.data() + at, width));
     }
-    out.rows.push_back(std::move(row));
+    rows.push_back(std::move(row));
   });
 
   std::vector<double> la(a.logits.size()), lb(b.logits.size());
   for (size_t j = 0; j < la.size(); ++j) la[j] = static_cast<double>(a.logits[j]);
   for (size_t j = 0; j < lb.size(); ++j) lb[j] = static_cast<double>(b.logits[j]);
   for (const LogitPositionMetrics& m : compare_logits(lb, la, a.vocab_size))
-    out.next_tokens.push_back({m.truth_argmax, m.value_argmax, m.kl_divergence});
+    next_tokens.push_back({m.truth_argmax, m.value_argmax, m.kl_divergence});
 }
+
+template void compare_ablation_traces(const Trace<float>&, const Trace<float>&,
+                                      std::vector<MaskAblationRow>&,
+                                      std::vector<NextTokenChange>&);
+template void compare_ablation_traces(const Trace<double>&, const Trace<double>&,
+                                      std::vector<MaskAblationRow>&,
+                                      std::vector<NextTokenChange>&);
+template void compare_ablation_traces(const Trace<reference::Real50>&,
+                                      const Trace<reference::Real50>&,
+                                      std::vector<MaskAblationRow>&,
+                                      std::vector<NextTokenChange>&);
+template void compare_ablation_traces(const Trace<reference::Real100>&,
+                                      const Trace<reference::Real100>&,
+                                      std::vector<MaskAblationRow>&,
+                                      std::vector<NextTokenChange>&);
+
+namespace {
 
 // ---- the decode part, on the engine -----------------------------------------
 
@@ -163,27 +191,6 @@ DecodeAblation decode_part(const Weights<float>& weights, const std::vector<int>
 
 // ---- reading the numbers ----------------------------------------------------
 
-std::string sci(double x, int digits = 1) {
-  if (x == 0) return "0";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*e", digits, x);
-  return buf;
-}
-
-std::string precision_words(reference::Precision p) {
-  switch (p) {
-    case reference::Precision::f32:
-      return "float32";
-    case reference::Precision::f64:
-      return "float64";
-    case reference::Precision::digits50:
-      return "50 digits";
-    case reference::Precision::digits100:
-      return "100 digits";
-  }
-  GPT2_CHECK(false, "unknown Precision");
-}
-
 // The first row (forward order) where position t differs; -1 when none does.
 int first_change(const MaskAblation& a, int t) {
   for (size_t r = 0; r < a.rows.size(); ++r)
@@ -198,20 +205,6 @@ bool stays_changed(const MaskAblation& a, int t) {
   for (size_t r = f; r < a.rows.size(); ++r)
     if (a.rows[r].relative_difference[t] == 0) return false;
   return true;
-}
-
-std::string positions_text(int first, int last) {
-  if (first == last) return "position " + std::to_string(first);
-  return "positions " + std::to_string(first) + "-" + std::to_string(last);
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& last_separator) {
-  std::string s;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) s += i + 1 == items.size() ? last_separator : ", ";
-    s += items[i];
-  }
-  return s;
 }
 
 std::string tokens_text(const std::vector<int>& tokens) { return format_tokens(tokens); }
@@ -336,57 +329,6 @@ std::vector<std::string> decode_findings(const DecodeAblation& d, int n_ctx) {
           : "A single decode step run with and without the mask differs at step(s) " +
                 join(not_identical, ", ") + ": unexpected (check the engine's attention).");
   return lines;
-}
-
-// Breaks a paragraph into lines of at most `width` characters, at spaces.
-std::string wrap(const std::string& text, size_t width = 100) {
-  std::string out, line;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t space = text.find(' ', start);
-    if (space == std::string::npos) space = text.size();
-    const std::string word = text.substr(start, space - start);
-    if (!line.empty() && line.size() + 1 + word.size() > width) {
-      out += line + "\n";
-      line.clear();
-    }
-    line += (line.empty() ? "" : " ") + word;
-    start = space + 1;
-  }
-  return out + line + "\n";
-}
-
-std::string pad_left(const std::string& s, size_t width) {
-  return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
-}
-std::string pad_right(const std::string& s, size_t width) {
-  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
-}
-
-// A token's text as a label of at most `max_characters` characters: quoted
-// on one line (model/utf8.h) and, when longer, cut with "…" as its last
-// character. Characters are counted as code points, which a terminal shows
-// one column wide except wide CJK and combining marks. `*characters` (when
-// given) receives the label's length in characters.
-std::string token_label(const std::string& text, size_t max_characters,
-                        size_t* characters = nullptr) {
-  const std::string quoted = quoted_for_display(text);
-  std::vector<size_t> starts;  // byte offset of each character
-  for (size_t i = 0; i < quoted.size(); ++i)
-    if ((static_cast<unsigned char>(quoted[i]) & 0xc0) != 0x80) starts.push_back(i);
-  if (starts.size() <= max_characters) {
-    if (characters) *characters = starts.size();
-    return quoted;
-  }
-  if (characters) *characters = max_characters;
-  return quoted.substr(0, starts[max_characters - 1]) + "\xe2\x80\xa6";  // "…"
-}
-
-// The label padded on the left to a column of `width` (one space kept).
-std::string token_cell(const std::string& text, size_t width) {
-  size_t characters = 0;
-  const std::string label = token_label(text, width - 1, &characters);
-  return std::string(width - characters, ' ') + label;
 }
 
 }  // namespace

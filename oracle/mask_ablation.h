@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "model/trace.h"
 #include "model/weights.h"
 #include "reference/reference.h"
 
@@ -93,6 +94,16 @@ MaskAblation run_mask_ablation(const Weights<float>& weights, const std::vector<
 // tests; instantiated for float, double, Real50 and Real100.
 template <class Real>
 double relative_difference(const Real* a, const Real* b, int n);
+
+// The table of two traces of the same tokens (a with a mask, b without):
+// per tensor, the relative difference at every position, appended to `rows`;
+// the next-token change at every position, appended to `next_tokens`
+// (argmax_causal is a's, argmax_none b's). Instantiated for float, double,
+// Real50 and Real100 (the difference is taken at Real).
+template <class Real>
+void compare_ablation_traces(const Trace<Real>& a, const Trace<Real>& b,
+                             std::vector<MaskAblationRow>& rows,
+                             std::vector<NextTokenChange>& next_tokens);
 
 // The whole report for people: the table, then sentences read off the
 // numbers, then the decode part. Deterministic: the README quotes it.

@@ -124,11 +124,13 @@ namespace {
 struct Group {
   int T = 1;
   bool act = false;
-  int priority = 0;  // lower is kept first
-  int order = 0;     // position in the run
+  int priority = 0;    // lower is kept first
+  int order = 0;       // position in the run
+  bool batch = false;  // the batch scenarios (batch_scenarios), T unused
 };
 
 std::string group_name(const Group& g) {
+  if (g.batch) return "batch";
   return std::string("T=") + std::to_string(g.T) + (g.act ? " act=gpt2" : "");
 }
 
@@ -151,6 +153,31 @@ GroupCost cost_of(const Config& config, const Group& g, const PlanOptions& o,
                   const PlanSpeeds& speeds) {
   const std::vector<int> variant = weight_variants(o.sets);
   GroupCost out;
+  if (g.batch) {
+    // Each row is judged against its own causal truth (no replay): one
+    // truth per distinct row and weights.
+    std::set<std::pair<int, std::vector<int>>> truths;
+    for (const Scenario& s : batch_scenarios(config, o.seed)) {
+      PlannedScenario p;
+      p.scenario = s;
+      for (size_t k = 0; k < o.sets.size(); ++k) {
+        const std::string name = s.name + " [" + o.sets[k]->name + "]";
+        if (!o.filter.empty() && name.find(o.filter) == std::string::npos) continue;
+        if (!o.sets[k]->runs_batches) continue;  // a plugin set: single sequences only
+        ++p.results;
+        for (const auto& row : s.batch)
+          if (truths.insert({variant[k], row}).second) {
+            p.truth_seconds +=
+                truth_seconds(config, static_cast<int>(row.size()), Mask::causal, speeds, false);
+            ++out.truths;
+          }
+      }
+      if (p.results == 0) continue;
+      out.seconds += p.truth_seconds;
+      out.scenarios.push_back(std::move(p));
+    }
+    return out;
+  }
   std::set<std::tuple<int, Mask>> truths, replays;
   for (const Scenario& s : scenarios_of_length(config, o.seed, g.T, g.act)) {
     PlannedScenario p;
@@ -210,6 +237,9 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
     groups.push_back({lengths[i], false, i == 2 ? 3 : static_cast<int>(i), static_cast<int>(i)});
   if (o.preset)
     groups.push_back({lengths.size() > 1 ? lengths[1] : 1, true, 2, static_cast<int>(lengths.size())});
+  // The batch scenarios run last but are kept with the short groups, before
+  // the full context (their rows are at most 11 tokens); never shortened.
+  groups.push_back({1, false, 2, static_cast<int>(groups.size()), true});
 
   ConformancePlan plan;
   std::vector<std::pair<int, GroupCost>> kept;  // (order, cost)
@@ -225,6 +255,11 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
     if (unlimited || cost.seconds <= left || g.priority == 0) {
       left -= cost.seconds;
       kept.emplace_back(g.order, std::move(cost));
+      continue;
+    }
+    if (g.batch) {
+      plan.changes.push_back("the batch scenarios dropped: their truths would take " +
+                             reference::duration_text(cost.seconds));
       continue;
     }
     const bool long_group = !g.act && g.T == config.n_ctx && g.T > 7;
@@ -256,6 +291,7 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
     plan.seconds += cost.seconds;
     for (auto& p : cost.scenarios) {
       longest = std::max(longest, static_cast<int>(p.scenario.tokens.size()));
+      for (const auto& row : p.scenario.batch) longest = std::max(longest, static_cast<int>(row.size()));
       plan.scenarios.push_back(std::move(p));
     }
     truths_at_longest = std::max(truths_at_longest, cost.truths);

@@ -102,6 +102,16 @@ std::string where_text(const TraceComparison& c) {
   return c.summary().substr(std::string("FAIL at ").size());
 }
 
+std::string result_where_text(const ScenarioResult& r) {
+  if (!r.batch) return where_text(r.comparison);
+  const BatchResult& b = *r.batch;
+  if (r.within_budget_not_batch_invariant())
+    return "within budget, " + b.invariance_summary();
+  std::string where = "row " + std::to_string(b.reported_row) + ": " + where_text(r.comparison);
+  if (b.invariance_checked && r.comparison.passed()) where += "; bit-identical to the rows alone";
+  return where;
+}
+
 std::string failing_tensor_lines(const TraceComparison& c) {
   std::string lines;
   for (const auto& t : c.tensors)
@@ -150,7 +160,7 @@ std::string format_table_row(const ScenarioResult& r, const TableWidths& w) {
   std::snprintf(line, sizeof line, "%-*s  %-*s  %11s  %-6s  %-6s  %s\n", w.scenario,
                 r.scenario.c_str(), w.kernel, r.kernel.c_str(),
                 format("%.3g", r.comparison.worst_ratio()).c_str(),
-                r.comparison.passed() ? "pass" : "FAIL", replay, where_text(r.comparison).c_str());
+                r.comparison.passed() ? "pass" : "FAIL", replay, result_where_text(r).c_str());
   return line;
 }
 
@@ -159,6 +169,12 @@ std::string format_table_tail(const ConformanceReport& report) {
   char line[512];
   const bool any_replay = std::any_of(report.results.begin(), report.results.end(),
                                       [](const ScenarioResult& r) { return r.replay.has_value(); });
+  if (std::any_of(report.results.begin(), report.results.end(),
+                  [](const ScenarioResult& r) { return r.batch.has_value(); }))
+    out += "\nbatch[lengths]+steps padding: the rows' prompts prefilled together in one padded "
+           "pass, then decoded together; each row judged against its own single-sequence truth "
+           "(\"row r\": the first row with a finding, or the worst); a set that declares batch "
+           "invariance is also held to its rows run alone, bit for bit\n";
   if (any_replay) out += replay_section(report);
   out += "\nbudget: " + report.budget_rule + "\n";
   out += "ratio = max error / budget; a tensor fails above 1.\n";
@@ -320,7 +336,38 @@ std::string format_json(const ConformanceReport& report) {
     }
     jr["tensors"] = tensors;
     if (r.replay) jr["replay"] = replay_json(*r.replay);
-    if (r.weights_changed) {
+    if (r.batch) {
+      const BatchResult& b = *r.batch;
+      ordered_json jb;
+      jb["padding"] = padding_name(b.padding);
+      jb["rows"] = b.rows;
+      jb["prompt_lengths"] = b.prompt_lengths;
+      jb["reported_row"] = b.reported_row;
+      ordered_json rows = ordered_json::array();
+      for (size_t i = 0; i < b.comparisons.size(); ++i)
+        rows.push_back({{"row", i},
+                        {"passed", b.comparisons[i].passed()},
+                        {"worst_ratio", number(b.comparisons[i].worst_ratio())},
+                        {"summary", b.comparisons[i].summary()}});
+      jb["row_results"] = rows;
+      ordered_json inv;
+      inv["declared"] = b.invariance_checked;
+      inv["invariant"] = b.invariance_checked ? ordered_json(b.invariant) : ordered_json(nullptr);
+      inv["summary"] = b.invariance_summary();
+      if (b.difference)
+        inv["first_difference"] = {{"row", b.difference_row},
+                                   {"tensor", b.difference->id.name()},
+                                   {"position", b.difference->position},
+                                   {"column", b.difference->column},
+                                   {"batch_value", number(b.difference->a)},
+                                   {"single_value", number(b.difference->b)}};
+      jb["invariance"] = inv;
+      jb["verdict"] = !r.comparison.passed()               ? "FAIL"
+                      : r.within_budget_not_batch_invariant() ? "within budget, not batch-invariant"
+                                                              : "pass";
+      jr["batch"] = jb;
+    }
+    if (r.weights_changed && !r.quantization_effect.empty()) {
       ordered_json q;
       q["max_truth_change_per_tensor"] = ordered_json::array();
       for (double e : r.quantization_effect) q["max_truth_change_per_tensor"].push_back(number(e));
@@ -344,9 +391,21 @@ std::string format_junit(const ConformanceReport& report) {
     Case c{"conformance." + r.kernel, r.name(), "", ""};
     if (!r.comparison.passed()) {
       c.failure = r.comparison.summary();
-      c.detail = "tokens " + format_tokens(r.tokens) + "\n" + failing_tensor_lines(r.comparison);
+      c.detail = (r.batch ? "row " + std::to_string(r.batch->reported_row) + ", " : std::string()) +
+                 "tokens " + format_tokens(r.tokens) + "\n" + failing_tensor_lines(r.comparison);
+      if (r.batch) c.failure = "row " + std::to_string(r.batch->reported_row) + ": " + c.failure;
     }
     cases.push_back(c);
+    if (r.batch && r.batch->invariance_checked) {
+      Case bc{"batch_invariance." + r.kernel, "batch invariance: " + r.name(), "", ""};
+      if (!r.batch->invariant) {
+        bc.failure = (r.comparison.passed() ? "within budget, " : "") +
+                     r.batch->invariance_summary();
+        bc.detail = "tokens of row " + std::to_string(r.batch->difference_row) + ": " +
+                    format_tokens(r.batch->rows[r.batch->difference_row]) + "\n";
+      }
+      cases.push_back(bc);
+    }
     if (!r.replay) continue;
     for (const auto& o : r.replay->ops) {
       Case rc{"replay." + r.kernel,

@@ -17,6 +17,11 @@ std::string format(const char* pattern, double value);
 // worst tensor when everything passes.
 std::string where_text(const TraceComparison& comparison);
 
+// The "where" cell of a result: where_text, and for a batch scenario the
+// row ("row 1: block.0 attn, position 0: ...") or, within budget, a broken
+// batch invariance ("within budget, not batch-invariant: row 1 differs ...").
+std::string result_where_text(const ScenarioResult& result);
+
 // One line per tensor that did not pass: verdict, max error, budget, first
 // failing position and what it is downstream of (a JUnit failure's body).
 std::string failing_tensor_lines(const TraceComparison& comparison);

@@ -26,10 +26,14 @@ def main():
         fail("JUnit root is <%s>, expected <testsuites>" % root.tag)
     cases = root.findall("./testsuite/testcase")
     results = report["results"]
-    # JUnit: one test case per result for its trace, then one per replayed op.
+    # JUnit: one test case per result for its trace, one for a batch's declared
+    # invariance, then one per replayed op.
     expected_cases = []
     for r in results:
         expected_cases.append((r["name"], not r["trace_passed"]))
+        invariance = (r.get("batch") or {}).get("invariance") or {}
+        if invariance.get("declared"):
+            expected_cases.append(("batch invariance: " + r["name"], not invariance["invariant"]))
         for op in (r.get("replay") or {}).get("ops", []):
             where = op["op"] + (", block.%d" % op["layer"] if op["layer"] is not None else "")
             expected_cases.append(("replay %s: %s" % (where, r["name"]), op["verdict"] != "pass"))
@@ -46,9 +50,17 @@ def main():
         fail("the failures attribute says %s, found %d" % (root.get("failures"), len(failed_xml)))
     for result in results:
         name = result["name"]
+        invariance = (result.get("batch") or {}).get("invariance") or {}
+        invariant = invariance.get("invariant") is not False
         if result["passed"] != (result["trace_passed"] and
-                                (result.get("replay") or {"passed": True})["passed"]):
-            fail("%s: passed is not trace_passed and replay's passed" % name)
+                                (result.get("replay") or {"passed": True})["passed"] and invariant):
+            fail("%s: passed is not trace_passed, replay's passed and batch invariance" % name)
+        if result.get("batch"):
+            verdict = result["batch"]["verdict"]
+            expected_verdict = ("FAIL" if not result["trace_passed"] else
+                                "pass" if invariant else "within budget, not batch-invariant")
+            if verdict != expected_verdict:
+                fail("%s: batch verdict %r, expected %r" % (name, verdict, expected_verdict))
         names = [t["tensor"] for t in result["tensors"]]
         if result.get("failure") is not None:
             # The set failed to run (a plugin crashed or hung): nothing judged.

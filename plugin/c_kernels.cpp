@@ -122,7 +122,7 @@ gpt2_oracle_kv_cache CKernels::c_cache(const KvCache& cache) const {
           const_cast<float*>(cache.value(0, 0, 0)),
           w_.config.n_layer,
           cache.n_head(),
-          cache.n_ctx(),
+          cache.stride(),  // the layout's P: a batch row's cache is a view from its first slot
           cache.head_size()};
 }
 

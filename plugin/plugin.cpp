@@ -230,8 +230,9 @@ class RemoteKernels : public optimized::Kernels {
   // The plugin's cache lives in the child: one per instance, so every call
   // must name the same one (the engine's, or replay's).
   void check_cache(const KvCache& cache) {
-    if (!cache_) cache_ = &cache;
-    GPT2_CHECK(cache_ == &cache, "a plugin set's instance is used with a second KV cache");
+    if (!cache_) cache_ = cache.identity();
+    GPT2_CHECK(cache_ == cache.identity(),
+               "a plugin set's instance is used with a second KV cache");
   }
 
   // Runs the call in the child and copies its output to `out`; throws
@@ -265,7 +266,7 @@ class RemoteKernels : public optimized::Kernels {
   Config config_;
   double timeout_;
   ChildProcess child_;
-  const KvCache* cache_ = nullptr;
+  const void* cache_ = nullptr;  // KvCache::identity() of the cache in use
   std::optional<KernelSetFailure> failed_;
 };
 
@@ -301,7 +302,9 @@ optimized::KernelSet plugin_kernel_set(const LoadedPlugin& plugin, size_t index,
                                optimized::ThreadPool&) -> std::unique_ptr<optimized::Kernels> {
         return std::make_unique<RemoteKernels>(plugin, index, options, weights);
       },
-      {}};
+      {},
+      /*batch_invariant=*/false,
+      /*runs_batches=*/false};
 }
 
 std::vector<std::string> register_plugin(const std::string& path, const PluginOptions& options) {

@@ -130,6 +130,38 @@ rc::Gen<ModelCase> gen_model_case(const ModelLimits& limits) {
   });
 }
 
+rc::Gen<BatchCase> gen_batch(const Config& config, int max_rows, int max_steps) {
+  using namespace rc;
+  const int top = std::min(max_steps, config.n_ctx - 1);
+  return gen::mapcat(gen::inRange(0, top + 1), [config, max_rows](int steps) {
+    const auto rows = gen::mapcat(gen::inRange(1, max_rows + 1), [config, steps](int n) {
+      return gen::container<std::vector<std::vector<int>>>(static_cast<size_t>(n),
+                                                           gen_tokens(config, steps + 1));
+    });
+    return gen::map(gen::pair(rows, gen::element(Padding::left, Padding::right)),
+                    [steps](const std::pair<std::vector<std::vector<int>>, Padding>& p) {
+                      BatchCase b;
+                      b.rows = p.first;
+                      b.steps = steps;
+                      b.padding = p.second;
+                      for (const auto& row : b.rows)
+                        b.prompt_lengths.push_back(static_cast<int>(row.size()) - steps);
+                      return b;
+                    });
+  });
+}
+
+std::string describe(const BatchCase& b) {
+  std::string s = std::string(padding_name(b.padding)) + " padding, " + std::to_string(b.steps) +
+                  " decode steps, rows [";
+  for (size_t r = 0; r < b.rows.size(); ++r) {
+    const std::vector<int> prompt(b.rows[r].begin(), b.rows[r].begin() + b.prompt_lengths[r]);
+    const std::vector<int> rest(b.rows[r].begin() + b.prompt_lengths[r], b.rows[r].end());
+    s += (r ? "; " : "") + format_tokens(prompt) + (rest.empty() ? "" : " | " + format_tokens(rest));
+  }
+  return s + "]";
+}
+
 std::string describe(const Config& c) {
   std::ostringstream s;
   s << "L=" << c.n_layer << " NH=" << c.n_head << " HS=" << c.head_size() << " C=" << c.n_embd

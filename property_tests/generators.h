@@ -19,6 +19,7 @@
 
 #include <rapidcheck.h>
 
+#include "model/batch.h"
 #include "model/config.h"
 #include "model/weights.h"
 
@@ -131,9 +132,27 @@ struct ModelLimits {
 // toward the first in `limits.modes`) and tokens (gen_tokens).
 rc::Gen<ModelCase> gen_model_case(const ModelLimits& limits = {});
 
+// A batch for a model (model/batch.h): rows of their own tokens, each row's
+// first prompt_lengths[r] tokens prefilled together, the rest (the same
+// count in every row) decoded together, one token per row per step.
+struct BatchCase {
+  std::vector<std::vector<int>> rows;
+  std::vector<int> prompt_lengths;
+  int steps = 0;  // decoded tokens per row
+  Padding padding = Padding::left;
+};
+
+// 1 .. max_rows rows (shrinks toward one row), 0 .. max_steps decode steps
+// (at most n_ctx - 1), each row a gen_tokens list of at least steps + 1
+// tokens; the padding side shrinks toward left.
+rc::Gen<BatchCase> gen_batch(const Config& config, int max_rows, int max_steps = 2);
+
 // "L=2 NH=2 HS=3 C=6 P=7 V=11 eps=1e-05 weights=gpt2 seed=0x1f... tokens=[5,0,10]"
 std::string describe(const Config& config);
 std::string describe(const ModelCase& model_case);
+// "left padding, 2 decode steps, rows [5,0,10 | 3,3]" (prompts then, after
+// '|', the decoded tokens of each row)
+std::string describe(const BatchCase& batch);
 
 // How RapidCheck prints a ModelCase in a counterexample (found by ADL).
 void showValue(const ModelCase& model_case, std::ostream& os);

@@ -106,4 +106,64 @@ void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vect
   });
 }
 
+// The attention of one row of a padded batch (model/batch.h), W columns:
+// query c and key j are columns, and key j is visible to query c when
+//   Mask::causal: j <= c  (Mask::none: every j), and
+//   under the padding mask, both are real tokens: real[j] and real[c].
+// Every key takes part in every sum, a hidden key with probability exactly 0:
+//   m   = max over the visible j of s_j = (q_c · k_j) / sqrt(HS)
+//   p_j = exp(s_j - m) if j is visible, else 0
+//   a_c = Σ_j (p_j / Σ_k p_k) · v_j     (both sums over all j = 0 .. W-1, in order)
+// A zero term changes no sum (x + 0 = x, 0 · v = 0 for a finite v, exactly,
+// at any precision), so a real query's result is bit for bit that of its
+// row run alone: padding adds exact zeros (reference/batch_test.cpp). A query
+// that sees no key (a padding query under the padding mask, whose value is
+// part of no result) gets a_c = 0.
+// a: [W, C] (written);  q, keys, values: [W, C] (the row's columns);  real: [W].
+template <class Real>
+void padded_attention(Real* a, const Real* q, const Real* keys, const Real* values,
+                      const char* real, int W, int NH, int HS, Mask mask, bool padding_mask,
+                      const Parallel& parallel) {
+  using std::exp;
+  using std::sqrt;
+  const int C = NH * HS;
+  const Real root_head_size = sqrt(Real(HS));
+  const int64_t cost =
+      static_cast<int64_t>(2 * W * HS + 40 * W) * multiply_add_nanoseconds<Real>();
+  parallel.for_each(static_cast<int64_t>(NH) * W, cost, [&](int64_t item) {
+    const int h = static_cast<int>(item / W), c = static_cast<int>(item % W);
+    const int offset = h * HS;
+    auto visible = [&](int j) {
+      const bool unmasked = mask == Mask::none || j <= c;
+      return unmasked && (!padding_mask || (real[j] && real[c]));
+    };
+    Real* out = a + static_cast<size_t>(c) * C + offset;
+    for (int d = 0; d < HS; ++d) out[d] = Real(0);
+    std::vector<Real> p(W, Real(0));
+    bool any = false;
+    Real max_score = Real(0);
+    for (int j = 0; j < W; ++j) {
+      if (!visible(j)) continue;
+      const Real* qc = q + static_cast<size_t>(c) * C + offset;
+      const Real* kj = keys + static_cast<size_t>(j) * C + offset;
+      Real dot = Real(0);
+      for (int d = 0; d < HS; ++d) dot += qc[d] * kj[d];
+      p[j] = dot / root_head_size;  // the score, for now
+      if (!any || p[j] > max_score) max_score = p[j];
+      any = true;
+    }
+    if (!any) return;
+    Real sum = Real(0);
+    for (int j = 0; j < W; ++j) {
+      p[j] = visible(j) ? Real(exp(p[j] - max_score)) : Real(0);
+      sum += p[j];
+    }
+    for (int j = 0; j < W; ++j) p[j] /= sum;
+    for (int j = 0; j < W; ++j) {
+      const Real* vj = values + static_cast<size_t>(j) * C + offset;
+      for (int d = 0; d < HS; ++d) out[d] += p[j] * vj[d];
+    }
+  });
+}
+
 }  // namespace gpt2::reference

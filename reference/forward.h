@@ -45,6 +45,31 @@ extern template Trace<Real50> forward(const Weights<Real50>&, const std::vector<
 extern template Trace<Real100> forward(const Weights<Real100>&, const std::vector<int>&,
                                        const Options&);
 
+// GPT-2 over a padded batch (model/batch.h) at scalar Real, in one full pass
+// over the rectangle [B, W]: every equation row by row, attention per batch
+// row with the padding mask (options.padding_mask; attention.h,
+// padded_attention) and the batch's position ids. Returns one trace per row
+// holding its real tokens only, at positions 0 .. n_r - 1: with the padding
+// mask, exactly the row's own forward() trace. Throws InputError for a bad
+// batch (naming the row) or a mode other than Mode::full.
+template <class Real, class Weight>
+std::vector<Trace<Real>> forward_batch(const Weights<Weight>& weights,
+                                       const std::vector<std::vector<int>>& rows, Padding padding,
+                                       const Options& options = {});
+
+extern template std::vector<Trace<float>> forward_batch(const Weights<float>&,
+                                                        const std::vector<std::vector<int>>&,
+                                                        Padding, const Options&);
+extern template std::vector<Trace<double>> forward_batch(const Weights<float>&,
+                                                         const std::vector<std::vector<int>>&,
+                                                         Padding, const Options&);
+extern template std::vector<Trace<Real50>> forward_batch(const Weights<float>&,
+                                                         const std::vector<std::vector<int>>&,
+                                                         Padding, const Options&);
+extern template std::vector<Trace<Real100>> forward_batch(const Weights<float>&,
+                                                          const std::vector<std::vector<int>>&,
+                                                          Padding, const Options&);
+
 // The name of a scalar in progress lines: precision_name() of the four
 // instantiated here, "custom" for any other scalar a caller instantiates
 // forward<Real> with (by including reference/forward_impl.h).

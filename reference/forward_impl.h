@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "model/batch.h"
 #include "model/error.h"
 #include "model/tokens.h"
 #include "reference/attention.h"
@@ -52,16 +53,27 @@ void split_qkv(std::vector<Real>& q, std::vector<Real>& k, std::vector<Real>& v,
   }
 }
 
+// A padded batch in full mode (model/batch.h): the Tq = B·W rows of x are B
+// rows of W columns each; real[r·W + c] is the attention mask.
+struct PaddedRows {
+  int rows = 0;             // B
+  int width = 0;            // W
+  std::vector<char> real;   // [B, W]
+  bool padding_mask = true;  // false: padding keys are visible like real ones
+};
+
 // One block on the Tq rows of x, at absolute positions first_position ..
 // first_position + Tq - 1.  x: [Tq, C], updated in place.
 // cache == nullptr: full mode, the keys are this pass's own (first_position
 // must be 0). Otherwise the rows' keys and values are appended to the cache
 // and the queries attend over all cached positions.
+// padded != nullptr: full mode over a padded batch, each row's queries
+// attending over that row's keys (padded_attention).
 // ops != nullptr: receives the pass's rows of the six op tensors (model/trace.h).
 template <class Real, class Weight>
 void block_forward(std::vector<Real>& x, const BlockWeights<Weight>& b, const Config& config, int Tq,
                    int first_position, KvCache<Real>* cache, Mask mask, const Parallel& parallel,
-                   BlockOps<Real>* ops = nullptr) {
+                   BlockOps<Real>* ops = nullptr, const PaddedRows* padded = nullptr) {
   const int C = config.n_embd, NH = config.n_head, HS = config.head_size();
   const double eps = config.layer_norm_epsilon;
   std::vector<Real> normed, qkv, q, k, v, a, projected, hidden;
@@ -72,7 +84,15 @@ void block_forward(std::vector<Real>& x, const BlockWeights<Weight>& b, const Co
   linear(qkv, normed, b.attn_c_attn_weight, b.attn_c_attn_bias, Tq, C, 3 * C, parallel);
   if (ops) ops->ln_1 = normed, ops->qkv = qkv;
   split_qkv(q, k, v, qkv, Tq, C);
-  if (cache == nullptr) {
+  if (padded != nullptr) {
+    GPT2_CHECK(cache == nullptr && Tq == padded->rows * padded->width, "a padded batch is B x W");
+    a.assign(static_cast<size_t>(Tq) * C, Real(0));
+    for (int r = 0; r < padded->rows; ++r) {
+      const size_t row = static_cast<size_t>(r) * padded->width;
+      padded_attention(&a[row * C], &q[row * C], &k[row * C], &v[row * C], &padded->real[row],
+                       padded->width, NH, HS, mask, padded->padding_mask, parallel);
+    }
+  } else if (cache == nullptr) {
     GPT2_CHECK(first_position == 0, "full mode starts at position 0");
     attention(a, q, k, v, Tq, Tq, first_position, NH, HS, mask, parallel);
   } else {
@@ -149,6 +169,56 @@ void check_weight_shapes(const Weights<Weight>& weights) {
 }
 
 }  // namespace detail
+
+template <class Real, class Weight>
+std::vector<Trace<Real>> forward_batch(const Weights<Weight>& weights,
+                                       const std::vector<std::vector<int>>& rows, Padding padding,
+                                       const Options& options) {
+  const Config& config = weights.config;
+  validate_batch(rows, config, "batch");
+  if (options.mode != Mode::full)
+    throw InputError(std::string("reference: a batch runs in mode 'full', not '") +
+                     mode_name(options.mode) + "'");
+  detail::check_weight_shapes(weights);
+
+  // The rectangle [B, W] (model/batch.h): N = B·W rows through every equation.
+  const BatchLayout layout(row_lengths(rows), padding);
+  const int B = layout.rows(), W = layout.width(), N = B * W;
+  const int C = config.n_embd, V = config.vocab_size, L = config.n_layer;
+  const std::vector<int> tokens = layout.padded(rows);
+  std::vector<int> positions(N);
+  detail::PaddedRows padded{B, W, std::vector<char>(N), options.padding_mask};
+  for (int r = 0; r < B; ++r)
+    for (int c = 0; c < W; ++c) {
+      positions[r * W + c] = layout.position_id(r, c, config.n_ctx);
+      padded.real[r * W + c] = layout.is_real(r, c);
+    }
+  const Parallel parallel(options.threads);
+  const detail::Progress progress(options.progress, scalar_name<Real>(), Mode::full);
+  const bool ops_level = options.trace_level == TraceLevel::ops;
+  Trace<Real> rectangle = make_trace<Real>(config, N, options.trace_level);
+
+  // x: [N, C], the residual stream of every column of every row
+  std::vector<Real> x;
+  embedding_at(x, std::span<const int>(tokens), std::span<const int>(positions), weights.wte,
+               weights.wpe, C);
+  rectangle.embed = x;
+  for (int l = 0; l < L; ++l) {
+    detail::block_forward<Real>(x, weights.blocks[l], config, N, 0, nullptr, options.mask,
+                                parallel, ops_level ? &rectangle.ops[l] : nullptr, &padded);
+    rectangle.block[l] = x;
+    progress.report("block " + std::to_string(l + 1) + "/" + std::to_string(L));
+  }
+  // ln_f: [N, C];  logits: [N, V]
+  layer_norm(rectangle.ln_f, x, weights.ln_f_weight, weights.ln_f_bias, N, C,
+             config.layer_norm_epsilon);
+  logits(rectangle.logits, rectangle.ln_f, weights.wte, N, C, V, parallel);
+  // Each row's real columns, in order: its trace at positions 0 .. n_r - 1.
+  std::vector<Trace<Real>> out;
+  for (int r = 0; r < B; ++r)
+    out.push_back(trace_rows(rectangle, r * W + layout.first_column(r), layout.length(r)));
+  return out;
+}
 
 template <class Real, class Weight>
 Trace<Real> forward(const Weights<Weight>& weights, const std::vector<int>& tokens,

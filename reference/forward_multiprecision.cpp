@@ -6,5 +6,11 @@ namespace gpt2::reference {
 
 template Trace<Real50> forward(const Weights<float>&, const std::vector<int>&, const Options&);
 template Trace<Real100> forward(const Weights<float>&, const std::vector<int>&, const Options&);
+template std::vector<Trace<Real50>> forward_batch(const Weights<float>&,
+                                                  const std::vector<std::vector<int>>&, Padding,
+                                                  const Options&);
+template std::vector<Trace<Real100>> forward_batch(const Weights<float>&,
+                                                   const std::vector<std::vector<int>>&, Padding,
+                                                   const Options&);
 
 }  // namespace gpt2::reference

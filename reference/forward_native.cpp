@@ -7,5 +7,11 @@ namespace gpt2::reference {
 
 template Trace<float> forward(const Weights<float>&, const std::vector<int>&, const Options&);
 template Trace<double> forward(const Weights<float>&, const std::vector<int>&, const Options&);
+template std::vector<Trace<float>> forward_batch(const Weights<float>&,
+                                                 const std::vector<std::vector<int>>&, Padding,
+                                                 const Options&);
+template std::vector<Trace<double>> forward_batch(const Weights<float>&,
+                                                  const std::vector<std::vector<int>>&, Padding,
+                                                  const Options&);
 
 }  // namespace gpt2::reference

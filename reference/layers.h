@@ -55,6 +55,23 @@ void embedding(std::vector<Real>& x, std::span<const int> tokens, int first_posi
   }
 }
 
+// x[t] = wte[tokens[t]] + wpe[positions[t]]   (the same embedding with a
+// position id per token: a padded batch's rows, model/batch.h)
+// x: [T, C] (resized);  tokens, positions: T each.
+template <class Real, class Weight = Real>
+void embedding_at(std::vector<Real>& x, std::span<const int> tokens, std::span<const int> positions,
+                  const std::vector<Weight>& wte, const std::vector<Weight>& wpe, int C) {
+  GPT2_CHECK(tokens.size() == positions.size(), "embedding_at: one position id per token");
+  const int T = static_cast<int>(tokens.size());
+  x.assign(static_cast<size_t>(T) * C, Real(0));
+  for (int t = 0; t < T; ++t) {
+    const size_t token_row = static_cast<size_t>(tokens[t]) * C;
+    const size_t position_row = static_cast<size_t>(positions[t]) * C;
+    for (int c = 0; c < C; ++c)
+      x[t * C + c] = as_real<Real>(wte[token_row + c]) + as_real<Real>(wpe[position_row + c]);
+  }
+}
+
 // LayerNorm over the channels of each row (GPT-2 ln_1, ln_2, ln_f;
 // torch.nn.LayerNorm):
 //   mean = Σ_c x_c / C

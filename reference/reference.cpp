@@ -1,5 +1,7 @@
 #include "reference/reference.h"
 
+#include <type_traits>
+
 #include "model/error.h"
 #include "model/tokens.h"
 #include "reference/forward.h"
@@ -37,7 +39,35 @@ Trace<double> run_at(const Weights<float>& weights, const std::vector<int>& toke
   return convert_trace<double>(forward<Real>(weights, tokens, options));
 }
 
+template <class Real>
+std::vector<Trace<double>> run_batch_at(const Weights<float>& weights,
+                                        const std::vector<std::vector<int>>& rows,
+                                        Padding padding, const Options& options) {
+  // The weights stay as stored, as in run_at (reference/weight_product.h).
+  std::vector<Trace<double>> out;
+  for (const auto& t : forward_batch<Real>(weights, rows, padding, options))
+    out.push_back(convert_trace<double>(t));
+  return out;
+}
+
 }  // namespace
+
+std::vector<Trace<double>> run_batch(const Weights<float>& weights,
+                                     const std::vector<std::vector<int>>& rows, Padding padding,
+                                     Precision precision, const Options& options) {
+  validate_batch(rows, weights.config, "batch");  // before any weights are converted
+  switch (precision) {
+    case Precision::f32:
+      return run_batch_at<float>(weights, rows, padding, options);
+    case Precision::f64:
+      return run_batch_at<double>(weights, rows, padding, options);
+    case Precision::digits50:
+      return run_batch_at<Real50>(weights, rows, padding, options);
+    case Precision::digits100:
+      return run_batch_at<Real100>(weights, rows, padding, options);
+  }
+  GPT2_CHECK(false, "unknown Precision");
+}
 
 Trace<double> run(const Weights<float>& weights, const std::vector<int>& tokens,
                   Precision precision, const Options& options) {

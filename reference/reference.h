@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "model/batch.h"
 #include "model/modes.h"
 #include "model/trace.h"
 #include "model/weights.h"
@@ -44,6 +45,10 @@ struct Options {
   // TraceLevel::ops: the trace also carries the six tensors inside every
   // block (model/trace.h).
   TraceLevel trace_level = TraceLevel::blocks;
+  // Batches only (forward_batch, run_batch): whether the padding mask hides
+  // the padding columns' keys (model/batch.h). false is an ablation: padding
+  // keys visible like real ones, the position ids unchanged.
+  bool padding_mask = true;
 };
 
 // Runs the reference at `precision` on `weights` (kept as they are: only
@@ -53,5 +58,12 @@ struct Options {
 // or Mode::chunked.
 Trace<double> run(const Weights<float>& weights, const std::vector<int>& tokens,
                   Precision precision, const Options& options = {});
+
+// A padded batch (model/batch.h) at `precision` in one full pass (forward_batch
+// in reference/forward.h): one trace per row, its real tokens only, rounded to
+// double. Throws InputError for a bad batch (naming the row).
+std::vector<Trace<double>> run_batch(const Weights<float>& weights,
+                                     const std::vector<std::vector<int>>& rows, Padding padding,
+                                     Precision precision, const Options& options = {});
 
 }  // namespace gpt2::reference

@@ -85,6 +85,7 @@ void PayloadWriter::ints(const int32_t* data, size_t n) {
 void PayloadReader::raw(void* p, size_t n, const char* what) {
   if (n > bytes_.size() - offset_)
     throw ProtocolError(std::string("a message cut short in ") + what);
+  if (n == 0) return;  // an empty array: its data() may be null, which memcpy may not take
   std::memcpy(p, bytes_.data() + offset_, n);
   offset_ += n;
 }

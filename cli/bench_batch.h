@@ -17,8 +17,8 @@ struct BatchBenchOptions {
   ModelSource source;
   std::string kernel;
   int threads = 1;
-  int prompt = 128;  // tokens per row
-  int steps = 128;   // decode steps per row
+  int prompt = 128;         // tokens per row
+  int steps = 128;          // decode steps per row
   std::string batch_sizes;  // "1,4,16"
   std::string json;
 };

@@ -127,17 +127,18 @@ TEST(CacheCli, ARunThatCannotFitIsRefusedInOneLineBeforeAnyWork) {
     expect_bad_input(args, "is available (GPT2_ORACLE_MEMORY_AVAILABLE); --force runs it anyway",
                      60, tiny_memory);
   }
-  const Result forced = run("run --impl reference --model tiny --tokens 1,2 --force --out " + out +
-                                ".safetensors",
-                            0, "GPT2_ORACLE_MEMORY_AVAILABLE=1");
+  const Result forced =
+      run("run --impl reference --model tiny --tokens 1,2 --force --out " + out + ".safetensors", 0,
+          "GPT2_ORACLE_MEMORY_AVAILABLE=1");
   EXPECT_EQ(forced.exit_code, 0) << forced.err;
   EXPECT_THAT(forced.err, HasSubstr("running anyway (--force)"));
 }
 
 TEST(CacheCli, ThePlanSaysWhatItDropsBeforeAnyResult) {
-  const Result r = run("conformance --model small --kernel eigen --no-replay --budget-minutes 0 "
-                       "--truth-cache " +
-                       (scratch() / "cache_plan").string());
+  const Result r =
+      run("conformance --model small --kernel eigen --no-replay --budget-minutes 0 "
+          "--truth-cache " +
+          (scratch() / "cache_plan").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The title, then the plan, then the table's rows: only T = 1 fits no time.
   const size_t plan = r.out.find("\nplan: ");

@@ -144,14 +144,15 @@ TEST(Cli, RunWritesTracesAndRejectsBadInput) {
 TEST(Cli, RunWritesOpLevelTracesOnRequest) {
   const std::string out = (scratch() / "ops.safetensors").string();
   for (const char* impl : {"--impl reference", "--impl optimized --mode incremental"}) {
-    const Result r =
-        run(std::string("run ") + impl + " --model tiny --tokens 5,17,3 --trace-level ops --out " + out);
+    const Result r = run(std::string("run ") + impl +
+                         " --model tiny --tokens 5,17,3 --trace-level ops --out " + out);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const gpt2::Trace<double> t = gpt2::read_trace(out);
     EXPECT_EQ(t.level(), gpt2::TraceLevel::ops) << impl;
     EXPECT_EQ(t.ops.size(), 2u);
   }
-  expect_bad_input("run --model tiny --tokens 5 --trace-level layers --out " + out, "--trace-level");
+  expect_bad_input("run --model tiny --tokens 5 --trace-level layers --out " + out,
+                   "--trace-level");
 }
 
 TEST(Cli, ReplayJudgesEveryOpOrOneOpOnChosenRows) {
@@ -161,14 +162,17 @@ TEST(Cli, ReplayJudgesEveryOpOrOneOpOnChosenRows) {
   EXPECT_THAT(r.out, HasSubstr("replay [eigen]: every op within budget"));
   const std::string json = (scratch() / "replay.json").string();
   const std::string xml = (scratch() / "replay.xml").string();
-  r = run("replay --model tiny --activations gpt2 --tokens 5,17,3 --kernel bf16 --op ln_2 --layer 1 "
-          "--rows 1,2 --json " + json + " --junit " + xml);
+  r = run(
+      "replay --model tiny --activations gpt2 --tokens 5,17,3 --kernel bf16 --op ln_2 --layer 1 "
+      "--rows 1,2 --json " +
+      json + " --junit " + xml);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("layer_norm ln_2, block.1: max error"));
   EXPECT_THAT(gpt2::read_file(json), HasSubstr(R"("tensor": "block.1.ln_2")"));
   EXPECT_THAT(gpt2::read_file(xml), HasSubstr(R"(name="replay layer_norm ln_2, block.1 [bf16]")"));
   expect_bad_input("replay --model tiny --tokens 5,17 --op gelu", "--op: unknown op 'gelu'");
-  expect_bad_input("replay --model tiny --tokens 5,17 --op ln_1 --layer 2", "needs a block in [0, 2)");
+  expect_bad_input("replay --model tiny --tokens 5,17 --op ln_1 --layer 2",
+                   "needs a block in [0, 2)");
   expect_bad_input("replay --model tiny --tokens 5,17 --op logits --layer 0", "not inside a block");
   expect_bad_input("replay --model tiny --tokens 5,17 --rows 2", "beyond the 2 tokens");
   expect_bad_input("replay --model tiny --tokens 5,17 --chunks 2,1", "more than the 2 given");

@@ -25,8 +25,8 @@ struct Result {
 // A scratch directory for this test process, emptied at first use.
 inline std::filesystem::path scratch() {
   static const std::filesystem::path dir = [] {
-    auto d = std::filesystem::temp_directory_path() /
-             ("gpt2_cli_test_" + std::to_string(::getpid()));
+    auto d =
+        std::filesystem::temp_directory_path() / ("gpt2_cli_test_" + std::to_string(::getpid()));
     std::filesystem::remove_all(d);
     std::filesystem::create_directories(d);
     return d;

@@ -18,10 +18,10 @@
 namespace gpt2::cli {
 
 void ModelSource::add_options(CLI::App& command) {
-  auto* model_option =
-      command.add_option("--model", model, "Built-in model (preset): tiny (default), small, "
-                                           "gpt2-124m-shape, gpt2-medium-shape, "
-                                           "gpt2-large-shape, gpt2-xl-shape");
+  auto* model_option = command.add_option("--model", model,
+                                          "Built-in model (preset): tiny (default), small, "
+                                          "gpt2-124m-shape, gpt2-medium-shape, "
+                                          "gpt2-large-shape, gpt2-xl-shape");
   auto* checkpoint_option = command.add_option(
       "--checkpoint", checkpoint, "Hugging Face GPT-2 directory (config.json + model.safetensors)");
   model_option->excludes(checkpoint_option);
@@ -177,7 +177,8 @@ CLI::Option* add_trace_level_option(CLI::App& command, std::string& level) {
   return command
       .add_option("--trace-level", level,
                   "blocks (embed, block.{l}, ln_f, logits) or ops (also the six tensors inside "
-                  "every block: ln_1, qkv, attn, mid, ln_2, gelu); default " + level)
+                  "every block: ln_1, qkv, attn, mid, ln_2, gelu); default " +
+                      level)
       ->check(CLI::IsMember({"blocks", "ops"}));
 }
 
@@ -205,8 +206,8 @@ void TruthCacheOption::add_options(CLI::App& command) {
       "--truth-cache", dir,
       "Directory of the truth cache (default: $XDG_CACHE_HOME/gpt2-oracle/truth or "
       "~/.cache/gpt2-oracle/truth): truths computed once are read back, verified, next time");
-  auto* off = command.add_flag("--no-truth-cache", disabled,
-                               "Neither read nor write the truth cache");
+  auto* off =
+      command.add_flag("--no-truth-cache", disabled, "Neither read nor write the truth cache");
   dir_option->excludes(off);
 }
 
@@ -215,8 +216,7 @@ std::string TruthCacheOption::directory(bool create) const {
   if (dir.empty()) return oracle::default_truth_cache_dir();
   const PathKind kind = path_kind(dir);
   if (kind == PathKind::directory || (kind == PathKind::missing && !create)) return dir;
-  if (kind != PathKind::missing)
-    throw InputError("--truth-cache: " + dir + ": not a directory");
+  if (kind != PathKind::missing) throw InputError("--truth-cache: " + dir + ": not a directory");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw InputError("--truth-cache: " + dir + ": cannot create it (" + ec.message() + ")");

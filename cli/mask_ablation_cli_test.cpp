@@ -34,9 +34,11 @@ TEST(MaskAblationCli, BadInputExitsTwoWithOneLine) {
   expect_bad_input("mask-ablation --model tiny --tokens 5 --precision 7", "--precision");
   expect_bad_input("mask-ablation --model tiny --tokens 5 --kernel nope", "nope");
   expect_bad_input("mask-ablation --model nope --tokens 5", "nope");
-  expect_bad_input("mask-ablation --checkpoint " + (scratch() / "missing").string() + " --tokens 5", "missing");
-  expect_bad_input("mask-ablation --model tiny --tokens 5 --svg " + (scratch() / "no" / "x.svg").string(),
-                   "--svg");
+  expect_bad_input("mask-ablation --checkpoint " + (scratch() / "missing").string() + " --tokens 5",
+                   "missing");
+  expect_bad_input(
+      "mask-ablation --model tiny --tokens 5 --svg " + (scratch() / "no" / "x.svg").string(),
+      "--svg");
   expect_bad_input("mask-ablation --model tiny --tokens 5 --json " + scratch().string(), "--json");
   std::string too_many = "0";
   for (int t = 1; t < 33; ++t) too_many += "," + std::to_string(t);  // tiny: n_ctx 32
@@ -149,8 +151,7 @@ TEST(MaskAblationCli, ReadmePaddingSectionShowsWhatTheCommandPrintsToday) {
   const Result r = run(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, block.substr(line_end + 1, fence - line_end - 1))
-      << "README.md's mask-ablation --padding section is out of date: rerun\n  " << prompt
-      << args;
+      << "README.md's mask-ablation --padding section is out of date: rerun\n  " << prompt << args;
 }
 
 }  // namespace

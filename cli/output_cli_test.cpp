@@ -152,7 +152,8 @@ TEST(OutputCli, AFifoOutputIsWrittenThrough) {
 TEST(OutputCli, StdoutRedirectedToAFileGetsTheReportAfterTheTable) {
   // The harness sends stdout to a regular file: /dev/stdout is a link to it,
   // and following that link to rename over the file would lose the table.
-  const Result r = run("conformance --model tiny --kernel eigen --filter 'prefill T=1 ' --json /dev/stdout");
+  const Result r =
+      run("conformance --model tiny --kernel eigen --filter 'prefill T=1 ' --json /dev/stdout");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const size_t table = r.out.find("result:"), report = r.out.find("\"results\"");
   ASSERT_NE(table, std::string::npos) << r.out;
@@ -320,10 +321,9 @@ TEST(OutputCli, ConcurrentGeneratesOfOneCaseAllSucceedEvenWithTheSamePid) {
     for (int i = 0; i < 5; ++i) {
       const std::string status = (scratch() / ("status" + std::to_string(i))).string();
       script += "(XDG_CACHE_HOME=" + (scratch() / "xdg-cache").string() + " " + prefix +
-                GPT2_ORACLE_BINARY +
-                " fixtures generate --model tiny --tokens 5,17,3," + std::to_string(i) +
-                " --threads 1 --replace --out " + out.string() + " >/dev/null 2>&1; echo $? > " +
-                status + ") & ";
+                GPT2_ORACLE_BINARY + " fixtures generate --model tiny --tokens 5,17,3," +
+                std::to_string(i) + " --threads 1 --replace --out " + out.string() +
+                " >/dev/null 2>&1; echo $? > " + status + ") & ";
     }
     script += "wait";
     ASSERT_EQ(std::system(script.c_str()), 0);

@@ -41,8 +41,9 @@ oracle::TruthCache open_cache(const CacheArgs& a) {
   if (a.cache.disabled) throw InputError("cache: --no-truth-cache leaves no cache to look at");
   const std::string dir = a.cache.directory(false);
   if (dir.empty())
-    throw InputError("cache: no cache directory (neither XDG_CACHE_HOME nor HOME is set): "
-                     "give --truth-cache DIR");
+    throw InputError(
+        "cache: no cache directory (neither XDG_CACHE_HOME nor HOME is set): "
+        "give --truth-cache DIR");
   return oracle::TruthCache(dir);
 }
 
@@ -109,8 +110,7 @@ Verb add_cache_verb(CLI::App& app) {
       "prune", "Remove what is not an entry, then the least recently used, down to --max-size");
   prune_command->add_option("--max-size", a->max_size, "Bytes to keep at most: 1000, 500M, 2G")
       ->required();
-  for (CLI::App* sub : {list_command, verify_command, prune_command})
-    a->cache.add_options(*sub);
+  for (CLI::App* sub : {list_command, verify_command, prune_command}) a->cache.add_options(*sub);
   return Verb{command, [a, list_command, verify_command, prune_command] {
                 if (list_command->parsed()) return list(*a);
                 if (verify_command->parsed()) return verify(*a);

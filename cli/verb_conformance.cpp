@@ -165,7 +165,8 @@ int run_conformance_verb(const ConformanceArgs& a) {
   if (options.progress && cache.enabled()) {
     const oracle::CacheStats& s = cache.stats();
     std::fprintf(stderr, "truth cache %s: %d read, %d computed%s\n", cache.dir().c_str(), s.hits,
-                 s.computed, s.written ? (", " + std::to_string(s.written) + " stored").c_str() : "");
+                 s.computed,
+                 s.written ? (", " + std::to_string(s.written) + " stored").c_str() : "");
   }
   return write_outputs(report.passed() ? 0 : 1, outputs);
 }

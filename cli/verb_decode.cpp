@@ -139,7 +139,8 @@ int run_decode(const DecodeOptions& o) {
 // samples with its own generator seeded with --seed, as a single decode does.
 int run_batch_decode(const DecodeOptions& o, const optimized::KernelSet& set) {
   if (!o.input.tokens.empty() || !o.input.text.empty() || !o.input.text_file.empty())
-    throw InputError("--batch-file gives the prompts: it excludes --tokens, --text and --text-file");
+    throw InputError(
+        "--batch-file gives the prompts: it excludes --tokens, --text and --text-file");
   const Padding padding = parse_padding(o.padding);
   const Config config = o.source.config();
   const std::vector<std::vector<int>> prompts =
@@ -218,13 +219,15 @@ Verb add_decode_verb(CLI::App& app) {
                    "Sample among the K largest logits (0: all); needs --temperature")
       ->check(CLI::Range(0, 1 << 30));
   add_seed_option(*command, o->seed, "Seed of the sampler")->capture_default_str();
-  CLI::Option* batch_file = command->add_option("--batch-file", o->batch_file,
-                      "Decode a batch: one prompt per line (token ids, e.g. 5,17,3), prefilled "
-                      "together and decoded together; one 'generated:' line per row, in the "
-                      "file's order");
-  command->add_option("--padding", o->padding,
-                      "With --batch-file: pad the prompts on the left (default, as Hugging "
-                      "Face's generate) or the right")
+  CLI::Option* batch_file =
+      command->add_option("--batch-file", o->batch_file,
+                          "Decode a batch: one prompt per line (token ids, e.g. 5,17,3), prefilled "
+                          "together and decoded together; one 'generated:' line per row, in the "
+                          "file's order");
+  command
+      ->add_option("--padding", o->padding,
+                   "With --batch-file: pad the prompts on the left (default, as Hugging "
+                   "Face's generate) or the right")
       ->capture_default_str()
       ->needs(batch_file);
   return Verb{command, [o] { return run_decode(*o); }};

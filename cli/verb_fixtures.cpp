@@ -60,14 +60,13 @@ void check_generate_resources(const GenerateArgs& a, const Config& config, int T
   const TraceLevel level = parse_trace_level(a.trace_level);
   const Mask mask = a.mask == "none" ? Mask::none : Mask::causal;
   const uint64_t weights = reference::weight_bytes(config);
-  const uint64_t truth = weights /* a kernel set's copy */ +
-                         reference::run_bytes(config, T, Precision::digits50, TraceLevel::ops,
-                                              Mode::full) +
-                         reference::trace_elements(config, T, TraceLevel::ops) * sizeof(double);
-  const uint64_t certification = reference::run_bytes(config, T, Precision::digits50, level,
-                                                      Mode::full) +
-                                 reference::run_bytes(config, T, Precision::digits100, level,
-                                                      Mode::full);
+  const uint64_t truth =
+      weights /* a kernel set's copy */ +
+      reference::run_bytes(config, T, Precision::digits50, TraceLevel::ops, Mode::full) +
+      reference::trace_elements(config, T, TraceLevel::ops) * sizeof(double);
+  const uint64_t certification =
+      reference::run_bytes(config, T, Precision::digits50, level, Mode::full) +
+      reference::run_bytes(config, T, Precision::digits100, level, Mode::full);
   Estimate e;
   e.what = "a case of " + std::to_string(T) + " token" + (T == 1 ? "" : "s") + " of " +
            a.source.describe();

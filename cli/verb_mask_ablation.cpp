@@ -52,10 +52,9 @@ int run_padding_ablation_verb(const MaskAblationArgs& a) {
   check_outputs(outputs);
   const Weights<float> weights = a.source.load();
   std::optional<Gpt2Tokenizer> tokenizer;
-  const std::vector<int> tokens =
-      a.input.resolve(weights.config, a.source, tokenizer, true).ids;
-  ablation = oracle::run_padding_ablation(weights, tokens, padding, a.pad, a.source.describe(),
-                                          options);
+  const std::vector<int> tokens = a.input.resolve(weights.config, a.source, tokenizer, true).ids;
+  ablation =
+      oracle::run_padding_ablation(weights, tokens, padding, a.pad, a.source.describe(), options);
   if (tokenizer)
     for (int id : tokens)
       ablation.token_texts.push_back(
@@ -145,8 +144,7 @@ Verb add_mask_ablation_verb(CLI::App& app) {
       "--padding", a->padding,
       "The padding mask instead of the causal one: the tokens as a row of a batch padded on "
       "this side (left or right) with --pad columns, with and without the padding mask");
-  command
-      ->add_option("--pad", a->pad, "With --padding: padding columns before or after the row")
+  command->add_option("--pad", a->pad, "With --padding: padding columns before or after the row")
       ->capture_default_str()
       ->needs(padding);
   return Verb{command, [a] { return run_mask_ablation_verb(*a); }};

@@ -43,7 +43,8 @@ std::vector<int> parse_list(const std::string& text, const std::string& option) 
   while (begin <= text.size()) {
     const size_t end = std::min(text.find(',', begin), text.size());
     const std::string item = text.substr(begin, end - begin);
-    if (item.empty() || item.size() > 9 || item.find_first_not_of("0123456789") != std::string::npos)
+    if (item.empty() || item.size() > 9 ||
+        item.find_first_not_of("0123456789") != std::string::npos)
       throw InputError(option + ": expected a comma-separated list of integers, found " +
                        quote_for_message(text));
     out.push_back(std::stoi(item));
@@ -70,14 +71,14 @@ std::string junit(const std::vector<std::pair<std::string, oracle::ReplayResult>
       ++failures;
       cases += ">\n      <failure message=\"" +
                oracle::xml_escape(o.id.name() + " beyond budget at position " +
-                          std::to_string(o.first_failing_position) + " (ratio " +
-                          oracle::format("%.3g", o.ratio) + ")") +
+                                  std::to_string(o.first_failing_position) + " (ratio " +
+                                  oracle::format("%.3g", o.ratio) + ")") +
                "\">" + oracle::xml_escape(o.reproduce) + "</failure>\n    </testcase>\n";
     }
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gpt2-oracle\" tests=\"" +
          std::to_string(tests) + "\" failures=\"" + std::to_string(failures) +
-         "\">\n  <testsuite name=\"replay\" tests=\"" + std::to_string(tests) +
-         "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\">\n" + cases +
+         "\">\n  <testsuite name=\"replay\" tests=\"" + std::to_string(tests) + "\" failures=\"" +
+         std::to_string(failures) + "\" errors=\"0\">\n" + cases +
          "  </testsuite>\n</testsuites>\n";
 }
 
@@ -108,15 +109,16 @@ int run_replay_verb(const ReplayArgs& a) {
   tokens = a.input.resolve(cfg, a.source, tokenizer).ids;
   const int T = static_cast<int>(tokens.size());
   const Mask mask = a.mask == "none" ? Mask::none : Mask::causal;
-  std::vector<int> chunks = a.chunks.empty() ? std::vector<int>{T} : parse_list(a.chunks, "--chunks");
+  std::vector<int> chunks =
+      a.chunks.empty() ? std::vector<int>{T} : parse_list(a.chunks, "--chunks");
   int chunked = 0;
   for (int c : chunks) {
     if (c < 1) throw InputError("--chunks: every chunk holds at least one token");
     chunked += c;
   }
   if (chunked > T)
-    throw InputError("--chunks: the chunks hold " + std::to_string(chunked) + " tokens, more than " +
-                     "the " + std::to_string(T) + " given");
+    throw InputError("--chunks: the chunks hold " + std::to_string(chunked) +
+                     " tokens, more than " + "the " + std::to_string(T) + " given");
   if (mask == Mask::none && chunks != std::vector<int>{T})
     throw InputError("--mask none: one prefill of every token (no --chunks)");
 
@@ -183,16 +185,19 @@ int run_replay_verb(const ReplayArgs& a) {
     std::printf("replay [%s]: %s\n", set->name.c_str(), r.summary().c_str());
     for (const auto& o : r.ops) {
       if (!only.empty()) {
-        std::printf("  %s%s: max error %.6g, budget %.6g (K x E %.6g + floor %.6g), ratio %.3g: %s\n",
-                    o.id.name().c_str(),
-                    o.id.layer >= 0 ? (", block." + std::to_string(o.id.layer)).c_str() : "",
-                    o.metrics.max_abs_error, o.budget.limit(),
-                    o.budget.multiplier * o.budget.baseline_error, o.budget.floor, o.ratio,
-                    o.beyond ? "beyond budget" : "within budget");
+        std::printf(
+            "  %s%s: max error %.6g, budget %.6g (K x E %.6g + floor %.6g), ratio %.3g: %s\n",
+            o.id.name().c_str(),
+            o.id.layer >= 0 ? (", block." + std::to_string(o.id.layer)).c_str() : "",
+            o.metrics.max_abs_error, o.budget.limit(),
+            o.budget.multiplier * o.budget.baseline_error, o.budget.floor, o.ratio,
+            o.beyond ? "beyond budget" : "within budget");
         if (o.beyond) {
           std::string positions, columns;
-          for (int p : o.failing_positions) positions += (positions.empty() ? "" : ",") + std::to_string(p);
-          for (int c : o.failing_columns) columns += (columns.empty() ? "" : ",") + std::to_string(c);
+          for (int p : o.failing_positions)
+            positions += (positions.empty() ? "" : ",") + std::to_string(p);
+          for (int c : o.failing_columns)
+            columns += (columns.empty() ? "" : ",") + std::to_string(c);
           std::printf("  rows beyond budget: %s; in row %d, columns %s\n", positions.c_str(),
                       o.first_failing_position, columns.c_str());
         }

@@ -108,17 +108,15 @@ int run_verb(const RunOptions& o) {
     trace = optimized::run_trace(weights, tokens, kernel, mode, o.chunk, mask, threads, level);
     producer = "optimized engine, kernel " + kernel;
   }
-  std::vector<std::pair<std::string, std::string>> metadata = {
-      {"producer", producer},
-      {"model", o.source.describe()},
-      {"tokens", format_tokens(tokens)},
-      {"mode", mode_name(mode)},
-      {"mask", mask_name(mask)}};
+  std::vector<std::pair<std::string, std::string>> metadata = {{"producer", producer},
+                                                               {"model", o.source.describe()},
+                                                               {"tokens", format_tokens(tokens)},
+                                                               {"mode", mode_name(mode)},
+                                                               {"mask", mask_name(mask)}};
   if (prompt.text) metadata.emplace_back("text", *prompt.text);  // what the tokens encode
   write_trace(o.out, trace, TraceDtype::F64, metadata);
   std::printf("wrote %s: %d tokens, %d blocks, %s, mode %s, mask %s\n", o.out.c_str(),
-              trace.n_tokens, trace.n_layer(), producer.c_str(), mode_name(mode),
-              mask_name(mask));
+              trace.n_tokens, trace.n_layer(), producer.c_str(), mode_name(mode), mask_name(mask));
   return 0;
 }
 
@@ -127,21 +125,24 @@ int run_verb(const RunOptions& o) {
 Verb add_run_verb(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* command = app.add_subcommand(
-      "run", "Run one implementation on a token sequence and write its trace (embed, block.{l}, "
-             "ln_f, logits) as F64 safetensors");
+      "run",
+      "Run one implementation on a token sequence and write its trace (embed, block.{l}, "
+      "ln_f, logits) as F64 safetensors");
   o->source.add_options(*command);
   command->add_option("--impl", o->impl, "reference (default) or optimized")
       ->check(CLI::IsMember({"reference", "optimized"}));
   command->add_option("--kernel", o->kernel,
                       "Engine kernel set (default fast; `gpt2-oracle kernels` lists them)");
-  command->add_option("--mode", o->mode,
-                      "full (one pass, default), incremental (one position at a time against "
-                      "the key/value cache) or chunked (engine only: prefill in chunks)")
+  command
+      ->add_option("--mode", o->mode,
+                   "full (one pass, default), incremental (one position at a time against "
+                   "the key/value cache) or chunked (engine only: prefill in chunks)")
       ->check(CLI::IsMember({"full", "incremental", "chunked"}));
   command->add_option("--chunk", o->chunk, "Tokens per chunk, with --mode chunked");
-  command->add_option("--mask", o->mask,
-                      "causal (default) or none. In the engine --mask none applies to prefill "
-                      "passes only: a decode step has one query and no future keys to hide")
+  command
+      ->add_option("--mask", o->mask,
+                   "causal (default) or none. In the engine --mask none applies to prefill "
+                   "passes only: a decode step has one query and no future keys to hide")
       ->check(CLI::IsMember({"causal", "none"}));
   command->add_option("--precision", o->precision,
                       "Reference scalar: f32, f64, 50 (default: the truth) or 100 digits");

@@ -7,9 +7,7 @@
 
 namespace gpt2 {
 
-const char* padding_name(Padding padding) {
-  return padding == Padding::left ? "left" : "right";
-}
+const char* padding_name(Padding padding) { return padding == Padding::left ? "left" : "right"; }
 
 Padding parse_padding(const std::string& text, const std::string& option) {
   if (text == "left") return Padding::left;

@@ -34,8 +34,8 @@ bool is_description(const std::string& text) {
 
 // The lines before the digest line, as they are written.
 std::string head_lines(const CacheEntry& e) {
-  return std::string(kCacheEntryMagic) + "\nkind " + e.kind + "\nkey " + e.key +
-         "\ndescription " + e.description + "\n";
+  return std::string(kCacheEntryMagic) + "\nkind " + e.kind + "\nkey " + e.key + "\ndescription " +
+         e.description + "\n";
 }
 
 // Reads "<label> <value>\n" at `at`; advances past it.

@@ -55,8 +55,9 @@ Weights<float> load_checkpoint(const std::string& dir) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
   const std::string weights_path = (fs::path(dir) / "model.safetensors").string();
   if (path_kind(dir) != PathKind::directory)
-    throw InputError(dir + ": not a checkpoint directory (expected config.json and "
-                           "model.safetensors inside)");
+    throw InputError(dir +
+                     ": not a checkpoint directory (expected config.json and "
+                     "model.safetensors inside)");
   const Config config = config_from_json(read_file(config_path, kMaxConfigBytes), config_path);
   // The config's sizes against the file's before anything is read or
   // allocated: a lying n_layer must not cost gigabytes first.
@@ -85,19 +86,20 @@ Weights<float> load_checkpoint(const std::string& dir) {
   // having allocated no more than the file can fill.
   weights.blocks.resize(std::min<size_t>(config.n_layer, parameters / 12 + 1));
   std::set<std::string> expected;
-  for_each_tensor(weights, [&](const std::string& name, std::vector<float>& tensor,
-                               const Shape& shape) {
-    const std::string key = prefix + name;
-    expected.insert(key);
-    const TensorInfo* info = file.find(key);
-    if (info == nullptr) throw InputError(weights_path + ": missing tensor '" + key + "'");
-    if (info->shape != shape)
-      throw InputError(weights_path + ": tensor '" + key + "' has shape " +
-                       shape_text(info->shape) + ", expected " + shape_text(shape) +
-                       " for this config");
-    tensor = file.read_f32(key);
-    check_finite(tensor, weights_path, key);
-  });
+  for_each_tensor(weights,
+                  [&](const std::string& name, std::vector<float>& tensor, const Shape& shape) {
+                    const std::string key = prefix + name;
+                    expected.insert(key);
+                    const TensorInfo* info = file.find(key);
+                    if (info == nullptr)
+                      throw InputError(weights_path + ": missing tensor '" + key + "'");
+                    if (info->shape != shape)
+                      throw InputError(weights_path + ": tensor '" + key + "' has shape " +
+                                       shape_text(info->shape) + ", expected " + shape_text(shape) +
+                                       " for this config");
+                    tensor = file.read_f32(key);
+                    check_finite(tensor, weights_path, key);
+                  });
   for (const TensorInfo& t : file.tensors()) {
     if (expected.count(t.name)) continue;
     const std::string bare = t.name.rfind(prefix, 0) == 0 ? t.name.substr(prefix.size()) : t.name;
@@ -105,8 +107,9 @@ Weights<float> load_checkpoint(const std::string& dir) {
     if (t.name == "lm_head.weight") {
       // GPT-2 ties lm_head to wte; a checkpoint that stores it must agree.
       if (file.read_f32(t.name) != weights.wte)
-        throw InputError(weights_path + ": tensor 'lm_head.weight' differs from wte.weight; "
-                                        "GPT-2's lm_head is tied to wte");
+        throw InputError(weights_path +
+                         ": tensor 'lm_head.weight' differs from wte.weight; "
+                         "GPT-2's lm_head is tied to wte");
       continue;
     }
     throw InputError(weights_path + ": unexpected tensor '" + t.name + "'");
@@ -121,13 +124,13 @@ void validate_weights(const Weights<float>& weights, const std::string& source) 
   if (weights.blocks.size() != static_cast<size_t>(weights.config.n_layer))
     throw InputError(source + ": " + std::to_string(weights.blocks.size()) +
                      " blocks, config says n_layer = " + std::to_string(weights.config.n_layer));
-  for_each_tensor(weights, [&](const std::string& name, const std::vector<float>& tensor,
-                               const Shape& shape) {
-    if (static_cast<int64_t>(tensor.size()) != element_count(shape))
-      throw InputError(source + ": tensor '" + name + "' has " + std::to_string(tensor.size()) +
-                       " elements, expected " + shape_text(shape));
-    check_finite(tensor, source, name);
-  });
+  for_each_tensor(
+      weights, [&](const std::string& name, const std::vector<float>& tensor, const Shape& shape) {
+        if (static_cast<int64_t>(tensor.size()) != element_count(shape))
+          throw InputError(source + ": tensor '" + name + "' has " + std::to_string(tensor.size()) +
+                           " elements, expected " + shape_text(shape));
+        check_finite(tensor, source, name);
+      });
 }
 
 void write_checkpoint_files(const Weights<float>& weights, const std::string& dir) {
@@ -217,7 +220,8 @@ Weights<float> with_gpt2_activations(Weights<float> weights) {
   for (auto& b : weights.blocks) {
     // c_attn [C, 3C]: columns 0..2C are the queries and keys.
     for (int i = 0; i < C; ++i)
-      for (int j = 0; j < 2 * C; ++j) b.attn_c_attn_weight[size_t(i) * 3 * C + j] *= kGpt2QueryKeyScale;
+      for (int j = 0; j < 2 * C; ++j)
+        b.attn_c_attn_weight[size_t(i) * 3 * C + j] *= kGpt2QueryKeyScale;
     for (int j = 0; j < 2 * C; ++j) b.attn_c_attn_bias[j] *= kGpt2QueryKeyScale;
     for (float& x : b.mlp_c_fc_weight) x *= kGpt2MlpScale;
     for (float& x : b.mlp_c_fc_bias) x *= kGpt2MlpScale;
@@ -229,12 +233,12 @@ std::string weights_sha256(const Weights<float>& weights) {
   static_assert(std::numeric_limits<float>::is_iec559, "float32 bytes are IEEE's");
   Sha256 sha;
   sha.update(config_to_json(weights.config));
-  for_each_tensor(weights, [&](const std::string& name, const std::vector<float>& t,
-                               const Shape& shape) {
-    sha.update("\n" + name + " " + shape_text(shape) + "\n");
-    // Little-endian on every platform this builds for (x86-64, AArch64).
-    sha.update(t.data(), t.size() * sizeof(float));
-  });
+  for_each_tensor(weights,
+                  [&](const std::string& name, const std::vector<float>& t, const Shape& shape) {
+                    sha.update("\n" + name + " " + shape_text(shape) + "\n");
+                    // Little-endian on every platform this builds for (x86-64, AArch64).
+                    sha.update(t.data(), t.size() * sizeof(float));
+                  });
   return sha.hex();
 }
 
@@ -247,8 +251,8 @@ Weights<float> seeded_weights(const Config& config, uint64_t seed) {
   // so that a forgotten bias is visible to the oracle.
   uint64_t stream = 0;
   for_each_tensor(w, [&](const std::string& name, std::vector<float>& t, const Shape&) {
-    const bool is_gain = name.find("ln_") != std::string::npos &&
-                         name.compare(name.size() - 7, 7, ".weight") == 0;
+    const bool is_gain =
+        name.find("ln_") != std::string::npos && name.compare(name.size() - 7, 7, ".weight") == 0;
     const double mean = is_gain ? 1.0 : 0.0;
     const double stddev = name == "wpe.weight" ? 0.01 : 0.02;
     fill_normal(t, seed, stream++, mean, stddev);

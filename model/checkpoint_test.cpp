@@ -24,8 +24,8 @@ using ::testing::HasSubstr;
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("gpt2_checkpoint_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    path_ = fs::temp_directory_path() / ("gpt2_checkpoint_test_" + std::to_string(::getpid()) +
+                                         "_" + std::to_string(counter_++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -83,27 +83,35 @@ std::string hand_safetensors(const std::vector<HandTensor>& tensors) {
   }
   header += "}";
   std::string file(8, '\0');
-  for (int b = 0; b < 8; ++b) file[b] = static_cast<char>((uint64_t{header.size()} >> (8 * b)) & 0xff);
+  for (int b = 0; b < 8; ++b)
+    file[b] = static_cast<char>((uint64_t{header.size()} >> (8 * b)) & 0xff);
   return file + header + data;
 }
 
 // The smallest GPT-2: L = 1, NH = 1, C = 2, V = 3, P = 2.
-const char* kMicroConfig =
-    R"({"n_layer":1,"n_head":1,"n_embd":2,"n_positions":2,"vocab_size":3,)"
-    R"("layer_norm_epsilon":1e-05,"activation_function":"gelu_new"})";
+const char* kMicroConfig = R"({"n_layer":1,"n_head":1,"n_embd":2,"n_positions":2,"vocab_size":3,)"
+                           R"("layer_norm_epsilon":1e-05,"activation_function":"gelu_new"})";
 
 // Every tensor of the micro model; element k of tensor number t is
 // (t + 1) + k / 8, exactly representable in F32, F16 and BF16.
 std::vector<HandTensor> micro_tensors(const std::string& prefix, const std::string& dtype) {
   const std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
-      {"wte.weight", {3, 2}},          {"wpe.weight", {2, 2}},
-      {"h.0.ln_1.weight", {2}},        {"h.0.ln_1.bias", {2}},
-      {"h.0.attn.c_attn.weight", {2, 6}}, {"h.0.attn.c_attn.bias", {6}},
-      {"h.0.attn.c_proj.weight", {2, 2}}, {"h.0.attn.c_proj.bias", {2}},
-      {"h.0.ln_2.weight", {2}},        {"h.0.ln_2.bias", {2}},
-      {"h.0.mlp.c_fc.weight", {2, 8}}, {"h.0.mlp.c_fc.bias", {8}},
-      {"h.0.mlp.c_proj.weight", {8, 2}}, {"h.0.mlp.c_proj.bias", {2}},
-      {"ln_f.weight", {2}},            {"ln_f.bias", {2}},
+      {"wte.weight", {3, 2}},
+      {"wpe.weight", {2, 2}},
+      {"h.0.ln_1.weight", {2}},
+      {"h.0.ln_1.bias", {2}},
+      {"h.0.attn.c_attn.weight", {2, 6}},
+      {"h.0.attn.c_attn.bias", {6}},
+      {"h.0.attn.c_proj.weight", {2, 2}},
+      {"h.0.attn.c_proj.bias", {2}},
+      {"h.0.ln_2.weight", {2}},
+      {"h.0.ln_2.bias", {2}},
+      {"h.0.mlp.c_fc.weight", {2, 8}},
+      {"h.0.mlp.c_fc.bias", {8}},
+      {"h.0.mlp.c_proj.weight", {8, 2}},
+      {"h.0.mlp.c_proj.bias", {2}},
+      {"ln_f.weight", {2}},
+      {"ln_f.bias", {2}},
   };
   std::vector<HandTensor> out;
   for (size_t t = 0; t < shapes.size(); ++t) {
@@ -197,8 +205,7 @@ TEST(Checkpoint, NamesAMissingTensor) {
   auto tensors = micro_tensors("", "F32");
   tensors.erase(tensors.begin() + 4);  // h.0.attn.c_attn.weight
   const std::string dir = make_checkpoint(tmp, "missing", tensors);
-  EXPECT_EQ(load_error(dir),
-            dir + "/model.safetensors: missing tensor 'h.0.attn.c_attn.weight'");
+  EXPECT_EQ(load_error(dir), dir + "/model.safetensors: missing tensor 'h.0.attn.c_attn.weight'");
 }
 
 TEST(Checkpoint, NamesAnUnexpectedTensor) {
@@ -219,7 +226,8 @@ TEST(Checkpoint, NamesAWrongShape) {
 
 TEST(Checkpoint, NamesNanAndInfWeights) {
   TempDir tmp;
-  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+  for (float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     auto tensors = micro_tensors("", "F32");
     tensors[9].bytes = le_f32({1, bad});  // h.0.ln_2.bias
     EXPECT_THAT(load_error(make_checkpoint(tmp, std::isnan(bad) ? "nan" : "inf", tensors)),
@@ -229,8 +237,8 @@ TEST(Checkpoint, NamesNanAndInfWeights) {
 
 TEST(Checkpoint, NamesABadConfigAndAMissingDirectory) {
   TempDir tmp;
-  const std::string dir = make_checkpoint(tmp, "config", micro_tensors("", "F32"),
-                                          R"({"n_layer":1})");
+  const std::string dir =
+      make_checkpoint(tmp, "config", micro_tensors("", "F32"), R"({"n_layer":1})");
   EXPECT_THAT(load_error(dir), HasSubstr("config.json: missing key \"n_head\""));
   EXPECT_THAT(load_error(tmp / "nowhere"), HasSubstr("not a checkpoint directory"));
   // A config whose sizes disagree with the tensors.

@@ -342,7 +342,8 @@ struct OutputFile {
 OutputFile resolve_output_file(const std::string& path) {
   if (path.empty()) throw InputError("an output file name is empty");
   if (const int fd = own_descriptor_named_by(path); fd >= 0) {
-    if (::fcntl(fd, F_GETFL) < 0) throw InputError(path + ": descriptor " + std::to_string(fd) + " is not open");
+    if (::fcntl(fd, F_GETFL) < 0)
+      throw InputError(path + ": descriptor " + std::to_string(fd) + " is not open");
     return {path, true, true, 0, fd};
   }
   struct stat st {};
@@ -378,7 +379,8 @@ void write_to_descriptor(const std::string& path, int fd, const std::string& byt
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
-  if (const int e = write_all(fd, bytes)) throw InputError(path + ": write failed (" + errno_text(e) + ")");
+  if (const int e = write_all(fd, bytes))
+    throw InputError(path + ": write failed (" + errno_text(e) + ")");
 }
 
 void write_through(const std::string& path, const std::string& bytes) {
@@ -493,7 +495,8 @@ void check_output_file(const std::string& option, const std::string& path) {
     const OutputFile out = resolve_output_file(path);
     if (out.own_descriptor >= 0) {
       if ((::fcntl(out.own_descriptor, F_GETFL) & O_ACCMODE) == O_RDONLY)
-        throw InputError(path + ": descriptor " + std::to_string(out.own_descriptor) + " is open for reading only");
+        throw InputError(path + ": descriptor " + std::to_string(out.own_descriptor) +
+                         " is open for reading only");
       return;
     }
     if (out.write_through) {

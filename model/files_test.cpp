@@ -168,7 +168,8 @@ TEST(Sha256File, HashesAFileOfManyPiecesAsItsWholeBytesAndKeepsReadFilesChecks) 
   TempDir tmp;
   // Pieces are 1 MiB: three whole ones and a remainder, each byte different.
   std::string bytes((3 << 20) + 17, '\0');
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131 + i / 4099) % 251);
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<char>((i * 131 + i / 4099) % 251);
   write_plain(tmp / "pieces", bytes);
   EXPECT_EQ(sha256_file(tmp / "pieces"), sha256_hex(bytes));
   write_plain(tmp / "empty", "");
@@ -228,7 +229,8 @@ TEST(WriteFileAtomic, WritesToTheProcesssOwnDescriptorNotTheFileItIsOpenOn) {
   ASSERT_EQ(::write(fd, "printed\n", 8), 8);
   struct stat before {};
   ASSERT_EQ(::stat(file.c_str(), &before), 0);
-  for (const std::string& name : {"/dev/fd/" + std::to_string(fd), "/proc/self/fd/" + std::to_string(fd)}) {
+  for (const std::string& name :
+       {"/dev/fd/" + std::to_string(fd), "/proc/self/fd/" + std::to_string(fd)}) {
     check_output_file("--json", name);
     write_file_atomic(name, "report\n");
   }

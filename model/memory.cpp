@@ -120,8 +120,8 @@ std::optional<AvailableMemory> available_memory() {
     if (limit && usage && *limit < kNoLimit) {
       const uint64_t left = *limit > *usage ? *limit - *usage : 0;
       if (!out || left < out->bytes)
-        out = AvailableMemory{left, "the memory cgroup " + (path.empty() ? "/" : path) +
-                                        " (limit minus usage)"};
+        out = AvailableMemory{
+            left, "the memory cgroup " + (path.empty() ? "/" : path) + " (limit minus usage)"};
     }
     if (path.empty()) break;
     path = path.substr(0, path.rfind('/'));
@@ -139,24 +139,27 @@ std::string bytes_text(uint64_t bytes) {
     ++unit;
   }
   char text[32];
-  std::snprintf(text, sizeof text, value < 10 ? "%.2f %s" : value < 100 ? "%.1f %s" : "%.0f %s",
+  std::snprintf(text, sizeof text,
+                value < 10    ? "%.2f %s"
+                : value < 100 ? "%.1f %s"
+                              : "%.0f %s",
                 value, units[unit]);
   return text;
 }
 
 uint64_t parse_byte_size(const std::string& text, const std::string& option) {
   const auto bad = [&] {
-    return InputError(option + ": expected a size in bytes (e.g. 1000, 500M, 2G), found '" +
-                      text + "'");
+    return InputError(option + ": expected a size in bytes (e.g. 1000, 500M, 2G), found '" + text +
+                      "'");
   };
   size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
   const std::optional<uint64_t> number = parse_digits(text.substr(0, digits));
   if (!number) throw bad();
   const std::string suffix = text.substr(digits);
-  const std::pair<const char*, int> units[] = {{"", 0},  {"K", 1},   {"M", 2},   {"G", 3},
-                                               {"T", 4}, {"KiB", 1}, {"MiB", 2}, {"GiB", 3},
-                                               {"TiB", 4}};
+  const std::pair<const char*, int> units[] = {{"", 0},    {"K", 1},   {"M", 2},
+                                               {"G", 3},   {"T", 4},   {"KiB", 1},
+                                               {"MiB", 2}, {"GiB", 3}, {"TiB", 4}};
   for (const auto& [name, power] : units) {
     if (suffix != name) continue;
     uint64_t value = *number;

@@ -28,8 +28,8 @@ struct Fixture {
 // B rows of T columns: row b has `count` real columns starting at `first`
 // (drawn), a cache whose every slot holds a random key and value, its first
 // real slot at key_begin and its real tokens at positions pos0 ...
-Fixture make_fixture(const Config& config, int B, int T, bool decode, Mask mask,
-                     bool padding_mask, std::mt19937_64& rng) {
+Fixture make_fixture(const Config& config, int B, int T, bool decode, Mask mask, bool padding_mask,
+                     std::mt19937_64& rng) {
   Fixture f;
   f.config = config;
   const int P = config.n_ctx;
@@ -54,8 +54,15 @@ Fixture make_fixture(const Config& config, int B, int T, bool decode, Mask mask,
           }
     f.caches.push_back(std::move(cache));
   }
-  f.batch = BatchPass{B,           T, mask, decode, padding_mask, padding_position_id(P), f.rows,
-                      config.n_embd, config.vocab_size};
+  f.batch = BatchPass{B,
+                      T,
+                      mask,
+                      decode,
+                      padding_mask,
+                      padding_position_id(P),
+                      f.rows,
+                      config.n_embd,
+                      config.vocab_size};
   return f;
 }
 
@@ -85,8 +92,8 @@ TEST(BatchKernels, OverridesEqualTheRowByRowDefaultBitForBit) {
                          << set.name << " " << describe(config) << " B=" << B << " T=" << T
                          << (decode ? " decode" : "") << " mask=" << mask_name(mask)
                          << " padding_mask=" << padding_mask);
-            Fixture f = make_fixture(config, B, T, decode, decode ? Mask::causal : mask,
-                                     padding_mask, rng);
+            Fixture f =
+                make_fixture(config, B, T, decode, decode ? Mask::causal : mask, padding_mask, rng);
             const BatchPass& batch = f.batch;
             const size_t N = size_t(B) * T;
             // Row-wise ops.

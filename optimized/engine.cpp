@@ -65,8 +65,8 @@ std::span<const float> Engine::pass(const int* tokens, int T, Mask mask, bool de
   row.slots = Pass{position_, T, mask, decode};
   row.count = T;
   row.real = row.slots;
-  const BatchPass batch{1, T, mask, decode, true, padding_position_id(P), {&row, 1},
-                        config_.n_embd, V};
+  const BatchPass batch{1, T, mask, decode, true, padding_position_id(P), {&row, 1}, config_.n_embd,
+                        V};
   Trace<double>* const captures[1] = {capture_};
   const std::span<const float> logits =
       run(batch, tokens, {&cache_, 1}, which, capture_ ? captures : nullptr);
@@ -89,8 +89,8 @@ std::span<const float> Engine::run(const BatchPass& batch, const int* tokens,
       Trace<double>* trace = captures[b];
       if (!trace || (id.is_op() && trace->level() != TraceLevel::ops)) continue;
       const BatchRow& row = batch.rows[b];
-      capture_rows(tensor_of(*trace, id), src + (size_t(b) * T + row.first) * width,
-                   row.real.pos0, row.count, width);
+      capture_rows(tensor_of(*trace, id), src + (size_t(b) * T + row.first) * width, row.real.pos0,
+                   row.count, width);
     }
   };
   using K = TensorKind;
@@ -193,16 +193,22 @@ std::span<const float> Engine::prefill_batch(const std::vector<std::vector<int>>
     key_begin_[b] = row.key_begin;
   }
   const std::vector<int> tokens = layout_.padded(prompts);
-  const BatchPass batch{B,    W,   options.mask,         false, padding_mask_,
-                        padding_position_id(P), rows_, config_.n_embd, config_.vocab_size};
+  const BatchPass batch{B,
+                        W,
+                        options.mask,
+                        false,
+                        padding_mask_,
+                        padding_position_id(P),
+                        rows_,
+                        config_.n_embd,
+                        config_.vocab_size};
   capture_rows_.clear();
   if (batch_capture_) {
     GPT2_CHECK(batch_capture_->size() == size_t(B), "one capture trace per row");
     for (auto& t : *batch_capture_) capture_rows_.push_back(&t);
   }
-  const std::span<const float> logits =
-      run(batch, tokens.data(), caches_, options.which,
-          batch_capture_ ? capture_rows_.data() : nullptr);
+  const std::span<const float> logits = run(batch, tokens.data(), caches_, options.which,
+                                            batch_capture_ ? capture_rows_.data() : nullptr);
   for (int b = 0; b < B; ++b) lengths_[b] = layout_.length(b);
   return logits;
 }
@@ -238,14 +244,13 @@ std::span<const float> Engine::decode_batch(std::span<const int> tokens) {
     row.key_begin = key_begin_[b];
     row.real = Pass{lengths_[b], 1, Mask::causal, true};
   }
-  const BatchPass batch{B,    1,   Mask::causal,         true, padding_mask_,
-                        padding_position_id(P), rows_, config_.n_embd, V};
+  const BatchPass batch{
+      B, 1, Mask::causal, true, padding_mask_, padding_position_id(P), rows_, config_.n_embd, V};
   capture_rows_.clear();
   if (batch_capture_)
     for (auto& t : *batch_capture_) capture_rows_.push_back(&t);
-  const std::span<const float> logits =
-      run(batch, tokens.data(), caches_, Logits::last,
-          batch_capture_ ? capture_rows_.data() : nullptr);
+  const std::span<const float> logits = run(batch, tokens.data(), caches_, Logits::last,
+                                            batch_capture_ ? capture_rows_.data() : nullptr);
   for (int b = 0; b < B; ++b) ++lengths_[b];
   return logits;
 }
@@ -258,8 +263,7 @@ Trace<double> run_trace(const Weights<float>& weights, const std::vector<int>& t
     throw InputError("--chunk must be at least 1 token (got " + std::to_string(chunk) + ")");
   const KernelSet& set = find_kernel(kernel);
   Engine engine(weights, set, threads);
-  Trace<double> trace =
-      make_trace<double>(weights.config, static_cast<int>(tokens.size()), level);
+  Trace<double> trace = make_trace<double>(weights.config, static_cast<int>(tokens.size()), level);
   engine.set_capture(&trace);
   const std::span<const int> all(tokens);
   switch (mode) {

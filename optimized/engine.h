@@ -109,8 +109,8 @@ class Engine {
   // changes then).
   std::span<const float> decode_batch(std::span<const int> tokens);
 
-  int batch_rows() const { return layout_.rows(); }  // 0 before any prefill_batch
-  const BatchLayout& batch_layout() const { return layout_; }  // of the last prefill_batch
+  int batch_rows() const { return layout_.rows(); }               // 0 before any prefill_batch
+  const BatchLayout& batch_layout() const { return layout_; }     // of the last prefill_batch
   int batch_position(int row) const { return lengths_.at(row); }  // tokens in the row's cache
   // Whether the padding mask hides the padding's keys from here on (an
   // ablation: mask-ablation --padding turns it off for decode steps).

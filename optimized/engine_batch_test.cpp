@@ -42,21 +42,21 @@ std::string first_bit_difference(const Trace<double>& a, const Trace<double>& b)
     other.push_back(&t);
   });
   size_t i = 0;
-  for_each_trace_tensor(a, [&](const std::string& name, const std::vector<double>& t,
-                               const Shape& shape) {
-    const std::vector<double>& u = *other[i++];
-    if (!found.empty()) return;
-    if (t.size() != u.size()) {
-      found = name + ": sizes differ";
-      return;
-    }
-    for (size_t k = 0; k < t.size(); ++k)
-      if (t[k] != u[k]) {
-        found = name + " position " + std::to_string(k / shape[1]) + ": " + std::to_string(t[k]) +
-                " vs " + std::to_string(u[k]);
-        return;
-      }
-  });
+  for_each_trace_tensor(
+      a, [&](const std::string& name, const std::vector<double>& t, const Shape& shape) {
+        const std::vector<double>& u = *other[i++];
+        if (!found.empty()) return;
+        if (t.size() != u.size()) {
+          found = name + ": sizes differ";
+          return;
+        }
+        for (size_t k = 0; k < t.size(); ++k)
+          if (t[k] != u[k]) {
+            found = name + " position " + std::to_string(k / shape[1]) + ": " +
+                    std::to_string(t[k]) + " vs " + std::to_string(u[k]);
+            return;
+          }
+      });
   return found;
 }
 
@@ -68,11 +68,11 @@ struct BatchShape {
 
 std::vector<BatchShape> batch_shapes() {
   return {
-      {make_config(1, 1, 1, 4, 3), {1, 3}, 1},                  // C = HS = 1
-      {make_config(2, 3, 3, 7, 7), {2, 5, 1}, 2},               // head size 1
-      {make_config(2, 2, 10, 12, 13), {7, 1, 4, 7, 2, 9}, 3},   // HS = 5, six rows
+      {make_config(1, 1, 1, 4, 3), {1, 3}, 1},                 // C = HS = 1
+      {make_config(2, 3, 3, 7, 7), {2, 5, 1}, 2},              // head size 1
+      {make_config(2, 2, 10, 12, 13), {7, 1, 4, 7, 2, 9}, 3},  // HS = 5, six rows
       {make_config(1, 2, 34, 12, 40), {3, 8, 5, 1, 12 - 4, 2, 6, 4, 7, 1, 2, 3, 5}, 4},  // B = 13
-      {make_config(2, 4, 16, 17, 50), {17}, 0},                 // one full row
+      {make_config(2, 4, 16, 17, 50), {17}, 0},  // one full row
   };
 }
 
@@ -86,9 +86,9 @@ TEST(EngineBatch, EveryRowMatchesItsSingleRunAndInvariantSetsBitForBit) {
       for (Padding padding : {Padding::left, Padding::right}) {
         ++seed;
         const Config& config = shape.config;
-        SCOPED_TRACE(::testing::Message() << set.name << " " << describe(config) << " "
-                                          << padding_name(padding) << " B="
-                                          << shape.prompts.size() << " seed=" << seed);
+        SCOPED_TRACE(::testing::Message()
+                     << set.name << " " << describe(config) << " " << padding_name(padding)
+                     << " B=" << shape.prompts.size() << " seed=" << seed);
         const Weights<float> w = random_weights(config, seed);
         const auto rows = rows_of(config, shape.prompts, shape.steps, seed);
         BatchOptions options;
@@ -202,11 +202,17 @@ TEST(EngineBatch, BadBatchesAreInputErrorsNamingTheRow) {
   Engine engine(w, find_kernel("fast"), 1);
   using ::testing::HasSubstr;
   EXPECT_THAT(error_of([&] { engine.prefill_batch({}); }), HasSubstr("batch: no rows"));
-  EXPECT_THAT(error_of([&] { engine.prefill_batch({{1}, {}}); }),
+  EXPECT_THAT(error_of([&] {
+                engine.prefill_batch({{1}, {}});
+              }),
               HasSubstr("batch, row 1: empty token list"));
-  EXPECT_THAT(error_of([&] { engine.prefill_batch({{1}, {2, 10}}); }),
+  EXPECT_THAT(error_of([&] {
+                engine.prefill_batch({{1}, {2, 10}});
+              }),
               HasSubstr("batch, row 1: token 1 is 10"));
-  EXPECT_THAT(error_of([&] { engine.prefill_batch({{1, 2, 3, 4, 5, 6, 7}}); }),
+  EXPECT_THAT(error_of([&] {
+                engine.prefill_batch({{1, 2, 3, 4, 5, 6, 7}});
+              }),
               HasSubstr("batch, row 0: 7 tokens exceed the context of 6"));
   EXPECT_THAT(error_of([&] { engine.decode_batch(std::vector<int>{1}); }),
               HasSubstr("before any prefill_batch"));
@@ -215,14 +221,20 @@ TEST(EngineBatch, BadBatchesAreInputErrorsNamingTheRow) {
   engine.prefill_batch({{1, 2, 3}, {4}}, reserve);  // 4 slots per row
   EXPECT_THAT(error_of([&] { engine.decode_batch(std::vector<int>{1}); }),
               HasSubstr("1 tokens for a batch of 2 rows"));
-  EXPECT_THAT(error_of([&] { engine.decode_batch(std::vector<int>{1, 10}); }),
+  EXPECT_THAT(error_of([&] {
+                engine.decode_batch(std::vector<int>{1, 10});
+              }),
               HasSubstr("row 1: token 10 is outside the vocabulary"));
   engine.decode_batch(std::vector<int>{1, 2});
-  EXPECT_THAT(error_of([&] { engine.decode_batch(std::vector<int>{1, 2}); }),
+  EXPECT_THAT(error_of([&] {
+                engine.decode_batch(std::vector<int>{1, 2});
+              }),
               HasSubstr("row 0: its cache of 4 slots is full"));
   engine.prefill_batch({{1, 2, 3, 4, 5}, {4}});  // the whole context: one step left
   engine.decode_batch(std::vector<int>{1, 2});
-  EXPECT_THAT(error_of([&] { engine.decode_batch(std::vector<int>{1, 2}); }),
+  EXPECT_THAT(error_of([&] {
+                engine.decode_batch(std::vector<int>{1, 2});
+              }),
               HasSubstr("row 0: position 6 is beyond the context of 6 positions"));
 }
 

@@ -225,12 +225,10 @@ void PanelKernels::project_batch(const BatchPass& batch, int layer, Projection p
            accumulate ? Epilogue::accumulate : Epilogue::store);
 }
 
-void PanelKernels::project_gelu_batch(const BatchPass& batch, int layer, const float* x,
-                                      float* y) {
+void PanelKernels::project_gelu_batch(const BatchPass& batch, int layer, const float* x, float* y) {
   const Layer& L = layers_[layer];
   const int i = static_cast<int>(Projection::fc);
-  run_gemm(x, batch.n_rows * batch.n_tokens, L.matrix[i], L.bias[i].data(), y,
-           Epilogue::gelu_tanh);
+  run_gemm(x, batch.n_rows * batch.n_tokens, L.matrix[i], L.bias[i].data(), y, Epilogue::gelu_tanh);
 }
 
 void PanelKernels::logits_batch(const BatchPass& batch, const float* x, float* out) {

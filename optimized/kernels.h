@@ -95,10 +95,10 @@ struct BatchPass {
   // Whether the padding mask hides the padding's keys: always, except in an
   // ablation (mask-ablation --padding) or a deliberately broken set.
   bool padding_mask = true;
-  int padding_position = 1;  // the position id of a padding column (model/batch.h)
+  int padding_position = 1;        // the position id of a padding column (model/batch.h)
   std::span<const BatchRow> rows;  // [B]
-  int n_embd = 0;      // C, and
-  int vocab_size = 0;  // V: the widths of the buffers
+  int n_embd = 0;                  // C, and
+  int vocab_size = 0;              // V: the widths of the buffers
 };
 
 enum class Projection { qkv, attn_proj, fc, mlp_proj };

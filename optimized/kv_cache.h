@@ -42,7 +42,9 @@ class KvCache {
   int n_ctx() const { return slots_; }
 
   // The HS floats of the key (value) of `head` at slot `pos`.
-  float* key(int layer, int head, int pos) { return storage_->keys.data() + offset(layer, head, pos); }
+  float* key(int layer, int head, int pos) {
+    return storage_->keys.data() + offset(layer, head, pos);
+  }
   float* value(int layer, int head, int pos) {
     return storage_->values.data() + offset(layer, head, pos);
   }
@@ -73,9 +75,7 @@ class KvCache {
   // view each call), different for other storage or another origin.
   const void* identity() const { return key(0, 0, 0); }
 
-  size_t bytes() const {
-    return (storage_->keys.size() + storage_->values.size()) * sizeof(float);
-  }
+  size_t bytes() const { return (storage_->keys.size() + storage_->values.size()) * sizeof(float); }
 
  private:
   // A copy would share the storage: only view_from makes one, on purpose.

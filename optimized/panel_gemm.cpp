@@ -294,11 +294,10 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
     }
   };
 
-  // Prefill (and the rows after the first of a streamed step): groups of panels (one panel on the AVX2 and scalar paths,
-  // kTilePanels512 on AVX-512), each walked by tiles of rows while it stays in
-  // cache. f32: in row blocks, so that a block of x stays hot while the thread
-  // walks its panels; bf16: every row over a group at once, so that each
-  // group is widened once.
+  // Prefill (and the rows after the first of a streamed step): groups of panels (one panel on the
+  // AVX2 and scalar paths, kTilePanels512 on AVX-512), each walked by tiles of rows while it stays
+  // in cache. f32: in row blocks, so that a block of x stays hot while the thread walks its panels;
+  // bf16: every row over a group at once, so that each group is widened once.
   const bool wide = simd == Simd::avx512;
   const int group = wide ? kTilePanels512 : 1, rows = wide ? kTileRows512 : kTileRows;
   auto run_rows = [&](int p, int np, const float* w, int r0, int r1) {

@@ -19,8 +19,9 @@ TEST(ThreadPool, EveryIndexRunsExactlyOnceInChunksOfTheGrain) {
         SCOPED_TRACE(::testing::Message()
                      << "threads=" << threads << " n=" << n << " grain=" << grain);
         // One thread: one call over the whole range.
-        const int expected_grain =
-            threads == 1 ? n : grain > 0 ? grain : (n + threads - 1) / threads;
+        const int expected_grain = threads == 1 ? n
+                                   : grain > 0  ? grain
+                                                : (n + threads - 1) / threads;
         std::vector<int> hits(n, 0);
         std::vector<std::atomic<int>> running(threads);
         std::atomic<bool> shared_thread{false};

@@ -37,10 +37,10 @@ float approximate_exp(float x) {
 float round_to_half(float x) {
   if (x == 0.0f || !std::isfinite(x)) return x;
   int exponent = 0;
-  std::frexp(x, &exponent);                                       // |x| in [2^(e-1), 2^e)
-  const int ulp_exponent = std::max(exponent - 1, -14) - 10;      // half: 10 fraction bits
+  std::frexp(x, &exponent);                                   // |x| in [2^(e-1), 2^e)
+  const int ulp_exponent = std::max(exponent - 1, -14) - 10;  // half: 10 fraction bits
   const float ulp = std::ldexp(1.0f, ulp_exponent);
-  return std::nearbyint(x / ulp) * ulp;                           // exact scaling by 2^k
+  return std::nearbyint(x / ulp) * ulp;  // exact scaling by 2^k
 }
 
 // Attention bugs, each one step of the maths through EigenKernels' hooks.
@@ -149,7 +149,8 @@ class GemmDropsRemainder : public EigenKernels {
   using EigenKernels::EigenKernels;
   void project(const Pass& pass, int layer, optimized::Projection p, const float* x, float* y,
                bool accumulate) override {
-    const int in = optimized::projection_in(w_.config, p), out = optimized::projection_out(w_.config, p);
+    const int in = optimized::projection_in(w_.config, p),
+              out = optimized::projection_out(w_.config, p);
     const std::vector<float>& W = projection_weight(layer, p);
     const std::vector<float>& b = projection_bias(layer, p);
     const int unrolled = in / 4 * 4;  // the bug: the last in % 4 terms are dropped
@@ -317,7 +318,7 @@ class GemmOrderDependsOnBatch : public optimized::PanelKernels {
         float acc = bias[n];
         for (int k = K - 1; k >= 0; --k) acc = std::fma(x[size_t(t) * K + k], W.at(k, n), acc);
         float& dst = y[size_t(t) * N + n];
-        dst = fused == Fused::gelu ? optimized::gelu_tanh_f32(acc)
+        dst = fused == Fused::gelu         ? optimized::gelu_tanh_f32(acc)
               : fused == Fused::accumulate ? dst + acc
                                            : acc;
       }

@@ -77,11 +77,11 @@ TEST_P(BrokenKernelIsCaught, ByTheTraceAndByReplayAndLocated) {
     ASSERT_EQ(r.replay.has_value(), !r.batch.has_value()) << r.name();  // batches: no replay
     if (r.replay)
       for (const auto& o : r.replay->ops)
-      if (o.beyond) {
-        replayed.insert({o.id.cli_name(), o.id.layer});
-        EXPECT_NE(o.reproduce.find("gpt2-oracle replay --model tiny"), std::string::npos)
-            << o.reproduce;
-      }
+        if (o.beyond) {
+          replayed.insert({o.id.cli_name(), o.id.layer});
+          EXPECT_NE(o.reproduce.find("gpt2-oracle replay --model tiny"), std::string::npos)
+              << o.reproduce;
+        }
     if (e.within_budget_not_batch_invariant) {
       // Every trace within budget; the batches break the declared invariance.
       EXPECT_TRUE(r.comparison.passed()) << r.name() << ": " << r.comparison.summary();
@@ -108,8 +108,8 @@ TEST_P(BrokenKernelIsCaught, ByTheTraceAndByReplayAndLocated) {
     if (r.scenario.rfind(e.failing_scenario, 0) == 0) {
       saw_scenario = true;
       if (e.position >= 0) {
-        EXPECT_EQ(f.first_failing_position, e.position) << r.name() << ": "
-                                                        << r.comparison.summary();
+        EXPECT_EQ(f.first_failing_position, e.position)
+            << r.name() << ": " << r.comparison.summary();
       }
     }
     std::printf("  caught %-40s %s\n    replay: %s\n", r.name().c_str(),
@@ -148,14 +148,16 @@ INSTANTIATE_TEST_SUITE_P(
                     in_both_blocks("attention")},
         Expectation{"broken-no-mask-in-prefill", "block.0.attn", "prefill T=7", 0,
                     in_both_blocks("attention")},
-        Expectation{"broken-eps-outside-sqrt", "block.0.ln_1", "prefill T=1", 0,
+        Expectation{"broken-eps-outside-sqrt",
+                    "block.0.ln_1",
+                    "prefill T=1",
+                    0,
                     {{"ln_1", 0}, {"ln_1", 1}, {"ln_2", 0}, {"ln_2", 1}, {"ln_f", -1}}},
         Expectation{"broken-ln2-eps-1e-6", "block.0.ln_2", "prefill T=1", 0,
                     in_both_blocks("ln_2")},
         Expectation{"broken-erf-gelu", "block.0.gelu", "prefill T=7 act=gpt2", 0,
                     in_both_blocks("fc_gelu")},
-        Expectation{"broken-decode-next-position", "embed", "incremental T=7", 1,
-                    {{"embed", -1}}},
+        Expectation{"broken-decode-next-position", "embed", "incremental T=7", 1, {{"embed", -1}}},
         Expectation{"broken-softmax-no-max", "block.0.attn", "prefill T=7", 0,
                     in_both_blocks("attention"), Model::large_scores},
         Expectation{"broken-cache-slot-after-chunk", "block.0.attn", "chunked[2x3]+decode T=7", 2,
@@ -166,25 +168,61 @@ INSTANTIATE_TEST_SUITE_P(
                     in_both_blocks("attention")},
         Expectation{"broken-approximate-exp", "block.0.attn", "prefill T=7 act=gpt2", -1,
                     in_both_blocks("attention")},
-        Expectation{"broken-bias-from-layer-0-in-block-1", "block.1.mid", "prefill T=1", 0,
+        Expectation{"broken-bias-from-layer-0-in-block-1",
+                    "block.1.mid",
+                    "prefill T=1",
+                    0,
                     {{"attn_proj", 1}}},
-        Expectation{"broken-gemm-drops-remainder", "block.0.qkv", "prefill T=1", 0,
-                    {{"qkv", 0}, {"qkv", 1}, {"attn_proj", 0}, {"attn_proj", 1}, {"fc_gelu", 0},
+        Expectation{"broken-gemm-drops-remainder",
+                    "block.0.qkv",
+                    "prefill T=1",
+                    0,
+                    {{"qkv", 0},
+                     {"qkv", 1},
+                     {"attn_proj", 0},
+                     {"attn_proj", 1},
+                     {"fc_gelu", 0},
                      {"fc_gelu", 1}},
                     Model::width18},
         // Batch bugs, in "batch[9,1,5]+2 left": row 0 fills the rectangle, row
         // 1 has 8 padding columns before its one token (position 0), decoded
         // at position 1. Single sequences are right, so replay finds nothing.
-        Expectation{"broken-positions-count-padding", "embed", "batch[9,1,5]+2 left", 0, {},
-                    Model::tiny, 1},
-        Expectation{"broken-padded-keys-visible-in-prefill", "block.0.attn",
-                    "batch[9,1,5]+2 left", 0, {}, Model::tiny, 1},
-        Expectation{"broken-padded-keys-visible-in-decode", "block.0.attn",
-                    "batch[9,1,5]+2 left", 1, {}, Model::tiny, 1},
-        Expectation{"broken-cache-into-next-row", "block.0.attn", "batch[9,1,5]+2 left", 0, {},
-                    Model::tiny, 0},
-        Expectation{"broken-gemm-order-depends-on-batch", "block.0.qkv", "batch[9,1,5]+2 left",
-                    0, {}, Model::tiny, 0, true}),
+        Expectation{"broken-positions-count-padding",
+                    "embed",
+                    "batch[9,1,5]+2 left",
+                    0,
+                    {},
+                    Model::tiny,
+                    1},
+        Expectation{"broken-padded-keys-visible-in-prefill",
+                    "block.0.attn",
+                    "batch[9,1,5]+2 left",
+                    0,
+                    {},
+                    Model::tiny,
+                    1},
+        Expectation{"broken-padded-keys-visible-in-decode",
+                    "block.0.attn",
+                    "batch[9,1,5]+2 left",
+                    1,
+                    {},
+                    Model::tiny,
+                    1},
+        Expectation{"broken-cache-into-next-row",
+                    "block.0.attn",
+                    "batch[9,1,5]+2 left",
+                    0,
+                    {},
+                    Model::tiny,
+                    0},
+        Expectation{"broken-gemm-order-depends-on-batch",
+                    "block.0.qkv",
+                    "batch[9,1,5]+2 left",
+                    0,
+                    {},
+                    Model::tiny,
+                    0,
+                    true}),
     [](const ::testing::TestParamInfo<Expectation>& info) {
       std::string name = info.param.kernel;
       for (char& c : name)
@@ -196,7 +234,8 @@ INSTANTIATE_TEST_SUITE_P(
 // the approximate exp and eps outside the root are caught with a wide margin.
 TEST(BrokenKernelIsCaught, SubtleBugsShowWithAWideMarginAtGpt2sActivationScale) {
   register_broken_kernel_sets();
-  for (const char* kernel : {"broken-erf-gelu", "broken-approximate-exp", "broken-eps-outside-sqrt"}) {
+  for (const char* kernel :
+       {"broken-erf-gelu", "broken-approximate-exp", "broken-eps-outside-sqrt"}) {
     ConformanceOptions options;
     options.kernels = {kernel};
     options.filter = "prefill T=7 act=gpt2";

@@ -49,13 +49,20 @@ struct TensorIndex {
   int op(int l, TensorKind kind) const {  // one of the six inside block l
     const int base = 1 + 7 * l;
     switch (kind) {
-      case TensorKind::ln_1: return base;
-      case TensorKind::qkv: return base + 1;
-      case TensorKind::attn: return base + 2;
-      case TensorKind::mid: return base + 3;
-      case TensorKind::ln_2: return base + 4;
-      case TensorKind::gelu: return base + 5;
-      default: GPT2_CHECK(false, "not an op tensor");
+      case TensorKind::ln_1:
+        return base;
+      case TensorKind::qkv:
+        return base + 1;
+      case TensorKind::attn:
+        return base + 2;
+      case TensorKind::mid:
+        return base + 3;
+      case TensorKind::ln_2:
+        return base + 4;
+      case TensorKind::gelu:
+        return base + 5;
+      default:
+        GPT2_CHECK(false, "not an op tensor");
     }
   }
   int block(int l) const { return l < 0 ? 0 : 1 + 7 * l + 6; }
@@ -178,8 +185,8 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
                      gain(o.gelu, linear(b.mlp_c_proj_weight, b.mlp_c_proj_bias, 4 * C, C))}};
     block.block_input = {x_in_index, gain(x_in, [&](const Vector& x) {
                            Vector y = x;
-                           reference::detail::block_forward<double>(y, b, cfg, T, 0, nullptr,
-                                                                    mask, parallel);
+                           reference::detail::block_forward<double>(y, b, cfg, T, 0, nullptr, mask,
+                                                                    parallel);
                            return y;
                          })};
   }

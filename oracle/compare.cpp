@@ -17,11 +17,16 @@ constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 const char* verdict_name(Verdict verdict) {
   switch (verdict) {
-    case Verdict::pass: return "pass";
-    case Verdict::fail: return "FAIL";
-    case Verdict::downstream: return "downstream";
-    case Verdict::non_finite: return "NON-FINITE";
-    case Verdict::absent: return "absent";
+    case Verdict::pass:
+      return "pass";
+    case Verdict::fail:
+      return "FAIL";
+    case Verdict::downstream:
+      return "downstream";
+    case Verdict::non_finite:
+      return "NON-FINITE";
+    case Verdict::absent:
+      return "absent";
   }
   return "?";
 }
@@ -48,8 +53,8 @@ std::string TraceComparison::summary() const {
     for (const TensorResult& r : tensors)
       if (r.verdict != Verdict::absent && (worst == nullptr || r.ratio > worst->ratio)) worst = &r;
     std::snprintf(text, sizeof text, "pass (worst ratio %.3g at %s, position %d)",
-                  worst ? worst->ratio : 0.0,
-                  worst ? display_name(worst->id).c_str() : "-", worst ? worst->worst_position : 0);
+                  worst ? worst->ratio : 0.0, worst ? display_name(worst->id).c_str() : "-",
+                  worst ? worst->worst_position : 0);
     return text;
   }
   const TensorResult& f = tensors[first_finding];
@@ -94,8 +99,8 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
 
   std::vector<bool> available(ids.size());
   for (size_t i = 0; i < ids.size(); ++i)
-    available[i] = (present.empty() || present[i]) &&
-                   (!ids[i].is_op() || value.level() == TraceLevel::ops);
+    available[i] =
+        (present.empty() || present[i]) && (!ids[i].is_op() || value.level() == TraceLevel::ops);
   // block l carries op tensors in the trace under test?
   auto block_has_ops = [&](size_t block_index) {
     for (size_t j = 0; j < block_index; ++j)
@@ -179,9 +184,8 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
       r.downstream_of = out.tensors[out.first_finding].name;
     }
     // A non-finite tensor is a finding; what it hands on is its whole limit.
-    const double error = r.non_finite() || !std::isfinite(r.metrics.max_abs_error)
-                             ? limit
-                             : r.metrics.max_abs_error;
+    const double error =
+        r.non_finite() || !std::isfinite(r.metrics.max_abs_error) ? limit : r.metrics.max_abs_error;
     handed_on[i] = rule == BudgetRule::chained_input_error
                        ? error
                        : std::max(0.0, error - r.budget.shared_error);

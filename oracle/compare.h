@@ -37,9 +37,9 @@ struct TensorResult {
   int worst_position = 0;           // row of metrics.worst_index
   int first_failing_position = -1;  // lowest row beyond budget (or non-finite); -1 if none
   Verdict verdict = Verdict::pass;
-  std::string downstream_of;  // the finding this tensor follows from
+  std::string downstream_of;                 // the finding this tensor follows from
   std::vector<LogitPositionMetrics> logits;  // for "logits" only
-  int columns = 0;  // of the tensor: C, 3C, 4C or V
+  int columns = 0;                           // of the tensor: C, 3C, 4C or V
   bool non_finite() const { return metrics.first_non_finite >= 0; }
   // Where the first NaN/Inf is (when non_finite()): its row and column.
   int non_finite_position() const { return static_cast<int>(metrics.first_non_finite / columns); }

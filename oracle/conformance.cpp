@@ -62,12 +62,10 @@ std::vector<int> seeded_split(int prompt, uint64_t seed) {
 bool same_weights(const Weights<float>& a, const Weights<float>& b) {
   if (!(a.config == b.config)) return false;
   std::vector<const std::vector<float>*> ta, tb;
-  for_each_tensor(a, [&](const std::string&, const std::vector<float>& t, const Shape&) {
-    ta.push_back(&t);
-  });
-  for_each_tensor(b, [&](const std::string&, const std::vector<float>& t, const Shape&) {
-    tb.push_back(&t);
-  });
+  for_each_tensor(
+      a, [&](const std::string&, const std::vector<float>& t, const Shape&) { ta.push_back(&t); });
+  for_each_tensor(
+      b, [&](const std::string&, const std::vector<float>& t, const Shape&) { tb.push_back(&t); });
   for (size_t i = 0; i < ta.size(); ++i)
     if (*ta[i] != *tb[i]) return false;
   return true;
@@ -130,9 +128,9 @@ std::vector<Scenario> scenarios_of_length(const Config& config, uint64_t seed, i
       out.push_back({"chunked" + chunks_text(pairs) + "+decode" + t, tokens, pairs, Mask::causal});
       // An irregular split of two thirds of the sequence, then decode.
       const std::vector<int> split = seeded_split((2 * T + 2) / 3, mix64(seed + T));
-      const std::string name = split.size() <= 6 ? chunks_text(split)
-                                                 : "[" + std::to_string(split.size()) +
-                                                       " chunks of 1-4]";
+      const std::string name = split.size() <= 6
+                                   ? chunks_text(split)
+                                   : "[" + std::to_string(split.size()) + " chunks of 1-4]";
       out.push_back({"chunked" + name + "+decode" + t, tokens, split, Mask::causal});
     }
     out.push_back({"prefill" + t + " mask=none", tokens, {T}, Mask::none});
@@ -234,9 +232,9 @@ class WeightsInUse {
                              const ConformanceOptions& o) {
     auto& slot = references_[{w, tokens, mask}];
     if (!slot)
-      slot = std::make_unique<Reference>(cached_reference(
-          cache(o), *distinct_[w], digest(w, o), tokens, mask, o.seed, o.threads, o.progress,
-          description(w, tokens, mask, o, "the truth")));
+      slot = std::make_unique<Reference>(
+          cached_reference(cache(o), *distinct_[w], digest(w, o), tokens, mask, o.seed, o.threads,
+                           o.progress, description(w, tokens, mask, o, "the truth")));
     return *slot;
   }
   const ReplayReference& replay_reference(size_t w, const Scenario& s,
@@ -244,9 +242,9 @@ class WeightsInUse {
     auto& slot = replays_[{w, s.tokens, s.mask}];
     if (!slot) {
       const Trace<double>& truth = reference(w, s, o).truth;
-      slot = std::make_unique<ReplayReference>(
-          cached_replay_reference(cache(o), *distinct_[w], digest(w, o), s.tokens, s.mask, truth,
-                                  o.seed, o.threads, description(w, s.tokens, s.mask, o, "the replay truths")));
+      slot = std::make_unique<ReplayReference>(cached_replay_reference(
+          cache(o), *distinct_[w], digest(w, o), s.tokens, s.mask, truth, o.seed, o.threads,
+          description(w, s.tokens, s.mask, o, "the replay truths")));
     }
     return *slot;
   }
@@ -255,7 +253,7 @@ class WeightsInUse {
     auto prune = [&](auto& map) {
       for (auto it = map.begin(); it != map.end();)
         it = keep.count({std::get<1>(it->first), std::get<2>(it->first)}) ? std::next(it)
-                                                                           : map.erase(it);
+                                                                          : map.erase(it);
     };
     prune(replays_);
     prune(references_);
@@ -276,9 +274,10 @@ class WeightsInUse {
     std::string shown = format_tokens(
         std::vector<int>(tokens.begin(), tokens.begin() + std::min<size_t>(tokens.size(), 8)));
     if (tokens.size() > 8) shown += ",...";
-    return std::string(what) + " of " + o.model + (gpt2_activations_ ? " at GPT-2's activations" : "") +
-           (w == 0 ? "" : " (weights rounded by a kernel set)") + ", T=" +
-           std::to_string(tokens.size()) + " (" + shown + "), mask " + mask_name(mask) +
+    return std::string(what) + " of " + o.model +
+           (gpt2_activations_ ? " at GPT-2's activations" : "") +
+           (w == 0 ? "" : " (weights rounded by a kernel set)") +
+           ", T=" + std::to_string(tokens.size()) + " (" + shown + "), mask " + mask_name(mask) +
            ", seed " + std::to_string(o.seed);
   }
 
@@ -355,7 +354,7 @@ ConformanceReport run_conformance(const Weights<float>& weights,
   report.config = weights.config;
   report.budget_rule = describe_budget_rule();
   std::unique_ptr<WeightsInUse> in_use[2];  // as given, scaled to GPT-2's activations
-  std::map<std::string, std::string> hung;    // kernel set -> where it hung
+  std::map<std::string, std::string> hung;  // kernel set -> where it hung
 
   const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < scenarios.size(); ++i) {
@@ -370,8 +369,10 @@ ConformanceReport run_conformance(const Weights<float>& weights,
     }
     for (int a = 0; a < 2; ++a) {
       if (!in_use[a]) continue;
-      if (needed[a].empty()) in_use[a].reset();
-      else in_use[a]->keep_only(needed[a]);
+      if (needed[a].empty())
+        in_use[a].reset();
+      else
+        in_use[a]->keep_only(needed[a]);
     }
     for (size_t k = 0; k < sets.size(); ++k) {
       ScenarioResult r;
@@ -414,12 +415,12 @@ ConformanceReport run_conformance(const Weights<float>& weights,
         if (options.progress) {
           const double seconds =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          std::fprintf(stderr, "[%6.1f s] %s: %s%s\n", seconds, r.name().c_str(),
-                       r.batch ? ("row " + std::to_string(r.batch->reported_row) + ": ").c_str()
-                               : "",
-                       (r.comparison.summary() +
-                        (r.batch ? "; " + r.batch->invariance_summary() : std::string()))
-                           .c_str());
+          std::fprintf(
+              stderr, "[%6.1f s] %s: %s%s\n", seconds, r.name().c_str(),
+              r.batch ? ("row " + std::to_string(r.batch->reported_row) + ": ").c_str() : "",
+              (r.comparison.summary() +
+               (r.batch ? "; " + r.batch->invariance_summary() : std::string()))
+                  .c_str());
         }
         report.results.push_back(std::move(r));
         if (options.on_result) options.on_result(report);
@@ -428,9 +429,9 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       const Reference& ref = model->reference(w, s, options);
       try {
         // The engine gets the given weights; the set rounds them itself.
-        const Trace<double> value = optimized::run_passes_trace(
-            model->given(), s.tokens, s.chunks, *sets[k], s.mask, options.threads,
-            options.trace_level);
+        const Trace<double> value =
+            optimized::run_passes_trace(model->given(), s.tokens, s.chunks, *sets[k], s.mask,
+                                        options.threads, options.trace_level);
         r.comparison = compare_traces(value, ref.truth, ref.budgets, s.mask);
       } catch (const optimized::KernelSetFailure& e) {
         r.comparison.failure = e.what();
@@ -440,8 +441,8 @@ ConformanceReport run_conformance(const Weights<float>& weights,
         r.weights_changed = true;
         const Reference& original = model->reference(0, s, options);
         r.quantization_effect = max_errors(ref.truth, original.truth);
-        const auto logit_metrics = compare_logits(ref.truth.logits, original.truth.logits,
-                                                  weights.config.vocab_size);
+        const auto logit_metrics =
+            compare_logits(ref.truth.logits, original.truth.logits, weights.config.vocab_size);
         for (const auto& m : logit_metrics) {
           r.quantization_logits_kl = std::max(r.quantization_logits_kl, m.kl_divergence);
           r.quantization_argmax_changes += m.truth_argmax != m.value_argmax;
@@ -452,8 +453,7 @@ ConformanceReport run_conformance(const Weights<float>& weights,
         const ReplayReference& rr = model->replay_reference(w, s, options);
         const int T = static_cast<int>(s.tokens.size());
         r.replay = replay(model->given(), *sets[k], rr, scenario_passes(T, s.chunks, s.mask));
-        if (r.replay->hung)
-          hung[sets[k]->name] = "the set hung in '" + s.name + "' (replay)";
+        if (r.replay->hung) hung[sets[k]->name] = "the set hung in '" + s.name + "' (replay)";
         if (!r.replay->passed()) {
           ReplaySource source;
           source.model_flags =

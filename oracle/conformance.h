@@ -136,7 +136,7 @@ struct ConformanceOptions {
   // ops: the engine's op tensors are judged too (model/trace.h); blocks:
   // embed, block.{l}, ln_f and logits only.
   TraceLevel trace_level = TraceLevel::ops;
-  bool progress = false;             // one line per result on stderr
+  bool progress = false;  // one line per result on stderr
   // After each trace comparison, replay every op alone (oracle/replay.h).
   bool replay = true;
   // The command-line options that name the model, for replay's reproducer

@@ -51,9 +51,8 @@ std::vector<EnsembleMember> ensemble_members() {
   return out;
 }
 
-Trace<double> stochastic_float32_run(const Weights<float>& weights,
-                                     const std::vector<int>& tokens, Mask mask, uint64_t seed,
-                                     int threads, TraceLevel level) {
+Trace<double> stochastic_float32_run(const Weights<float>& weights, const std::vector<int>& tokens,
+                                     Mask mask, uint64_t seed, int threads, TraceLevel level) {
   reference::Options options;
   options.mask = mask;
   options.mode = Mode::full;
@@ -102,8 +101,8 @@ EnsembleErrors ensemble_errors(const Weights<float>& weights, const std::vector<
   options.threads = threads;
   options.trace_level = level;
   EnsembleErrors out;
-  out.float32 = max_errors(reference::run(weights, tokens, reference::Precision::f32, options),
-                           truth);
+  out.float32 =
+      max_errors(reference::run(weights, tokens, reference::Precision::f32, options), truth);
   out.per_member.push_back(out.float32);
   auto stochastic_run = [&](int run) {
     out.per_member.push_back(max_errors(
@@ -118,9 +117,8 @@ EnsembleErrors ensemble_errors(const Weights<float>& weights, const std::vector<
     while (runs < kWideStochasticRuns) stochastic_run(runs++);
   out.stochastic_runs = runs;
   for (const auto& [name, order] : ensemble_orders(seed))
-    out.per_member.push_back(
-        max_errors(prefill_trace(weights, ordered_kernel_set(name, order), tokens, mask, level),
-                   truth));
+    out.per_member.push_back(max_errors(
+        prefill_trace(weights, ordered_kernel_set(name, order), tokens, mask, level), truth));
   out.worst = out.shared = out.float32;
   for (const auto& member : out.per_member)
     for (size_t i = 0; i < member.size(); ++i) {

@@ -108,19 +108,15 @@ void compare_ablation_traces(const Trace<Real>& a, const Trace<Real>& b,
 }
 
 template void compare_ablation_traces(const Trace<float>&, const Trace<float>&,
-                                      std::vector<MaskAblationRow>&,
-                                      std::vector<NextTokenChange>&);
+                                      std::vector<MaskAblationRow>&, std::vector<NextTokenChange>&);
 template void compare_ablation_traces(const Trace<double>&, const Trace<double>&,
-                                      std::vector<MaskAblationRow>&,
-                                      std::vector<NextTokenChange>&);
+                                      std::vector<MaskAblationRow>&, std::vector<NextTokenChange>&);
 template void compare_ablation_traces(const Trace<reference::Real50>&,
                                       const Trace<reference::Real50>&,
-                                      std::vector<MaskAblationRow>&,
-                                      std::vector<NextTokenChange>&);
+                                      std::vector<MaskAblationRow>&, std::vector<NextTokenChange>&);
 template void compare_ablation_traces(const Trace<reference::Real100>&,
                                       const Trace<reference::Real100>&,
-                                      std::vector<MaskAblationRow>&,
-                                      std::vector<NextTokenChange>&);
+                                      std::vector<MaskAblationRow>&, std::vector<NextTokenChange>&);
 
 namespace {
 
@@ -566,8 +562,8 @@ std::string mask_ablation_svg(const MaskAblation& a) {
                " over the row, with vs without the causal mask";
   h.value_label = "relative difference";
   for (size_t t = 0; t < a.tokens.size(); ++t)
-    h.column_labels.push_back(std::to_string(t) +
-                              (a.token_texts.empty() ? "" : " " + token_label(a.token_texts[t], 12)));
+    h.column_labels.push_back(
+        std::to_string(t) + (a.token_texts.empty() ? "" : " " + token_label(a.token_texts[t], 12)));
   for (const MaskAblationRow& r : a.rows) {
     h.row_labels.push_back(r.tensor);
     h.values.push_back(r.relative_difference);

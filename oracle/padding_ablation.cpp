@@ -122,8 +122,8 @@ std::vector<std::string> findings(const PaddingAblation& a) {
   std::vector<std::string> lines;
   const int T = static_cast<int>(a.tokens.size());
   const std::string precision = precision_words(a.precision);
-  const std::string columns = std::to_string(a.padding_columns) + " padding column" +
-                              (a.padding_columns == 1 ? "" : "s");
+  const std::string columns =
+      std::to_string(a.padding_columns) + " padding column" + (a.padding_columns == 1 ? "" : "s");
   bool any = false;
   for (int t = 0; t < T; ++t) any = any || first_change(a, t) >= 0;
   if (!any) {
@@ -131,8 +131,8 @@ std::vector<std::string> findings(const PaddingAblation& a) {
         a.padding == Padding::right
             ? "With right padding the " + columns +
                   " come after every real token: the causal mask already hides them, and every "
-                  "position is bit-identical at " + precision +
-                  " with and without the padding mask."
+                  "position is bit-identical at " +
+                  precision + " with and without the padding mask."
             : "Every position is bit-identical at " + precision +
                   " with and without the padding mask.");
     return lines;
@@ -182,11 +182,11 @@ std::vector<std::string> decode_findings(const PaddingAblation& a) {
     lo = std::min(lo, d.steps[k].relative_difference);
     hi = std::max(hi, d.steps[k].relative_difference);
   }
-  lines.push_back(hi == 0 ? "The continuation's logits are bit-identical at every decode step "
-                            "with and without the padding mask."
+  lines.push_back(hi == 0  ? "The continuation's logits are bit-identical at every decode step "
+                             "with and without the padding mask."
                   : lo > 0 ? "The continuation's logits differ at every decode step (relative "
-                             "difference " + sci(lo) + " to " + sci(hi) +
-                                 ") without the padding mask."
+                             "difference " +
+                                 sci(lo) + " to " + sci(hi) + ") without the padding mask."
                            : "The continuation's logits differ at some decode steps (up to " +
                                  sci(hi) + ") without the padding mask.");
   int identical = 0;
@@ -199,7 +199,8 @@ std::vector<std::string> decode_findings(const PaddingAblation& a) {
   if (identical == n) {
     lines.push_back(
         "A single decode step run without the padding mask, on the cache the masked run built, "
-        "gives bit-identical logits at all " + std::to_string(n) + " steps: " +
+        "gives bit-identical logits at all " +
+        std::to_string(n) + " steps: " +
         (a.padding == Padding::right
              ? "each decode step writes the row's next token over its own padding, so no "
                "padding key is ever before its query."
@@ -207,8 +208,9 @@ std::vector<std::string> decode_findings(const PaddingAblation& a) {
   } else {
     lines.push_back(
         "A single decode step run without the padding mask, on the cache the masked run built, "
-        "differs from the masked step at " + std::to_string(n - identical) + " of " +
-        std::to_string(n) + " steps (relative difference " + sci(one_lo) + " to " + sci(one_hi) +
+        "differs from the masked step at " +
+        std::to_string(n - identical) + " of " + std::to_string(n) +
+        " steps (relative difference " + sci(one_lo) + " to " + sci(one_hi) +
         "): unlike the causal mask, the padding mask is needed at every decode step, since the "
         "padding keys stay in the cache before every new query.");
   }
@@ -222,14 +224,13 @@ nlohmann::ordered_json number(double x) {
 
 }  // namespace
 
-PaddingAblation run_padding_ablation(const Weights<float>& weights,
-                                     const std::vector<int>& tokens, Padding padding,
-                                     int padding_columns, const std::string& model,
+PaddingAblation run_padding_ablation(const Weights<float>& weights, const std::vector<int>& tokens,
+                                     Padding padding, int padding_columns, const std::string& model,
                                      const PaddingAblationOptions& options) {
   validate_tokens(tokens, weights.config, "tokens");
   if (padding_columns < 1)
-    throw InputError("--pad: at least one padding column (got " +
-                     std::to_string(padding_columns) + ")");
+    throw InputError("--pad: at least one padding column (got " + std::to_string(padding_columns) +
+                     ")");
   if (tokens.size() + padding_columns > static_cast<size_t>(weights.config.n_ctx))
     throw InputError("--pad: " + std::to_string(tokens.size()) + " tokens and " +
                      std::to_string(padding_columns) + " padding columns exceed the context of " +
@@ -264,11 +265,11 @@ std::string format_padding_ablation(const PaddingAblation& a) {
   const int T = static_cast<int>(a.tokens.size());
   const std::string precision = precision_words(a.precision);
   std::string s = "mask-ablation --padding " + std::string(padding_name(a.padding)) + ": model " +
-                  a.model + ", tokens " + format_tokens(a.tokens) + " (T = " +
-                  std::to_string(T) + ") with " + std::to_string(a.padding_columns) +
-                  " padding columns on the " + padding_name(a.padding) + " (the row batched " +
-                  "with one " + std::to_string(a.padding_columns) + " tokens longer), reference " +
-                  "at " + precision + "\n";
+                  a.model + ", tokens " + format_tokens(a.tokens) + " (T = " + std::to_string(T) +
+                  ") with " + std::to_string(a.padding_columns) + " padding columns on the " +
+                  padding_name(a.padding) + " (the row batched " + "with one " +
+                  std::to_string(a.padding_columns) + " tokens longer), reference " + "at " +
+                  precision + "\n";
   s += wrap("Each cell: " + std::string(kPaddingDifferenceFormula) +
             " over the tensor's row at that real position, for the padded batch run with and "
             "without the padding mask (position ids count real tokens either way); 0 = "
@@ -296,7 +297,8 @@ std::string format_padding_ablation(const PaddingAblation& a) {
   for (const std::string& line : findings(a)) s += wrap(line);
 
   const DecodeAblation& d = a.decode;
-  s += "\n" + wrap("Decode (" + d.implementation + "): the batch prefilled with and without the "
+  s += "\n" + wrap("Decode (" + d.implementation +
+                   "): the batch prefilled with and without the "
                    "padding mask, then " +
                    (d.continuation.empty()
                         ? std::string("no token decoded.")
@@ -354,17 +356,16 @@ std::string padding_ablation_json(const PaddingAblation& a) {
   ordered_json steps = ordered_json::array();
   for (size_t k = 0; k < d.steps.size(); ++k) {
     const DecodeStep& st = d.steps[k];
-    steps.push_back(
-        {{"step", k},
-         {"token", st.token < 0 ? ordered_json(nullptr) : ordered_json(st.token)},
-         {"relative_difference", number(st.relative_difference)},
-         {"argmax_masked", st.next_token.argmax_causal},
-         {"argmax_unmasked", st.next_token.argmax_none},
-         {"kl_divergence", number(st.next_token.kl_divergence)},
-         {"one_step_identical", k == 0 ? ordered_json(nullptr)
-                                       : ordered_json(st.one_query_pass_identical)},
-         {"one_step_relative_difference",
-          k == 0 ? ordered_json(nullptr) : number(a.one_query_difference[k - 1])}});
+    steps.push_back({{"step", k},
+                     {"token", st.token < 0 ? ordered_json(nullptr) : ordered_json(st.token)},
+                     {"relative_difference", number(st.relative_difference)},
+                     {"argmax_masked", st.next_token.argmax_causal},
+                     {"argmax_unmasked", st.next_token.argmax_none},
+                     {"kl_divergence", number(st.next_token.kl_divergence)},
+                     {"one_step_identical",
+                      k == 0 ? ordered_json(nullptr) : ordered_json(st.one_query_pass_identical)},
+                     {"one_step_relative_difference",
+                      k == 0 ? ordered_json(nullptr) : number(a.one_query_difference[k - 1])}});
   }
   j["decode"] = {{"implementation", d.implementation},
                  {"room", d.room},
@@ -384,9 +385,8 @@ std::string padding_ablation_svg(const PaddingAblation& a) {
                " over the row, with vs without the padding mask";
   h.value_label = "relative difference";
   for (size_t t = 0; t < a.tokens.size(); ++t)
-    h.column_labels.push_back(std::to_string(t) + (a.token_texts.empty()
-                                                       ? ""
-                                                       : " " + token_label(a.token_texts[t], 12)));
+    h.column_labels.push_back(
+        std::to_string(t) + (a.token_texts.empty() ? "" : " " + token_label(a.token_texts[t], 12)));
   for (const MaskAblationRow& r : a.rows) {
     h.row_labels.push_back(r.tensor);
     h.values.push_back(r.relative_difference);

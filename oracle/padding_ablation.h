@@ -28,8 +28,9 @@ inline constexpr const char* kPaddingDifferenceFormula =
 
 struct PaddingAblation {
   std::string model;
-  std::vector<int> tokens;               // the row's real tokens
-  std::vector<std::string> token_texts;  // labels, when the model has a tokenizer (set by the caller)
+  std::vector<int> tokens;  // the row's real tokens
+  std::vector<std::string>
+      token_texts;  // labels, when the model has a tokenizer (set by the caller)
   Padding padding = Padding::left;
   int padding_columns = 0;
   reference::Precision precision = reference::Precision::digits50;
@@ -57,9 +58,8 @@ struct PaddingAblationOptions {
 // Throws InputError for bad tokens, padding_columns < 1, a padded row (T +
 // padding_columns) longer than the context, or an unknown kernel, before any
 // long computation.
-PaddingAblation run_padding_ablation(const Weights<float>& weights,
-                                     const std::vector<int>& tokens, Padding padding,
-                                     int padding_columns, const std::string& model,
+PaddingAblation run_padding_ablation(const Weights<float>& weights, const std::vector<int>& tokens,
+                                     Padding padding, int padding_columns, const std::string& model,
                                      const PaddingAblationOptions& options);
 
 // The report for people: the table, sentences read off it, the decode part.

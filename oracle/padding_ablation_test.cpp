@@ -26,8 +26,7 @@ std::string report_of(const PaddingAblation& a) {
 PaddingAblation tiny_ablation(Padding padding) {
   PaddingAblationOptions options;
   options.precision = reference::Precision::f64;  // fast; the claims hold at any precision
-  return run_padding_ablation(preset_weights("tiny"), {5, 17, 3, 42}, padding, 3, "tiny",
-                              options);
+  return run_padding_ablation(preset_weights("tiny"), {5, 17, 3, 42}, padding, 3, "tiny", options);
 }
 
 TEST(PaddingAblation, LeftPaddingChangesEveryRealPositionFromBlock0AndEveryDecodeStep) {
@@ -61,12 +60,12 @@ TEST(PaddingAblation, RightPaddingIsHiddenByTheCausalMaskAndOverwrittenInDecode)
 
 TEST(PaddingAblation, RejectsPaddingThatDoesNotFit) {
   PaddingAblationOptions options;
-  EXPECT_THROW(run_padding_ablation(preset_weights("tiny"), {1, 2}, Padding::left, 31, "tiny",
-                                    options),
-               InputError);
-  EXPECT_THROW(run_padding_ablation(preset_weights("tiny"), {1, 2}, Padding::left, 0, "tiny",
-                                    options),
-               InputError);
+  EXPECT_THROW(
+      run_padding_ablation(preset_weights("tiny"), {1, 2}, Padding::left, 31, "tiny", options),
+      InputError);
+  EXPECT_THROW(
+      run_padding_ablation(preset_weights("tiny"), {1, 2}, Padding::left, 0, "tiny", options),
+      InputError);
 }
 
 }  // namespace

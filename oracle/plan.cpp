@@ -59,7 +59,8 @@ std::vector<double> speed_array(const reference::Speed& s) {
 reference::Speed speed_of(const CacheEntry& e, const std::string& name) {
   const std::vector<double>& a = e.array(name, 2, "truth cache entry " + e.key);
   for (double v : a)
-    if (!(v > 0 && v < 1)) throw InputError("truth cache entry " + e.key + ": a speed out of range");
+    if (!(v > 0 && v < 1))
+      throw InputError("truth cache entry " + e.key + ": a speed out of range");
   return {a[0], a[1]};
 }
 
@@ -112,7 +113,8 @@ double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, boo
   const double gains = (kGainDirections + 1) * s.float64.seconds(blocks * 2 + logits) +
                        s.float64.seconds(logits) * s.threads;
   double seconds = s.digits50.seconds(forward) + ensemble + gains;
-  if (replay) seconds += s.digits50.seconds(forward) + ensemble + s.float64.seconds(logits) * s.threads;
+  if (replay)
+    seconds += s.digits50.seconds(forward) + ensemble + s.float64.seconds(logits) * s.threads;
   return seconds;
 }
 
@@ -236,7 +238,8 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   for (size_t i = 0; i < lengths.size(); ++i)
     groups.push_back({lengths[i], false, i == 2 ? 3 : static_cast<int>(i), static_cast<int>(i)});
   if (o.preset)
-    groups.push_back({lengths.size() > 1 ? lengths[1] : 1, true, 2, static_cast<int>(lengths.size())});
+    groups.push_back(
+        {lengths.size() > 1 ? lengths[1] : 1, true, 2, static_cast<int>(lengths.size())});
   // The batch scenarios run last but are kept with the short groups, before
   // the full context (their rows are at most 11 tokens); never shortened.
   groups.push_back({1, false, 2, static_cast<int>(groups.size()), true});
@@ -269,18 +272,19 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
       shorter.T = t;
       GroupCost c = cost_of(config, shorter, o, speeds);
       if (c.scenarios.empty() || c.seconds > left) continue;
-      plan.changes.push_back("the " + group_name(g) + " scenarios shortened to T=" +
-                             std::to_string(t) + ": their truths would take " +
-                             reference::duration_text(cost.seconds) + " at T=" +
-                             std::to_string(g.T) + ", " + reference::duration_text(c.seconds) +
-                             " at T=" + std::to_string(t));
+      plan.changes.push_back("the " + group_name(g) +
+                             " scenarios shortened to T=" + std::to_string(t) +
+                             ": their truths would take " + reference::duration_text(cost.seconds) +
+                             " at T=" + std::to_string(g.T) + ", " +
+                             reference::duration_text(c.seconds) + " at T=" + std::to_string(t));
       left -= c.seconds;
       kept.emplace_back(g.order, std::move(c));
       shortened = true;
       break;
     }
     if (!shortened)
-      plan.changes.push_back("the " + group_name(g) + " scenarios dropped: their truths would take " +
+      plan.changes.push_back("the " + group_name(g) +
+                             " scenarios dropped: their truths would take " +
                              reference::duration_text(cost.seconds));
   }
   std::stable_sort(kept.begin(), kept.end(),
@@ -291,7 +295,8 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
     plan.seconds += cost.seconds;
     for (auto& p : cost.scenarios) {
       longest = std::max(longest, static_cast<int>(p.scenario.tokens.size()));
-      for (const auto& row : p.scenario.batch) longest = std::max(longest, static_cast<int>(row.size()));
+      for (const auto& row : p.scenario.batch)
+        longest = std::max(longest, static_cast<int>(row.size()));
       plan.scenarios.push_back(std::move(p));
     }
     truths_at_longest = std::max(truths_at_longest, cost.truths);
@@ -301,9 +306,9 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   // of one sequence kept while its scenarios run (op level, in double, with
   // the replay's float32 inputs), and the 50-digit reference computing one.
   const uint64_t weights = reference::weight_bytes(config);
-  const int variants = 1 + static_cast<int>(std::count_if(
-                               o.sets.begin(), o.sets.end(),
-                               [](const auto* s) { return bool(s->effective_weights); }));
+  const int variants =
+      1 + static_cast<int>(std::count_if(o.sets.begin(), o.sets.end(),
+                                         [](const auto* s) { return bool(s->effective_weights); }));
   const uint64_t trace = reference::trace_elements(config, longest, TraceLevel::ops);
   plan.bytes = weights * (1 + variants + 1) +
                uint64_t(std::max(truths_at_longest, 1)) * trace * (8 + (o.replay ? 8 + 4 : 0)) +
@@ -317,9 +322,8 @@ std::vector<std::string> ConformancePlan::lines(const PlanOptions& o,
   int results = 0;
   for (const auto& p : scenarios) results += p.results;
   std::vector<std::string> out;
-  const std::string what =
-      "plan: " + std::to_string(scenarios.size()) + " scenarios, " + std::to_string(results) +
-      " results";
+  const std::string what = "plan: " + std::to_string(scenarios.size()) + " scenarios, " +
+                           std::to_string(results) + " results";
   if (speeds.measured.rfind("not measured", 0) == 0)
     out.push_back(what + " (a small plan: its truths take seconds at most)");
   else

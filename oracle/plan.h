@@ -55,8 +55,7 @@ PlanSpeeds plan_speeds(const TruthCache& cache, int threads);
 // Seconds of the truth of one (weights, tokens of length T, mask): the
 // reference, the ensemble and the gains; plus, with `replay`, the replay
 // reference.
-double truth_seconds(const Config& config, int T, Mask mask, const PlanSpeeds& speeds,
-                     bool replay);
+double truth_seconds(const Config& config, int T, Mask mask, const PlanSpeeds& speeds, bool replay);
 
 struct PlanOptions {
   uint64_t seed = 1;
@@ -64,7 +63,7 @@ struct PlanOptions {
   double budget_seconds = 600;  // for the truths (--budget-minutes); 0: T = 1 alone
   bool full_context = false;    // the whole default plan, whatever it costs
   bool replay = true;
-  std::string filter;                           // as ConformanceOptions::filter
+  std::string filter;                             // as ConformanceOptions::filter
   std::vector<const optimized::KernelSet*> sets;  // the kernel sets judged
 };
 

@@ -115,8 +115,10 @@ TEST(Plan, TheFilterLeavesOutWhatItDoesNotMatch) {
 TEST(Plan, TruthTimeGrowsWithTheSequenceAndReplay) {
   const Config c = find_preset("gpt2-124m-shape").config;
   const PlanSpeeds s = fixed_speeds();
-  EXPECT_LT(truth_seconds(c, 7, Mask::causal, s, false), truth_seconds(c, 7, Mask::causal, s, true));
-  EXPECT_LT(truth_seconds(c, 7, Mask::causal, s, true), truth_seconds(c, 64, Mask::causal, s, true));
+  EXPECT_LT(truth_seconds(c, 7, Mask::causal, s, false),
+            truth_seconds(c, 7, Mask::causal, s, true));
+  EXPECT_LT(truth_seconds(c, 7, Mask::causal, s, true),
+            truth_seconds(c, 64, Mask::causal, s, true));
 }
 
 }  // namespace

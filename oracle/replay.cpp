@@ -35,54 +35,84 @@ using optimized::Projection;
 
 std::string ReplayOpId::name() const {
   switch (op) {
-    case ReplayOp::embed: return "embed";
-    case ReplayOp::ln_1: return "layer_norm ln_1";
-    case ReplayOp::qkv: return "project qkv";
-    case ReplayOp::attention: return "attention";
-    case ReplayOp::attn_proj: return "project attn_proj";
-    case ReplayOp::ln_2: return "layer_norm ln_2";
-    case ReplayOp::fc_gelu: return "project_gelu fc";
-    case ReplayOp::mlp_proj: return "project mlp_proj";
-    case ReplayOp::ln_f: return "layer_norm ln_f";
-    case ReplayOp::logits: return "logits";
+    case ReplayOp::embed:
+      return "embed";
+    case ReplayOp::ln_1:
+      return "layer_norm ln_1";
+    case ReplayOp::qkv:
+      return "project qkv";
+    case ReplayOp::attention:
+      return "attention";
+    case ReplayOp::attn_proj:
+      return "project attn_proj";
+    case ReplayOp::ln_2:
+      return "layer_norm ln_2";
+    case ReplayOp::fc_gelu:
+      return "project_gelu fc";
+    case ReplayOp::mlp_proj:
+      return "project mlp_proj";
+    case ReplayOp::ln_f:
+      return "layer_norm ln_f";
+    case ReplayOp::logits:
+      return "logits";
   }
   return "?";
 }
 
 const char* ReplayOpId::cli_name() const {
   switch (op) {
-    case ReplayOp::embed: return "embed";
-    case ReplayOp::ln_1: return "ln_1";
-    case ReplayOp::qkv: return "qkv";
-    case ReplayOp::attention: return "attention";
-    case ReplayOp::attn_proj: return "attn_proj";
-    case ReplayOp::ln_2: return "ln_2";
-    case ReplayOp::fc_gelu: return "fc_gelu";
-    case ReplayOp::mlp_proj: return "mlp_proj";
-    case ReplayOp::ln_f: return "ln_f";
-    case ReplayOp::logits: return "logits";
+    case ReplayOp::embed:
+      return "embed";
+    case ReplayOp::ln_1:
+      return "ln_1";
+    case ReplayOp::qkv:
+      return "qkv";
+    case ReplayOp::attention:
+      return "attention";
+    case ReplayOp::attn_proj:
+      return "attn_proj";
+    case ReplayOp::ln_2:
+      return "ln_2";
+    case ReplayOp::fc_gelu:
+      return "fc_gelu";
+    case ReplayOp::mlp_proj:
+      return "mlp_proj";
+    case ReplayOp::ln_f:
+      return "ln_f";
+    case ReplayOp::logits:
+      return "logits";
   }
   return "?";
 }
 
 TensorId ReplayOpId::output() const {
   switch (op) {
-    case ReplayOp::embed: return {TensorKind::embed, -1};
-    case ReplayOp::ln_1: return {TensorKind::ln_1, layer};
-    case ReplayOp::qkv: return {TensorKind::qkv, layer};
-    case ReplayOp::attention: return {TensorKind::attn, layer};
-    case ReplayOp::attn_proj: return {TensorKind::mid, layer};
-    case ReplayOp::ln_2: return {TensorKind::ln_2, layer};
-    case ReplayOp::fc_gelu: return {TensorKind::gelu, layer};
-    case ReplayOp::mlp_proj: return {TensorKind::block, layer};
-    case ReplayOp::ln_f: return {TensorKind::ln_f, -1};
-    case ReplayOp::logits: return {TensorKind::logits, -1};
+    case ReplayOp::embed:
+      return {TensorKind::embed, -1};
+    case ReplayOp::ln_1:
+      return {TensorKind::ln_1, layer};
+    case ReplayOp::qkv:
+      return {TensorKind::qkv, layer};
+    case ReplayOp::attention:
+      return {TensorKind::attn, layer};
+    case ReplayOp::attn_proj:
+      return {TensorKind::mid, layer};
+    case ReplayOp::ln_2:
+      return {TensorKind::ln_2, layer};
+    case ReplayOp::fc_gelu:
+      return {TensorKind::gelu, layer};
+    case ReplayOp::mlp_proj:
+      return {TensorKind::block, layer};
+    case ReplayOp::ln_f:
+      return {TensorKind::ln_f, -1};
+    case ReplayOp::logits:
+      return {TensorKind::logits, -1};
   }
   return {};
 }
 
 namespace {
-constexpr ReplayOp kBlockOps[] = {ReplayOp::ln_1, ReplayOp::qkv,     ReplayOp::attention,
+constexpr ReplayOp kBlockOps[] = {ReplayOp::ln_1,      ReplayOp::qkv,  ReplayOp::attention,
                                   ReplayOp::attn_proj, ReplayOp::ln_2, ReplayOp::fc_gelu,
                                   ReplayOp::mlp_proj};
 }  // namespace
@@ -106,7 +136,8 @@ std::vector<Pass> scenario_passes(int n_tokens, const std::vector<int>& chunks, 
   std::vector<Pass> passes;
   int position = 0;
   for (int chunk : chunks) {
-    GPT2_CHECK(chunk >= 1 && position + chunk <= n_tokens, "scenario_passes: chunks fit the tokens");
+    GPT2_CHECK(chunk >= 1 && position + chunk <= n_tokens,
+               "scenario_passes: chunks fit the tokens");
     passes.push_back({position, chunk, mask, false});
     position += chunk;
   }
@@ -198,26 +229,44 @@ std::vector<float> run_kernel_op(optimized::Kernels& k, optimized::KvCache& cach
                                  const std::vector<int>& tokens) {
   const int T = static_cast<int>(tokens.size());
   const size_t in = c.input.size() / T, width = c.width;
-  std::vector<float> out = c.residual.empty() ? std::vector<float>(size_t(T) * width, 0.0f)
-                                              : c.residual;
+  std::vector<float> out =
+      c.residual.empty() ? std::vector<float>(size_t(T) * width, 0.0f) : c.residual;
   const int l = c.id.layer;
   for (const Pass& p : passes) {
     const float* x = c.input.data() + size_t(p.pos0) * in;
     float* y = out.data() + size_t(p.pos0) * width;
     switch (c.id.op) {
-      case ReplayOp::embed: k.embed(p, tokens.data() + p.pos0, y); break;
-      case ReplayOp::ln_1: k.layer_norm(p, l, NormSite::ln_1, x, p.n_tokens, y); break;
-      case ReplayOp::qkv: k.project(p, l, Projection::qkv, x, y, false); break;
+      case ReplayOp::embed:
+        k.embed(p, tokens.data() + p.pos0, y);
+        break;
+      case ReplayOp::ln_1:
+        k.layer_norm(p, l, NormSite::ln_1, x, p.n_tokens, y);
+        break;
+      case ReplayOp::qkv:
+        k.project(p, l, Projection::qkv, x, y, false);
+        break;
       case ReplayOp::attention:
         k.write_cache(p, l, x, cache);
         k.attention(p, l, x, cache, y);
         break;
-      case ReplayOp::attn_proj: k.project(p, l, Projection::attn_proj, x, y, true); break;
-      case ReplayOp::ln_2: k.layer_norm(p, l, NormSite::ln_2, x, p.n_tokens, y); break;
-      case ReplayOp::fc_gelu: k.project_gelu(p, l, x, y); break;
-      case ReplayOp::mlp_proj: k.project(p, l, Projection::mlp_proj, x, y, true); break;
-      case ReplayOp::ln_f: k.layer_norm(p, 0, NormSite::ln_f, x, p.n_tokens, y); break;
-      case ReplayOp::logits: k.logits(p, x, p.n_tokens, y); break;
+      case ReplayOp::attn_proj:
+        k.project(p, l, Projection::attn_proj, x, y, true);
+        break;
+      case ReplayOp::ln_2:
+        k.layer_norm(p, l, NormSite::ln_2, x, p.n_tokens, y);
+        break;
+      case ReplayOp::fc_gelu:
+        k.project_gelu(p, l, x, y);
+        break;
+      case ReplayOp::mlp_proj:
+        k.project(p, l, Projection::mlp_proj, x, y, true);
+        break;
+      case ReplayOp::ln_f:
+        k.layer_norm(p, 0, NormSite::ln_f, x, p.n_tokens, y);
+        break;
+      case ReplayOp::logits:
+        k.logits(p, x, p.n_tokens, y);
+        break;
     }
   }
   return out;
@@ -231,22 +280,37 @@ void set_inputs(ReplayCase& c, const Trace<double>& truth) {
   const Vector& x_in = l <= 0 ? truth.embed : truth.block[l - 1];
   const Vector& last = truth.block.empty() ? truth.embed : truth.block.back();
   switch (c.id.op) {
-    case ReplayOp::embed: break;
-    case ReplayOp::ln_1: c.input = to_float(x_in); break;
-    case ReplayOp::qkv: c.input = to_float(truth.ops[l].ln_1); break;
-    case ReplayOp::attention: c.input = to_float(truth.ops[l].qkv); break;
+    case ReplayOp::embed:
+      break;
+    case ReplayOp::ln_1:
+      c.input = to_float(x_in);
+      break;
+    case ReplayOp::qkv:
+      c.input = to_float(truth.ops[l].ln_1);
+      break;
+    case ReplayOp::attention:
+      c.input = to_float(truth.ops[l].qkv);
+      break;
     case ReplayOp::attn_proj:
       c.input = to_float(truth.ops[l].attn);
       c.residual = to_float(x_in);
       break;
-    case ReplayOp::ln_2: c.input = to_float(truth.ops[l].mid); break;
-    case ReplayOp::fc_gelu: c.input = to_float(truth.ops[l].ln_2); break;
+    case ReplayOp::ln_2:
+      c.input = to_float(truth.ops[l].mid);
+      break;
+    case ReplayOp::fc_gelu:
+      c.input = to_float(truth.ops[l].ln_2);
+      break;
     case ReplayOp::mlp_proj:
       c.input = to_float(truth.ops[l].gelu);
       c.residual = to_float(truth.ops[l].mid);
       break;
-    case ReplayOp::ln_f: c.input = to_float(last); break;
-    case ReplayOp::logits: c.input = to_float(truth.ln_f); break;
+    case ReplayOp::ln_f:
+      c.input = to_float(last);
+      break;
+    case ReplayOp::logits:
+      c.input = to_float(truth.ln_f);
+      break;
   }
 }
 
@@ -259,8 +323,10 @@ double op_term_scale(const ReplayCase& c, const Weights<float>& w, int T, Mask m
   const double eps = cfg.layer_norm_epsilon;
   const Vector x = widen(c.input);
   switch (c.id.op) {
-    case ReplayOp::embed: return max_abs(c.truth);
-    case ReplayOp::ln_f: return norm_terms(x, w.ln_f_weight, w.ln_f_bias, C, eps);
+    case ReplayOp::embed:
+      return max_abs(c.truth);
+    case ReplayOp::ln_f:
+      return norm_terms(x, w.ln_f_weight, w.ln_f_bias, C, eps);
     case ReplayOp::logits: {
       double m = 0;
       for (int t = 0; t < T; ++t)
@@ -272,24 +338,28 @@ double op_term_scale(const ReplayCase& c, const Weights<float>& w, int T, Mask m
         }
       return m;
     }
-    default: break;
+    default:
+      break;
   }
   const BlockWeights<float>& b = w.blocks.at(c.id.layer);
   switch (c.id.op) {
-    case ReplayOp::ln_1: return norm_terms(x, b.ln_1_weight, b.ln_1_bias, C, eps);
-    case ReplayOp::ln_2: return norm_terms(x, b.ln_2_weight, b.ln_2_bias, C, eps);
+    case ReplayOp::ln_1:
+      return norm_terms(x, b.ln_1_weight, b.ln_1_bias, C, eps);
+    case ReplayOp::ln_2:
+      return norm_terms(x, b.ln_2_weight, b.ln_2_bias, C, eps);
     case ReplayOp::qkv:
       return product_terms(x, b.attn_c_attn_weight, b.attn_c_attn_bias, T, C, 3 * C);
-    case ReplayOp::attention: return attention_terms(x, T, C, cfg.n_head, mask);
+    case ReplayOp::attention:
+      return attention_terms(x, T, C, cfg.n_head, mask);
     case ReplayOp::attn_proj:
-      return product_terms(x, b.attn_c_proj_weight, b.attn_c_proj_bias, T, C, C,
-                           widen(c.residual));
+      return product_terms(x, b.attn_c_proj_weight, b.attn_c_proj_bias, T, C, C, widen(c.residual));
     case ReplayOp::fc_gelu:
       return gelu_terms(x, b.mlp_c_fc_weight, b.mlp_c_fc_bias, c.truth, T, C, 4 * C);
     case ReplayOp::mlp_proj:
       return product_terms(x, b.mlp_c_proj_weight, b.mlp_c_proj_bias, T, 4 * C, C,
                            widen(c.residual));
-    default: break;
+    default:
+      break;
   }
   GPT2_CHECK(false, "op_term_scale: unhandled op");
 }
@@ -309,8 +379,8 @@ ReplayReference assemble_replay_reference(const Config& cfg, const std::vector<i
   const std::vector<ReplayOpId> ids = replay_ops(cfg.n_layer);
   if (op_truths.size() != ids.size() || budgets.size() != ids.size())
     throw InputError(source + ": " + std::to_string(op_truths.size()) + " op truths and " +
-                     std::to_string(budgets.size()) + " budgets for " +
-                     std::to_string(ids.size()) + " ops");
+                     std::to_string(budgets.size()) + " budgets for " + std::to_string(ids.size()) +
+                     " ops");
   const int T = static_cast<int>(tokens.size());
   ReplayReference ref;
   ref.tokens = tokens;
@@ -359,8 +429,8 @@ ReplayReference compute_replay_reference(const Weights<float>& weights,
   // member's max error.
   std::vector<std::vector<double>> errors(ref.ops.size());
   for (size_t i = 0; i < ref.ops.size(); ++i)
-    errors[i].push_back(max_error(evaluate<float>(ref.ops[i], weights, tokens, mask, parallel),
-                                  ref.ops[i].truth));
+    errors[i].push_back(
+        max_error(evaluate<float>(ref.ops[i], weights, tokens, mask, parallel), ref.ops[i].truth));
   auto stochastic_run = [&](int run) {
     StochasticFloat::Session session(mix64(seed + run));
     for (size_t i = 0; i < ref.ops.size(); ++i)
@@ -375,8 +445,8 @@ ReplayReference compute_replay_reference(const Weights<float>& weights,
     for (const auto& e : errors) {
       std::vector<double> s(e.begin() + 1, e.begin() + 1 + runs);
       std::sort(s.begin(), s.end());
-      if (s.back() > 0) widest = std::max(widest, s[s.size() / 2] > 0 ? s.back() / s[s.size() / 2]
-                                                                       : INFINITY);
+      if (s.back() > 0)
+        widest = std::max(widest, s[s.size() / 2] > 0 ? s.back() / s[s.size() / 2] : INFINITY);
     }
     return widest;
   };
@@ -493,7 +563,8 @@ ReplayResult replay(const Weights<float>& weights, const optimized::KernelSet& s
     Vector v, t;
     for (int r : judged) {
       GPT2_CHECK(r >= 0 && r < T, "replay: a row outside the tokens");
-      v.insert(v.end(), value.begin() + size_t(r) * c.width, value.begin() + size_t(r + 1) * c.width);
+      v.insert(v.end(), value.begin() + size_t(r) * c.width,
+               value.begin() + size_t(r + 1) * c.width);
       t.insert(t.end(), c.truth.begin() + size_t(r) * c.width,
                c.truth.begin() + size_t(r + 1) * c.width);
     }
@@ -503,9 +574,9 @@ ReplayResult replay(const Weights<float>& weights, const optimized::KernelSet& s
     o.metrics = compare_tensors(v, t);
     const double limit = o.budget.limit();
     o.ratio = o.metrics.first_non_finite >= 0 ? std::numeric_limits<double>::infinity()
-              : limit > 0                      ? o.metrics.max_abs_error / limit
-              : o.metrics.max_abs_error > 0    ? std::numeric_limits<double>::infinity()
-                                               : 0.0;
+              : limit > 0                     ? o.metrics.max_abs_error / limit
+              : o.metrics.max_abs_error > 0   ? std::numeric_limits<double>::infinity()
+                                              : 0.0;
     for (size_t i = 0; i < judged.size(); ++i) {
       std::vector<int> columns;  // beyond budget (or non-finite where the truth is finite)
       for (int col = 0; col < c.width; ++col) {
@@ -543,20 +614,19 @@ void shrink_replay(ReplayResult& result, const Weights<float>& weights,
       }
       const ReplayReference small = compute_replay_reference(
           *source.truth_weights, prefix, ref.mask, source.truth_of(prefix), source.seed, {o.id});
-      const ReplayResult r =
-          replay(weights, set, small, scenario_passes(n, chunks, ref.mask));
+      const ReplayResult r = replay(weights, set, small, scenario_passes(n, chunks, ref.mask));
       if (!r.ops.front().beyond) continue;
       std::string rows;
-      for (int p : r.ops.front().failing_positions) rows += (rows.empty() ? "" : ",") + std::to_string(p);
+      for (int p : r.ops.front().failing_positions)
+        rows += (rows.empty() ? "" : ",") + std::to_string(p);
       std::string chunk_text;
       for (int c : chunks) chunk_text += (chunk_text.empty() ? "" : ",") + std::to_string(c);
-      o.reproduce = "gpt2-oracle replay " + source.model_flags + " --kernel " + source.kernel +
-                    " --tokens " + format_tokens(prefix) +
-                    (ref.mask == Mask::none ? " --mask none" : "") +
-                    (chunks == std::vector<int>{n} ? "" : " --chunks " + chunk_text) + " --op " +
-                    o.id.cli_name() +
-                    (o.id.layer >= 0 ? " --layer " + std::to_string(o.id.layer) : "") +
-                    " --rows " + rows;
+      o.reproduce =
+          "gpt2-oracle replay " + source.model_flags + " --kernel " + source.kernel + " --tokens " +
+          format_tokens(prefix) + (ref.mask == Mask::none ? " --mask none" : "") +
+          (chunks == std::vector<int>{n} ? "" : " --chunks " + chunk_text) + " --op " +
+          o.id.cli_name() + (o.id.layer >= 0 ? " --layer " + std::to_string(o.id.layer) : "") +
+          " --rows " + rows;
       break;
     }
   }

@@ -41,7 +41,18 @@
 
 namespace gpt2::oracle {
 
-enum class ReplayOp { embed, ln_1, qkv, attention, attn_proj, ln_2, fc_gelu, mlp_proj, ln_f, logits };
+enum class ReplayOp {
+  embed,
+  ln_1,
+  qkv,
+  attention,
+  attn_proj,
+  ln_2,
+  fc_gelu,
+  mlp_proj,
+  ln_f,
+  logits
+};
 
 struct ReplayOpId {
   ReplayOp op = ReplayOp::embed;
@@ -93,8 +104,7 @@ struct ReplayReference {
 ReplayReference compute_replay_reference(const Weights<float>& weights,
                                          const std::vector<int>& tokens, Mask mask,
                                          const Trace<double>& truth, uint64_t seed,
-                                         const std::vector<ReplayOpId>& only = {},
-                                         int threads = 1);
+                                         const std::vector<ReplayOpId>& only = {}, int threads = 1);
 
 // A replay reference put together from its parts (one read back from the
 // truth cache, oracle/truth_cache.h): the ops of replay_ops(n_layer), each

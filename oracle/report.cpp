@@ -56,7 +56,8 @@ std::string replay_section(const ConformanceReport& report) {
         Finding& f = it->second;
         if (o.id.layer >= 0) f.layers.insert(o.id.layer);
         if (o.ratio > f.worst || f.worst_layer < 0) f.worst = o.ratio, f.worst_layer = o.id.layer;
-        if (f.scenarios.empty() || f.scenarios.back() != r.scenario) f.scenarios.push_back(r.scenario);
+        if (f.scenarios.empty() || f.scenarios.back() != r.scenario)
+          f.scenarios.push_back(r.scenario);
         if (f.reproduce.empty()) f.reproduce = o.reproduce;
       }
     }
@@ -72,7 +73,8 @@ std::string replay_section(const ConformanceReport& report) {
       std::string layers;
       for (int l : f.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
       out += "    " + op + " beyond budget" + (layers.empty() ? "" : " in blocks " + layers) +
-             " (worst ratio " + (std::isfinite(f.worst) ? format("%.3g", f.worst) : "inf: non-finite") +
+             " (worst ratio " +
+             (std::isfinite(f.worst) ? format("%.3g", f.worst) : "inf: non-finite") +
              (f.worst_layer >= 0 ? " at block." + std::to_string(f.worst_layer) : "") + ") in " +
              std::to_string(f.scenarios.size()) + " scenarios, first " + f.scenarios.front() + "\n";
       if (!f.reproduce.empty()) out += "      reproduce: " + f.reproduce + "\n";
@@ -86,7 +88,6 @@ std::string format(const char* pattern, double value) {
   std::snprintf(text, sizeof text, pattern, value);
   return text;
 }
-
 
 std::string where_text(const TraceComparison& c) {
   if (!c.failure.empty()) return c.failure;
@@ -105,8 +106,7 @@ std::string where_text(const TraceComparison& c) {
 std::string result_where_text(const ScenarioResult& r) {
   if (!r.batch) return where_text(r.comparison);
   const BatchResult& b = *r.batch;
-  if (r.within_budget_not_batch_invariant())
-    return "within budget, " + b.invariance_summary();
+  if (r.within_budget_not_batch_invariant()) return "within budget, " + b.invariance_summary();
   std::string where = "row " + std::to_string(b.reported_row) + ": " + where_text(r.comparison);
   if (b.invariance_checked && r.comparison.passed()) where += "; bit-identical to the rows alone";
   return where;
@@ -116,12 +116,12 @@ std::string failing_tensor_lines(const TraceComparison& c) {
   std::string lines;
   for (const auto& t : c.tensors)
     if (t.verdict != Verdict::pass && t.verdict != Verdict::absent)
-      lines += display_name(t.id) + ": " + verdict_name(t.verdict) + ", max error " +
-               (t.non_finite() ? std::string("non-finite") : format("%.6g", t.metrics.max_abs_error)) +
-               ", budget " +
-               format("%.6g", t.budget.limit()) + ", first position " +
-               std::to_string(t.first_failing_position) +
-               (t.downstream_of.empty() ? "" : " (downstream of " + t.downstream_of + ")") + "\n";
+      lines +=
+          display_name(t.id) + ": " + verdict_name(t.verdict) + ", max error " +
+          (t.non_finite() ? std::string("non-finite") : format("%.6g", t.metrics.max_abs_error)) +
+          ", budget " + format("%.6g", t.budget.limit()) + ", first position " +
+          std::to_string(t.first_failing_position) +
+          (t.downstream_of.empty() ? "" : " (downstream of " + t.downstream_of + ")") + "\n";
   return lines;
 }
 
@@ -171,10 +171,11 @@ std::string format_table_tail(const ConformanceReport& report) {
                                       [](const ScenarioResult& r) { return r.replay.has_value(); });
   if (std::any_of(report.results.begin(), report.results.end(),
                   [](const ScenarioResult& r) { return r.batch.has_value(); }))
-    out += "\nbatch[lengths]+steps padding: the rows' prompts prefilled together in one padded "
-           "pass, then decoded together; each row judged against its own single-sequence truth "
-           "(\"row r\": the first row with a finding, or the worst); a set that declares batch "
-           "invariance is also held to its rows run alone, bit for bit\n";
+    out +=
+        "\nbatch[lengths]+steps padding: the rows' prompts prefilled together in one padded "
+        "pass, then decoded together; each row judged against its own single-sequence truth "
+        "(\"row r\": the first row with a finding, or the worst); a set that declares batch "
+        "invariance is also held to its rows run alone, bit for bit\n";
   if (any_replay) out += replay_section(report);
   out += "\nbudget: " + report.budget_rule + "\n";
   out += "ratio = max error / budget; a tensor fails above 1.\n";
@@ -273,8 +274,8 @@ std::string format_json(const ConformanceReport& report) {
     jr["trace_passed"] = r.comparison.passed();
     jr["summary"] = r.comparison.summary();
     // The set failed to run (a plugin crashed or hung): no tensor was judged.
-    jr["failure"] = r.comparison.failure.empty() ? ordered_json(nullptr)
-                                                 : ordered_json(r.comparison.failure);
+    jr["failure"] =
+        r.comparison.failure.empty() ? ordered_json(nullptr) : ordered_json(r.comparison.failure);
     jr["worst_ratio"] = number(r.comparison.worst_ratio());
     ordered_json tensors = ordered_json::array();
     for (const auto& t : r.comparison.tensors) {
@@ -291,11 +292,10 @@ std::string format_json(const ConformanceReport& report) {
       // A non-finite tensor has no error figure: its first NaN/Inf is located
       // instead, so that no consumer reads a finite-looking error.
       jt["non_finite"] = t.non_finite();
-      jt["first_non_finite"] =
-          t.non_finite() ? ordered_json{{"index", m.first_non_finite},
-                                        {"position", t.non_finite_position()},
-                                        {"column", t.non_finite_column()}}
-                         : ordered_json(nullptr);
+      jt["first_non_finite"] = t.non_finite() ? ordered_json{{"index", m.first_non_finite},
+                                                             {"position", t.non_finite_position()},
+                                                             {"column", t.non_finite_column()}}
+                                              : ordered_json(nullptr);
       jt["max_abs_error"] = t.non_finite() ? ordered_json(nullptr) : number(m.max_abs_error);
       jt["budget"] = number(t.budget.limit());
       jt["ratio"] = t.non_finite() ? ordered_json(nullptr) : number(t.ratio);
@@ -304,7 +304,8 @@ std::string format_json(const ConformanceReport& report) {
       jt["floor"] = number(t.budget.floor);
       ordered_json inputs = ordered_json::array();
       for (const auto& e : t.budget.inputs)
-        inputs.push_back({{"tensor", r.comparison.tensors.at(e.tensor).name}, {"gain", number(e.gain)}});
+        inputs.push_back(
+            {{"tensor", r.comparison.tensors.at(e.tensor).name}, {"gain", number(e.gain)}});
       jt["inputs"] = inputs;
       if (t.budget.block_input.tensor >= 0)
         jt["block_input"] = {{"tensor", r.comparison.tensors.at(t.budget.block_input.tensor).name},
@@ -362,7 +363,7 @@ std::string format_json(const ConformanceReport& report) {
                                    {"batch_value", number(b.difference->a)},
                                    {"single_value", number(b.difference->b)}};
       jb["invariance"] = inv;
-      jb["verdict"] = !r.comparison.passed()               ? "FAIL"
+      jb["verdict"] = !r.comparison.passed()                  ? "FAIL"
                       : r.within_budget_not_batch_invariant() ? "within budget, not batch-invariant"
                                                               : "pass";
       jr["batch"] = jb;
@@ -399,8 +400,8 @@ std::string format_junit(const ConformanceReport& report) {
     if (r.batch && r.batch->invariance_checked) {
       Case bc{"batch_invariance." + r.kernel, "batch invariance: " + r.name(), "", ""};
       if (!r.batch->invariant) {
-        bc.failure = (r.comparison.passed() ? "within budget, " : "") +
-                     r.batch->invariance_summary();
+        bc.failure =
+            (r.comparison.passed() ? "within budget, " : "") + r.batch->invariance_summary();
         bc.detail = "tokens of row " + std::to_string(r.batch->difference_row) + ": " +
                     format_tokens(r.batch->rows[r.batch->difference_row]) + "\n";
       }
@@ -433,11 +434,12 @@ std::string format_junit(const ConformanceReport& report) {
          std::to_string(cases.size()) + "\" failures=\"" + std::to_string(failures) +
          "\" errors=\"0\">\n";
   if (!report.complete)
-    out += "    <properties>\n      <property name=\"complete\" value=\"false\"/>\n"
-           "      <property name=\"results_done\" value=\"" +
-           std::to_string(report.results.size()) +
-           "\"/>\n      <property name=\"results_planned\" value=\"" +
-           std::to_string(report.planned_results) + "\"/>\n    </properties>\n";
+    out +=
+        "    <properties>\n      <property name=\"complete\" value=\"false\"/>\n"
+        "      <property name=\"results_done\" value=\"" +
+        std::to_string(report.results.size()) +
+        "\"/>\n      <property name=\"results_planned\" value=\"" +
+        std::to_string(report.planned_results) + "\"/>\n    </properties>\n";
   for (const auto& c : cases) {
     out += "    <testcase classname=\"" + xml_escape(c.classname) + "\" name=\"" +
            xml_escape(c.name) + "\"";

@@ -69,7 +69,8 @@ std::string TruthKey::text() const {
   t += "truth_version " + std::to_string(kTruthVersion) + "\n";
   t += "budget_rule " + describe_budget_rule() + "\n";
   std::string members;
-  for (const EnsembleMember& m : ensemble_members()) members += m.name + ": " + m.description + "; ";
+  for (const EnsembleMember& m : ensemble_members())
+    members += m.name + ": " + m.description + "; ";
   t += "ensemble " + members + "\n";
   t += "weights " + weights + "\n";
   t += "config " + config_to_json(config) + "\n";
@@ -111,8 +112,9 @@ std::optional<CacheEntry> TruthCache::get(const std::string& kind, const std::st
 
 void TruthCache::report_damaged(const std::string& key, const std::string& why) const {
   ++stats_.damaged;
-  std::fprintf(stderr, "gpt2-oracle: truth cache: %s does not hold what it should (%s); "
-                       "recomputing it\n",
+  std::fprintf(stderr,
+               "gpt2-oracle: truth cache: %s does not hold what it should (%s); "
+               "recomputing it\n",
                path_of(key).c_str(), why.c_str());
 }
 
@@ -211,10 +213,10 @@ Trace<double> decode_trace(const CacheEntry& e, const std::string& prefix, const
                            int n_tokens, TraceLevel level) {
   Trace<double> trace = make_trace<double>(config, n_tokens, level);
   const std::string source = "truth cache entry " + e.key;
-  for_each_trace_tensor(trace, [&](const std::string& name, std::vector<double>& t,
-                                   const Shape& shape) {
-    t = e.array(prefix + name, element_count(shape), source);
-  });
+  for_each_trace_tensor(trace,
+                        [&](const std::string& name, std::vector<double>& t, const Shape& shape) {
+                          t = e.array(prefix + name, element_count(shape), source);
+                        });
   return trace;
 }
 
@@ -267,8 +269,8 @@ std::vector<Budget> decode_budgets(const CacheEntry& e, const std::string& prefi
     b.floor = floor[i];
     b.block_input.tensor = as_index(block_tensor[i], double(count), "a block input", source);
     b.block_input.gain = block_gain[i];
-    const int inputs = as_index(counts[i], double(input_tensor.size() - next) + 1,
-                                "an input count", source);
+    const int inputs =
+        as_index(counts[i], double(input_tensor.size() - next) + 1, "an input count", source);
     if (inputs < 0) throw InputError(source + ": a negative input count");
     for (int k = 0; k < inputs; ++k, ++next) {
       const int t = as_index(input_tensor[next], double(count), "an input tensor", source);
@@ -376,14 +378,11 @@ ReplayReference cached_replay_reference(const TruthCache& cache, const Weights<f
                                         const Trace<double>& truth, uint64_t seed, int threads,
                                         const std::string& description) {
   const Config& config = weights.config;
-  const std::string key =
-      reference_key(weights_sha256, config, tokens, mask, seed, "replay").key();
+  const std::string key = reference_key(weights_sha256, config, tokens, mask, seed, "replay").key();
   return cache.fetch<ReplayReference>(
       "replay", key, description,
       [&](const CacheEntry& e) { return decode_replay_reference(e, config, tokens, mask, truth); },
-      [&] {
-        return compute_replay_reference(weights, tokens, mask, truth, seed, {}, threads);
-      },
+      [&] { return compute_replay_reference(weights, tokens, mask, truth, seed, {}, threads); },
       [&](const ReplayReference& r) { return encode_replay_reference(r, key, description); });
 }
 

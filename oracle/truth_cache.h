@@ -73,7 +73,7 @@ struct CacheStats {
 // One entry as `cache list` shows it.
 struct ListedEntry {
   std::string path;
-  std::string key;   // "" when the head does not parse
+  std::string key;  // "" when the head does not parse
   std::string kind;
   std::string description;
   uint64_t bytes = 0;
@@ -170,8 +170,7 @@ ReplayReference cached_replay_reference(const TruthCache& cache, const Weights<f
 // ---- template definition ------------------------------------------------------------
 
 template <class T>
-T TruthCache::fetch(const std::string& kind, const std::string& key,
-                    const std::string& description,
+T TruthCache::fetch(const std::string& kind, const std::string& key, const std::string& description,
                     const std::function<T(const CacheEntry&)>& decode,
                     const std::function<T()>& compute,
                     const std::function<CacheEntry(const T&)>& encode) const {

@@ -84,15 +84,16 @@ TEST(TruthCache, ReferenceAndReplayRoundTripBitForBit) {
   const Case c;
   const Reference r = compute_reference(c.weights, c.tokens, Mask::causal, 1, 1);
   const std::string key = std::string(64, 'b');
-  const CacheEntry e = parse_cache_entry(serialize_cache_entry(encode_reference(r, key, "tiny")),
-                                         "entry");
+  const CacheEntry e =
+      parse_cache_entry(serialize_cache_entry(encode_reference(r, key, "tiny")), "entry");
   expect_same_reference(r, decode_reference(e, c.weights.config, 3));
   // Decoded against the wrong shape, it is refused, not misread.
   EXPECT_THROW(decode_reference(e, c.weights.config, 4), InputError);
 
-  const ReplayReference rr = compute_replay_reference(c.weights, c.tokens, Mask::causal, r.truth, 1);
-  const CacheEntry re = parse_cache_entry(
-      serialize_cache_entry(encode_replay_reference(rr, key, "tiny")), "entry");
+  const ReplayReference rr =
+      compute_replay_reference(c.weights, c.tokens, Mask::causal, r.truth, 1);
+  const CacheEntry re =
+      parse_cache_entry(serialize_cache_entry(encode_replay_reference(rr, key, "tiny")), "entry");
   const ReplayReference back =
       decode_replay_reference(re, c.weights.config, c.tokens, Mask::causal, r.truth);
   ASSERT_EQ(back.ops.size(), rr.ops.size());
@@ -161,8 +162,10 @@ TEST(TruthCache, AnEntryFiledUnderAnotherKeyIsNotTrusted) {
   const Case c;
   const TruthCache cache(dir.str());
   (void)cached_reference(cache, c.weights, c.digest, c.tokens, Mask::causal, 1, 1, false, "tiny");
-  const std::string key = reference_key(c.digest, c.weights.config, c.tokens, Mask::causal, 1).key();
-  const std::string other = reference_key(c.digest, c.weights.config, c.tokens, Mask::none, 1).key();
+  const std::string key =
+      reference_key(c.digest, c.weights.config, c.tokens, Mask::causal, 1).key();
+  const std::string other =
+      reference_key(c.digest, c.weights.config, c.tokens, Mask::none, 1).key();
   fs::copy_file(cache.path_of(key), cache.path_of(other));
   ::testing::internal::CaptureStderr();
   const Reference none =
@@ -234,8 +237,10 @@ TEST(TruthCache, DefaultDirectoryFollowsXdgCacheHome) {
   ::setenv("XDG_CACHE_HOME", "relative", 1);  // ignored, as the specification says
   ::setenv("HOME", "/home/someone", 1);
   EXPECT_EQ(default_truth_cache_dir(), "/home/someone/.cache/gpt2-oracle/truth");
-  if (saved_xdg) ::setenv("XDG_CACHE_HOME", xdg.c_str(), 1);
-  else ::unsetenv("XDG_CACHE_HOME");
+  if (saved_xdg)
+    ::setenv("XDG_CACHE_HOME", xdg.c_str(), 1);
+  else
+    ::unsetenv("XDG_CACHE_HOME");
   ::setenv("HOME", home.c_str(), 1);
 }
 

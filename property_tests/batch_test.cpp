@@ -166,8 +166,8 @@ RC_GTEST_PROP(PaddedBatch, RemovingThePaddingMaskChangesThePaddedRowsRealPositio
   b.rows.push_back(extra);
   b.prompt_lengths.push_back(static_cast<int>(extra.size()));
   const int W = *std::max_element(b.prompt_lengths.begin(), b.prompt_lengths.end());
-  RC_PRE(std::any_of(b.prompt_lengths.begin(), b.prompt_lengths.end(),
-                     [W](int n) { return n < W; }));
+  RC_PRE(
+      std::any_of(b.prompt_lengths.begin(), b.prompt_lengths.end(), [W](int n) { return n < W; }));
   const Weights<float> weights = m.weights();
   const int C = m.config.n_embd;
 
@@ -202,8 +202,8 @@ RC_GTEST_PROP(PaddedBatch, RemovingThePaddingMaskChangesThePaddedRowsRealPositio
 
   // Every kernel set, on the most padded row, by the budget of its truth.
   if (b.padding != Padding::left) return;
-  const size_t r = std::min_element(b.prompt_lengths.begin(), b.prompt_lengths.end()) -
-                   b.prompt_lengths.begin();
+  const size_t r =
+      std::min_element(b.prompt_lengths.begin(), b.prompt_lengths.end()) - b.prompt_lengths.begin();
   Truths truths(weights, b.rows[r], Mask::causal, m.weight_seed);
   for (const optimized::KernelSet* set : kernel_sets()) {
     const double threshold = kDistinctBudgets * budget_limit(truths.of(*set), "block.0");

@@ -106,9 +106,8 @@ enum Judgement {
   kLandedLogits,
   kJudgements
 };
-const char* kJudgementNames[kJudgements] = {"ops",    "blocks",        "logits-only",
-                                            "logits row", "replay",  "landed blocks",
-                                            "landed logits"};
+const char* kJudgementNames[kJudgements] = {"ops",    "blocks",        "logits-only",  "logits row",
+                                            "replay", "landed blocks", "landed logits"};
 
 // The budgets of case format 1 (gpt2-oracle 0.1.0), kept here to measure the
 // rule before and after: E the worst of the round-to-nearest and
@@ -185,10 +184,10 @@ std::vector<Budget> landed_budgets(const oracle::Reference& r,
 // The truth of one weights × tokens × mask, with both rules' budgets and
 // replay's reference.
 struct Truth {
-  oracle::Reference reference;       // today's (op-level)
-  std::vector<Budget> landed;        // format 1's (block-level)
-  Trace<double> block_truth;         // block_level(reference.truth)
-  oracle::ReplayReference replay;    // every op on the truth's inputs
+  oracle::Reference reference;     // today's (op-level)
+  std::vector<Budget> landed;      // format 1's (block-level)
+  Trace<double> block_truth;       // block_level(reference.truth)
+  oracle::ReplayReference replay;  // every op on the truth's inputs
   const Weights<float>* weights = nullptr;
 };
 
@@ -205,7 +204,8 @@ Truth compute_truth(const Weights<float>& weights, const std::vector<int>& token
   r.baseline_errors = e.worst;
   r.shared_errors = e.shared;
   r.float32_errors = e.float32;
-  r.budgets = oracle::make_budgets(r.baseline_errors, r.shared_errors, r.truth, weights, mask, seed);
+  r.budgets =
+      oracle::make_budgets(r.baseline_errors, r.shared_errors, r.truth, weights, mask, seed);
   t.landed = landed_budgets(r, e, weights);
   t.block_truth = block_level(r.truth);
   t.replay = oracle::compute_replay_reference(weights, tokens, mask, r.truth, seed);
@@ -225,10 +225,11 @@ std::string tensor_table(const oracle::TraceComparison& c) {
   std::string out;
   char line[256];
   for (const auto& t : c.tensors) {
-    std::snprintf(line, sizeof line,
-                  "    %-14s %-10s error %9.3g  E %9.3g  floor %9.3g  inherited %9.3g  ratio %.3g\n",
-                  t.name.c_str(), oracle::verdict_name(t.verdict), t.metrics.max_abs_error,
-                  t.budget.baseline_error, t.budget.floor, t.budget.inherited, t.ratio);
+    std::snprintf(
+        line, sizeof line,
+        "    %-14s %-10s error %9.3g  E %9.3g  floor %9.3g  inherited %9.3g  ratio %.3g\n",
+        t.name.c_str(), oracle::verdict_name(t.verdict), t.metrics.max_abs_error,
+        t.budget.baseline_error, t.budget.floor, t.budget.inherited, t.ratio);
     out += line;
   }
   return out;
@@ -250,7 +251,7 @@ Verdicts judge(const Trace<double>& value, const Truth& t, Mask mask,
                              BudgetRule::chained_input_error),
       oracle::compare_traces(blocks, t.block_truth, t.landed, mask, landed_logits_only,
                              BudgetRule::chained_input_error)};
-  const oracle::TraceComparison* by_index[kJudgements] = {&c[0], &c[1], &c[2], nullptr,
+  const oracle::TraceComparison* by_index[kJudgements] = {&c[0],   &c[1], &c[2], nullptr,
                                                           nullptr, &c[3], &c[4]};
   for (int j = 0; j < kJudgements; ++j) {
     if (!by_index[j]) continue;
@@ -271,7 +272,9 @@ Verdicts judge(const Trace<double>& value, const Truth& t, Mask mask,
   v.ops_table = tensor_table(c[kOps]);
   for (const auto& t : c[kOps].tensors) {
     if (t.verdict == oracle::Verdict::downstream || t.verdict == oracle::Verdict::absent) continue;
-    const std::string kind = t.id.is_op() ? t.id.op_name() : t.id.kind == TensorKind::block ? "block" : t.name;
+    const std::string kind = t.id.is_op()                     ? t.id.op_name()
+                             : t.id.kind == TensorKind::block ? "block"
+                                                              : t.name;
     v.ratio_by_kind[kind] = std::max(v.ratio_by_kind[kind], t.ratio);
   }
   return v;
@@ -332,12 +335,17 @@ int main(int argc, char** argv) {
   int only = -1;  // --only I: model I alone, with every tensor's figures
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--models" && i + 1 < argc) models = std::atoi(argv[++i]);
-    else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
-    else if (a == "--broken") broken = true;
-    else if (a == "--only" && i + 1 < argc) only = std::atoi(argv[++i]);
+    if (a == "--models" && i + 1 < argc)
+      models = std::atoi(argv[++i]);
+    else if (a == "--seed" && i + 1 < argc)
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--broken")
+      broken = true;
+    else if (a == "--only" && i + 1 < argc)
+      only = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: budget_calibration [--models N] [--seed S] [--broken] [--only I]\n");
+      std::fprintf(stderr,
+                   "usage: budget_calibration [--models N] [--seed S] [--broken] [--only I]\n");
       return 2;
     }
   }
@@ -373,8 +381,8 @@ int main(int argc, char** argv) {
 
   auto record = [&](const std::string& engine, WeightMode mode, const Verdicts& v, int model,
                     const std::string& what) {
-    if (only >= 0) std::printf("%s: %s\n%s", what.c_str(), v.summary[kOps].c_str(),
-                               v.ops_table.c_str());
+    if (only >= 0)
+      std::printf("%s: %s\n%s", what.c_str(), v.summary[kOps].c_str(), v.ops_table.c_str());
     Tally& t = tally[{engine, properties::weight_mode_name(mode)}];
     ++t.traces;
     for (const auto& [kind, r] : v.ratio_by_kind) t.ratio_by_kind[kind].push_back(r);
@@ -386,8 +394,8 @@ int main(int argc, char** argv) {
       ++t.alarms[j];
       if (j <= kLogits || j == kReplay) {
         ++alarms_today;
-        std::printf("FALSE ALARM (%s) model %d, %s: %s\n", kJudgementNames[j], model,
-                    what.c_str(), v.summary[j].c_str());
+        std::printf("FALSE ALARM (%s) model %d, %s: %s\n", kJudgementNames[j], model, what.c_str(),
+                    v.summary[j].c_str());
       }
     }
   };
@@ -416,9 +424,9 @@ int main(int argc, char** argv) {
 
     auto replayed = [&](const optimized::KernelSet& set, const oracle::Scenario& s,
                         const Truth& t) {
-      return oracle::replay(weights, set, t.replay,
-                            oracle::scenario_passes(static_cast<int>(s.tokens.size()), s.chunks,
-                                                    s.mask));
+      return oracle::replay(
+          weights, set, t.replay,
+          oracle::scenario_passes(static_cast<int>(s.tokens.size()), s.chunks, s.mask));
     };
     for (const auto* set : correct)
       for (const auto& s : scenarios) {
@@ -439,7 +447,8 @@ int main(int argc, char** argv) {
              i, model_text + " held-out stochastic, mask " + mask_name(mask));
       auto orders = oracle::ensemble_orders(held_out);
       const optimized::KernelSet permuted = oracle::ordered_kernel_set("p", orders[1].second);
-      const oracle::Scenario prefill{"prefill", m.tokens, {static_cast<int>(m.tokens.size())}, mask};
+      const oracle::Scenario prefill{
+          "prefill", m.tokens, {static_cast<int>(m.tokens.size())}, mask};
       const oracle::ReplayResult r = replayed(permuted, prefill, t);
       record("held-out permuted-fma", m.mode,
              judge(oracle::prefill_trace(weights, permuted, m.tokens, mask, TraceLevel::ops), t,
@@ -492,23 +501,22 @@ int main(int argc, char** argv) {
       by_kind[kind].insert(by_kind[kind].end(), r.begin(), r.end());
   for (const auto& [kind, r] : by_kind)
     std::printf("  %-8s %.3g (%.3g)\n", kind.c_str(), quantile(r, 1.0), quantile(r, 0.999));
-  std::printf("total: %d traces; false alarms: ops %d, blocks %d, logits-only %d, replay %d "
-              "(landed rule: blocks %d, logits-only %d)\n",
-              total_traces, total_alarms[kOps], total_alarms[kBlocks], total_alarms[kLogits],
-              total_alarms[kReplay], total_alarms[kLandedBlocks], total_alarms[kLandedLogits]);
+  std::printf(
+      "total: %d traces; false alarms: ops %d, blocks %d, logits-only %d, replay %d "
+      "(landed rule: blocks %d, logits-only %d)\n",
+      total_traces, total_alarms[kOps], total_alarms[kBlocks], total_alarms[kLogits],
+      total_alarms[kReplay], total_alarms[kLandedBlocks], total_alarms[kLandedLogits]);
   for (int j = 0; j < kJudgements; ++j)
     std::printf("  %-14s worst ratio %.3g, p99.9 %.3g, median %.3g (worst: %s)\n",
-                kJudgementNames[j], quantile(all_ratios[j], 1.0),
-                quantile(all_ratios[j], 0.999), quantile(all_ratios[j], 0.5),
-                worst_trace[j].second.c_str());
+                kJudgementNames[j], quantile(all_ratios[j], 1.0), quantile(all_ratios[j], 0.999),
+                quantile(all_ratios[j], 0.5), worst_trace[j].second.c_str());
   if (broken) {
     std::printf("\nbroken kernel sets: models on which any scenario was judged beyond budget\n");
-    std::printf("%-36s %6s | %-15s | %-31s | %s\n", "", "", "format 1's rule",
-                "today's rule", "");
-    std::printf("%-36s %6s | %7s %7s | %7s %7s %7s %7s | %7s\n", "kernel set", "models",
-                "blocks", "logits", "blocks", "ops", "logits", "logits", "replay");
-    std::printf("%-36s %6s | %7s %7s | %7s %7s %7s %7s | %7s\n", "", "", "", "only", "", "",
-                "only", "row", "");
+    std::printf("%-36s %6s | %-15s | %-31s | %s\n", "", "", "format 1's rule", "today's rule", "");
+    std::printf("%-36s %6s | %7s %7s | %7s %7s %7s %7s | %7s\n", "kernel set", "models", "blocks",
+                "logits", "blocks", "ops", "logits", "logits", "replay");
+    std::printf("%-36s %6s | %7s %7s | %7s %7s %7s %7s | %7s\n", "", "", "", "only", "", "", "only",
+                "row", "");
     for (const auto& [kernel, c] : caught) {
       const double n = std::max(1, tried[kernel]);
       std::printf("%-36s %6d | %6.1f%% %6.1f%% | %6.1f%% %6.1f%% %6.1f%% %6.1f%% | %6.1f%%\n",

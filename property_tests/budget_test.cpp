@@ -21,11 +21,11 @@ RC_GTEST_PROP(Budget, EngineWithinTheOraclesBudgetOfTheTruth, ()) {
 
   Truths truths(weights, m.tokens, mask, m.weight_seed);
   for (const optimized::KernelSet* set : kernel_sets()) {
-    const std::string finding = budget_finding(
-        "kernel " + set->name + ", full, mask " + mask_name(mask),
-        optimized::run_trace(weights, m.tokens, set->name, Mode::full, 0, mask, kThreads,
-                             TraceLevel::ops),
-        truths.of(*set), mask);
+    const std::string finding =
+        budget_finding("kernel " + set->name + ", full, mask " + mask_name(mask),
+                       optimized::run_trace(weights, m.tokens, set->name, Mode::full, 0, mask,
+                                            kThreads, TraceLevel::ops),
+                       truths.of(*set), mask);
     if (!finding.empty()) RC_FAIL(failure(m, finding));
   }
 }
@@ -41,8 +41,8 @@ RC_GTEST_PROP(Budget, EveryOpReplayedAloneIsWithinItsOwnBudget, ()) {
     const Weights<float> used = set->weights_used(weights);
     const oracle::ReplayReference ref = oracle::compute_replay_reference(
         used, m.tokens, Mask::causal, truths.of(*set).truth, m.weight_seed);
-    const oracle::ReplayResult r = oracle::replay(
-        weights, *set, ref, oracle::scenario_passes(T, {prefill}, Mask::causal));
+    const oracle::ReplayResult r =
+        oracle::replay(weights, *set, ref, oracle::scenario_passes(T, {prefill}, Mask::causal));
     if (!r.passed())
       RC_FAIL(failure(m, "kernel " + set->name + ", prefill of " + std::to_string(prefill) +
                              " then decode: replay " + r.summary()));

@@ -49,9 +49,8 @@ std::vector<const optimized::KernelSet*> kernel_sets() {
 namespace {
 bool same_bits(const Weights<float>& a, const Weights<float>& b) {
   std::vector<const std::vector<float>*> ta;
-  for_each_tensor(a, [&](const std::string&, const std::vector<float>& t, const Shape&) {
-    ta.push_back(&t);
-  });
+  for_each_tensor(
+      a, [&](const std::string&, const std::vector<float>& t, const Shape&) { ta.push_back(&t); });
   size_t i = 0;
   bool same = a.config == b.config;
   for_each_tensor(b, [&](const std::string&, const std::vector<float>& t, const Shape&) {
@@ -103,8 +102,7 @@ std::string budget_finding(const std::string& what, const Trace<double>& value,
   s << what << ": beyond the oracle's budget at tensor " << f.name << " (layer " << f.layer
     << "), position " << position << ", channel " << channel << ": value " << to_text(v[i])
     << ", truth " << to_text(t[i]) << "; max error " << to_text(f.metrics.max_abs_error)
-    << " > budget " << to_text(f.budget.limit()) << " (ratio " << f.ratio << ")\n  "
-    << c.summary();
+    << " > budget " << to_text(f.budget.limit()) << " (ratio " << f.ratio << ")\n  " << c.summary();
   return s.str();
 }
 
@@ -134,11 +132,11 @@ Trace<T> rows_of(const Trace<T>& trace, int first, int count) {
 template <class T>
 std::vector<NamedTensor<T>> named_tensors(const Trace<T>& trace) {
   std::vector<NamedTensor<T>> out;
-  for_each_trace_tensor(trace, [&](const std::string& name, const std::vector<T>& x,
-                                   const Shape& shape) {
-    const auto id = parse_tensor_name(name, trace.n_layer());
-    out.push_back({name, id->layer, &x, static_cast<int>(shape[1])});
-  });
+  for_each_trace_tensor(trace,
+                        [&](const std::string& name, const std::vector<T>& x, const Shape& shape) {
+                          const auto id = parse_tensor_name(name, trace.n_layer());
+                          out.push_back({name, id->layer, &x, static_cast<int>(shape[1])});
+                        });
   return out;
 }
 
@@ -192,14 +190,13 @@ std::string digits_difference(const std::string& a_name, const Trace50& a,
       if (e > worst) worst = e, worst_index = i;
     }
     if (worst <= 0) continue;
-    const double agreeing =
-        scale > 0 ? -static_cast<double>(log10(Real50(worst / scale))) : 0.0;
+    const double agreeing = scale > 0 ? -static_cast<double>(log10(Real50(worst / scale))) : 0.0;
     if (!(agreeing >= digits)) {
       std::ostringstream s;
       s << a_name << " and " << b_name << " agree to only " << agreeing
-        << " significant digits (relative to max |x| = " << to_text(scale) << "; claim: "
-        << digits << ") at " << where(ta[k], worst_index) << ": " << a_name << " "
-        << to_text(x[worst_index]) << ", " << b_name << " " << to_text(y[worst_index]);
+        << " significant digits (relative to max |x| = " << to_text(scale) << "; claim: " << digits
+        << ") at " << where(ta[k], worst_index) << ": " << a_name << " " << to_text(x[worst_index])
+        << ", " << b_name << " " << to_text(y[worst_index]);
       return s.str();
     }
   }
@@ -236,9 +233,9 @@ template std::string bit_difference(const std::string&, const Trace<double>&, co
                                     const Trace<double>&);
 template std::string bit_difference(const std::string&, const Trace50&, const std::string&,
                                     const Trace50&);
-template double row_difference_to_scale(const std::vector<double>&, const std::vector<double>&,
-                                        int, int);
-template double row_difference_to_scale(const std::vector<Real50>&, const std::vector<Real50>&,
-                                        int, int);
+template double row_difference_to_scale(const std::vector<double>&, const std::vector<double>&, int,
+                                        int);
+template double row_difference_to_scale(const std::vector<Real50>&, const std::vector<Real50>&, int,
+                                        int);
 
 }  // namespace gpt2::properties

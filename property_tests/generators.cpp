@@ -13,9 +13,12 @@ namespace gpt2::properties {
 
 const char* weight_mode_name(WeightMode mode) {
   switch (mode) {
-    case WeightMode::gpt2: return "gpt2";
-    case WeightMode::large_activations: return "large_activations";
-    case WeightMode::near_constant_rows: return "near_constant_rows";
+    case WeightMode::gpt2:
+      return "gpt2";
+    case WeightMode::large_activations:
+      return "large_activations";
+    case WeightMode::near_constant_rows:
+      return "near_constant_rows";
   }
   return "?";
 }
@@ -51,12 +54,14 @@ Weights<float> generate_weights(const Config& config, uint64_t seed, WeightMode 
   Weights<float> w = seeded_weights(config, seed);  // validates the config
   const int C = config.n_embd;
   switch (mode) {
-    case WeightMode::gpt2: break;
+    case WeightMode::gpt2:
+      break;
     case WeightMode::large_activations:
       // c_attn weight [C, 3C]: columns 0 .. 2C-1 are q and k.
       for (auto& b : w.blocks) {
         for (int i = 0; i < C; ++i)
-          for (int j = 0; j < 2 * C; ++j) b.attn_c_attn_weight[static_cast<size_t>(i) * 3 * C + j] *= 256.0f;
+          for (int j = 0; j < 2 * C; ++j)
+            b.attn_c_attn_weight[static_cast<size_t>(i) * 3 * C + j] *= 256.0f;
         for (float& v : b.mlp_c_fc_weight) v *= 32.0f;
       }
       break;
@@ -74,7 +79,8 @@ namespace {
 // at size 0 only lo, from size 100 on the whole range. Shrinks toward lo.
 rc::Gen<int> sized_range(int lo, int hi) {
   return rc::gen::withSize([lo, hi](int size) {
-    const int top = lo + static_cast<int>((static_cast<int64_t>(hi - lo) * std::min(size, 100) + 99) / 100);
+    const int top =
+        lo + static_cast<int>((static_cast<int64_t>(hi - lo) * std::min(size, 100) + 99) / 100);
     return rc::gen::inRange(lo, top + 1);
   });
 }
@@ -92,8 +98,7 @@ rc::Gen<Config> gen_config(const ConfigLimits& limits) {
           gen::set(&Config::n_embd, sized_range(limits.min_head_size, limits.max_head_size)),
           gen::set(&Config::n_ctx, sized_range(limits.min_ctx, limits.max_ctx)),
           gen::set(&Config::vocab_size, sized_range(limits.min_vocab, limits.max_vocab)),
-          gen::set(&Config::layer_norm_epsilon,
-                   gen::element(1e-5, 1e-6, 1e-4, 1e-3, 3e-6, 3e-4))),
+          gen::set(&Config::layer_norm_epsilon, gen::element(1e-5, 1e-6, 1e-4, 1e-3, 3e-6, 3e-4))),
       [limits](const Config& c) { return c.n_head * c.n_embd >= limits.min_embd; });
   // n_embd was drawn as the head size: C = NH·HS.
   return gen::map(gen, [](Config c) {
@@ -108,9 +113,8 @@ rc::Gen<std::vector<int>> gen_tokens(const Config& config, int min_length) {
   const int V = config.vocab_size;
   const int lo = std::min(min_length, config.n_ctx);
   // oneOf shrinks toward its first choice; within a choice inRange shrinks to 0.
-  const auto id = gen::weightedOneOf<int>({{2, gen::inRange(0, V)},
-                                           {1, gen::just(0)},
-                                           {1, gen::just(V - 1)}});
+  const auto id =
+      gen::weightedOneOf<int>({{2, gen::inRange(0, V)}, {1, gen::just(0)}, {1, gen::just(V - 1)}});
   return gen::mapcat(gen::inRange(lo, config.n_ctx + 1), [id](int length) {
     return gen::container<std::vector<int>>(static_cast<size_t>(length), id);
   });
@@ -124,7 +128,8 @@ rc::Gen<ModelCase> gen_model_case(const ModelLimits& limits) {
   return gen::mapcat(gen_config(limits.config), [min_tokens, modes](const Config& config) {
     return gen::build<ModelCase>(
         gen::set(&ModelCase::config, gen::just(config)),
-        gen::set(&ModelCase::weight_seed, gen::noShrink(gen::resize(100, gen::arbitrary<uint64_t>()))),
+        gen::set(&ModelCase::weight_seed,
+                 gen::noShrink(gen::resize(100, gen::arbitrary<uint64_t>()))),
         gen::set(&ModelCase::mode, gen::elementOf(modes)),
         gen::set(&ModelCase::tokens, gen_tokens(config, min_tokens)));
   });
@@ -157,7 +162,8 @@ std::string describe(const BatchCase& b) {
   for (size_t r = 0; r < b.rows.size(); ++r) {
     const std::vector<int> prompt(b.rows[r].begin(), b.rows[r].begin() + b.prompt_lengths[r]);
     const std::vector<int> rest(b.rows[r].begin() + b.prompt_lengths[r], b.rows[r].end());
-    s += (r ? "; " : "") + format_tokens(prompt) + (rest.empty() ? "" : " | " + format_tokens(rest));
+    s +=
+        (r ? "; " : "") + format_tokens(prompt) + (rest.empty() ? "" : " | " + format_tokens(rest));
   }
   return s + "]";
 }
@@ -179,4 +185,3 @@ std::string describe(const ModelCase& m) {
 void showValue(const ModelCase& model_case, std::ostream& os) { os << describe(model_case); }
 
 }  // namespace gpt2::properties
-

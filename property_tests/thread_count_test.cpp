@@ -23,8 +23,9 @@ RC_GTEST_PROP(ThreadCount, OneAndTwoThreadsGiveBitIdenticalTraces, ()) {
   const ModelCase m = *gen_model_case();
   const Weights<float> weights = m.weights();
 
-  std::string finding = bit_difference("reference, 1 thread", reference_with_threads(weights, m.tokens, 1),
-                                       "2 threads", reference_with_threads(weights, m.tokens, 2));
+  std::string finding =
+      bit_difference("reference, 1 thread", reference_with_threads(weights, m.tokens, 1),
+                     "2 threads", reference_with_threads(weights, m.tokens, 2));
   if (!finding.empty()) RC_FAIL(failure(m, finding));
 
   for (const optimized::KernelSet* set : kernel_sets())
@@ -32,7 +33,8 @@ RC_GTEST_PROP(ThreadCount, OneAndTwoThreadsGiveBitIdenticalTraces, ()) {
       const std::string what = "kernel " + set->name + ", " + mode_name(mode) + ", 1 thread";
       finding = bit_difference(
           what, optimized::run_trace(weights, m.tokens, set->name, mode, 0, Mask::causal, 1),
-          "2 threads", optimized::run_trace(weights, m.tokens, set->name, mode, 0, Mask::causal, 2));
+          "2 threads",
+          optimized::run_trace(weights, m.tokens, set->name, mode, 0, Mask::causal, 2));
       if (!finding.empty()) RC_FAIL(failure(m, finding));
     }
 }

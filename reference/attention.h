@@ -128,8 +128,7 @@ void padded_attention(Real* a, const Real* q, const Real* keys, const Real* valu
   using std::sqrt;
   const int C = NH * HS;
   const Real root_head_size = sqrt(Real(HS));
-  const int64_t cost =
-      static_cast<int64_t>(2 * W * HS + 40 * W) * multiply_add_nanoseconds<Real>();
+  const int64_t cost = static_cast<int64_t>(2 * W * HS + 40 * W) * multiply_add_nanoseconds<Real>();
   parallel.for_each(static_cast<int64_t>(NH) * W, cost, [&](int64_t item) {
     const int h = static_cast<int>(item / W), c = static_cast<int>(item % W);
     const int offset = h * HS;

@@ -36,23 +36,23 @@ void expect_identical(const Trace<Real>& batch_row, const Trace<Real>& alone,
                       const std::string& what) {
   ASSERT_EQ(batch_row.n_tokens, alone.n_tokens) << what;
   size_t compared = 0;
-  for_each_trace_tensor(batch_row, [&](const std::string& name, const std::vector<Real>& t,
-                                       const Shape&) {
-    const std::vector<Real>* other = nullptr;
-    for_each_trace_tensor(alone, [&](const std::string& n, const std::vector<Real>& u,
-                                     const Shape&) {
-      if (n == name) other = &u;
-    });
-    ASSERT_NE(other, nullptr) << name;
-    ASSERT_EQ(t.size(), other->size()) << what << " " << name;
-    for (size_t i = 0; i < t.size(); ++i) {
-      if (!(t[i] == (*other)[i])) {
-        ADD_FAILURE() << what << ": " << name << "[" << i << "] differs from the row run alone";
-        return;
-      }
-    }
-    compared += t.size();
-  });
+  for_each_trace_tensor(
+      batch_row, [&](const std::string& name, const std::vector<Real>& t, const Shape&) {
+        const std::vector<Real>* other = nullptr;
+        for_each_trace_tensor(alone,
+                              [&](const std::string& n, const std::vector<Real>& u, const Shape&) {
+                                if (n == name) other = &u;
+                              });
+        ASSERT_NE(other, nullptr) << name;
+        ASSERT_EQ(t.size(), other->size()) << what << " " << name;
+        for (size_t i = 0; i < t.size(); ++i) {
+          if (!(t[i] == (*other)[i])) {
+            ADD_FAILURE() << what << ": " << name << "[" << i << "] differs from the row run alone";
+            return;
+          }
+        }
+        compared += t.size();
+      });
   EXPECT_GT(compared, 0u);
 }
 
@@ -93,7 +93,7 @@ TEST(BatchReference, WithoutThePaddingMaskALeftPaddedRowChangesAndAnUnpaddedOneD
   const uint64_t seed = test_seed(19);
   const Config config = make_config(2, 2, 8, 8, 16);
   const Weights<float> w = seeded_weights(config, seed);  // kept as stored
-  const auto rows = ragged_rows(config, {5, 2}, seed);  // row 1 has 3 padding columns
+  const auto rows = ragged_rows(config, {5, 2}, seed);    // row 1 has 3 padding columns
   Options unmasked;
   unmasked.padding_mask = false;
   const auto batch = forward_batch<Real50>(w, rows, Padding::left, unmasked);
@@ -105,8 +105,8 @@ TEST(BatchReference, WithoutThePaddingMaskALeftPaddedRowChangesAndAnUnpaddedOneD
   for (int p = 0; p < 2; ++p) {
     bool changed = false;
     for (int c = 0; c < config.n_embd; ++c)
-      changed = changed || batch[1].block[0][p * config.n_embd + c] !=
-                               alone.block[0][p * config.n_embd + c];
+      changed = changed ||
+                batch[1].block[0][p * config.n_embd + c] != alone.block[0][p * config.n_embd + c];
     EXPECT_TRUE(changed) << "position " << p;
   }
 }

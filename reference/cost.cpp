@@ -24,9 +24,7 @@ Work blocks_work(const Config& c, int T, Mask mask) {
   return w;
 }
 
-Work logits_work(const Config& c, int T) {
-  return Work{double(T) * c.n_embd * c.vocab_size, 0};
-}
+Work logits_work(const Config& c, int T) { return Work{double(T) * c.n_embd * c.vocab_size, 0}; }
 
 Work forward_work(const Config& c, int T, Mask mask) {
   Work w = blocks_work(c, T, mask);
@@ -36,10 +34,14 @@ Work forward_work(const Config& c, int T, Mask mask) {
 
 uint64_t scalar_bytes(Precision precision) {
   switch (precision) {
-    case Precision::f32: return sizeof(float);
-    case Precision::f64: return sizeof(double);
-    case Precision::digits50: return sizeof(Real50);
-    case Precision::digits100: return sizeof(Real100);
+    case Precision::f32:
+      return sizeof(float);
+    case Precision::f64:
+      return sizeof(double);
+    case Precision::digits50:
+      return sizeof(Real50);
+    case Precision::digits100:
+      return sizeof(Real100);
   }
   GPT2_CHECK(false, "unknown Precision");
 }
@@ -64,10 +66,14 @@ uint64_t weight_bytes(const Config& c) { return uint64_t(c.parameter_count()) * 
 
 Speed calibrate(Precision precision, int threads) {
   switch (precision) {
-    case Precision::f32: return measure_speed<float>(threads);
-    case Precision::f64: return measure_speed<double>(threads);
-    case Precision::digits50: return measure_speed<Real50>(threads);
-    case Precision::digits100: return measure_speed<Real100>(threads);
+    case Precision::f32:
+      return measure_speed<float>(threads);
+    case Precision::f64:
+      return measure_speed<double>(threads);
+    case Precision::digits50:
+      return measure_speed<Real50>(threads);
+    case Precision::digits100:
+      return measure_speed<Real100>(threads);
   }
   GPT2_CHECK(false, "unknown Precision");
 }
@@ -75,8 +81,8 @@ Speed calibrate(Precision precision, int threads) {
 std::optional<TimeEstimate> estimate_time(const Work& work, Precision precision, int threads) {
   // Per thread, faster than any machine this was measured on.
   const double optimistic_ns[] = {0.2, 0.2, 15, 20};  // f32, f64, 50, 100
-  const double guess = work.multiply_adds * optimistic_ns[static_cast<int>(precision)] * 1e-9 /
-                       std::max(threads, 1);
+  const double guess =
+      work.multiply_adds * optimistic_ns[static_cast<int>(precision)] * 1e-9 / std::max(threads, 1);
   if (guess < 1) return std::nullopt;
   TimeEstimate e;
   e.speed = calibrate(precision, threads);
@@ -86,9 +92,12 @@ std::optional<TimeEstimate> estimate_time(const Work& work, Precision precision,
 
 std::string duration_text(double seconds) {
   char text[32];
-  if (seconds < 90) std::snprintf(text, sizeof text, "%.0f s", seconds);
-  else if (seconds < 5400) std::snprintf(text, sizeof text, "%.1f min", seconds / 60);
-  else std::snprintf(text, sizeof text, "%.1f h", seconds / 3600);
+  if (seconds < 90)
+    std::snprintf(text, sizeof text, "%.0f s", seconds);
+  else if (seconds < 5400)
+    std::snprintf(text, sizeof text, "%.1f min", seconds / 60);
+  else
+    std::snprintf(text, sizeof text, "%.1f h", seconds / 3600);
   return text;
 }
 

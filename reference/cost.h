@@ -31,7 +31,9 @@ struct Work {
     return *this;
   }
   Work operator*(double k) const { return {multiply_adds * k, transcendentals * k}; }
-  Work operator+(const Work& o) const { return {multiply_adds + o.multiply_adds, transcendentals + o.transcendentals}; }
+  Work operator+(const Work& o) const {
+    return {multiply_adds + o.multiply_adds, transcendentals + o.transcendentals};
+  }
 };
 
 // One forward pass over T tokens (full and incremental mode do the same

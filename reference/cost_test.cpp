@@ -34,8 +34,9 @@ TEST(CostTest, StoredWeightsBringGpt2SizesWithinTheTargets) {
   EXPECT_LT(weight_bytes(small) +
                 run_bytes(small, 8, Precision::digits50, TraceLevel::blocks, Mode::full),
             gib * 3 / 2);
-  EXPECT_LT(weight_bytes(xl) + run_bytes(xl, 1, Precision::digits50, TraceLevel::blocks, Mode::full),
-            12 * gib);
+  EXPECT_LT(
+      weight_bytes(xl) + run_bytes(xl, 1, Precision::digits50, TraceLevel::blocks, Mode::full),
+      12 * gib);
   EXPECT_EQ(scalar_bytes(Precision::digits50), 56u);
   EXPECT_GT(run_bytes(small, 8, Precision::digits50, TraceLevel::ops, Mode::full),
             run_bytes(small, 8, Precision::digits50, TraceLevel::blocks, Mode::full));

@@ -56,9 +56,9 @@ void split_qkv(std::vector<Real>& q, std::vector<Real>& k, std::vector<Real>& v,
 // A padded batch in full mode (model/batch.h): the Tq = B·W rows of x are B
 // rows of W columns each; real[r·W + c] is the attention mask.
 struct PaddedRows {
-  int rows = 0;             // B
-  int width = 0;            // W
-  std::vector<char> real;   // [B, W]
+  int rows = 0;              // B
+  int width = 0;             // W
+  std::vector<char> real;    // [B, W]
   bool padding_mask = true;  // false: padding keys are visible like real ones
 };
 
@@ -71,9 +71,10 @@ struct PaddedRows {
 // attending over that row's keys (padded_attention).
 // ops != nullptr: receives the pass's rows of the six op tensors (model/trace.h).
 template <class Real, class Weight>
-void block_forward(std::vector<Real>& x, const BlockWeights<Weight>& b, const Config& config, int Tq,
-                   int first_position, KvCache<Real>* cache, Mask mask, const Parallel& parallel,
-                   BlockOps<Real>* ops = nullptr, const PaddedRows* padded = nullptr) {
+void block_forward(std::vector<Real>& x, const BlockWeights<Weight>& b, const Config& config,
+                   int Tq, int first_position, KvCache<Real>* cache, Mask mask,
+                   const Parallel& parallel, BlockOps<Real>* ops = nullptr,
+                   const PaddedRows* padded = nullptr) {
   const int C = config.n_embd, NH = config.n_head, HS = config.head_size();
   const double eps = config.layer_norm_epsilon;
   std::vector<Real> normed, qkv, q, k, v, a, projected, hidden;
@@ -204,8 +205,8 @@ std::vector<Trace<Real>> forward_batch(const Weights<Weight>& weights,
                weights.wpe, C);
   rectangle.embed = x;
   for (int l = 0; l < L; ++l) {
-    detail::block_forward<Real>(x, weights.blocks[l], config, N, 0, nullptr, options.mask,
-                                parallel, ops_level ? &rectangle.ops[l] : nullptr, &padded);
+    detail::block_forward<Real>(x, weights.blocks[l], config, N, 0, nullptr, options.mask, parallel,
+                                ops_level ? &rectangle.ops[l] : nullptr, &padded);
     rectangle.block[l] = x;
     progress.report("block " + std::to_string(l + 1) + "/" + std::to_string(L));
   }

@@ -8,7 +8,6 @@
 namespace gpt2::reference {
 
 template Trace<Real50> forward(const Weights<Real50>&, const std::vector<int>&, const Options&);
-template Trace<Real100> forward(const Weights<Real100>&, const std::vector<int>&,
-                                const Options&);
+template Trace<Real100> forward(const Weights<Real100>&, const std::vector<int>&, const Options&);
 
 }  // namespace gpt2::reference

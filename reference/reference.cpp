@@ -41,8 +41,8 @@ Trace<double> run_at(const Weights<float>& weights, const std::vector<int>& toke
 
 template <class Real>
 std::vector<Trace<double>> run_batch_at(const Weights<float>& weights,
-                                        const std::vector<std::vector<int>>& rows,
-                                        Padding padding, const Options& options) {
+                                        const std::vector<std::vector<int>>& rows, Padding padding,
+                                        const Options& options) {
   // The weights stay as stored, as in run_at (reference/weight_product.h).
   std::vector<Trace<double>> out;
   for (const auto& t : forward_batch<Real>(weights, rows, padding, options))

@@ -57,8 +57,7 @@ TEST(ReferenceTest, RunReturnsTheForwardPassRoundedToDouble) {
   Options options;
   options.mode = Mode::incremental;
   const Trace<double> via_run = run(w, tokens, Precision::digits50, options);
-  const Trace<double> direct =
-      convert_trace<double>(forward<Real50>(w, tokens, options));
+  const Trace<double> direct = convert_trace<double>(forward<Real50>(w, tokens, options));
   EXPECT_EQ(via_run.n_tokens, 3);
   EXPECT_EQ(via_run.n_embd, 8);
   EXPECT_EQ(via_run.vocab_size, 16);

@@ -24,23 +24,23 @@ namespace {
 template <class Real>
 std::string exact_text(const Trace<Real>& trace) {
   std::string text;
-  for_each_trace_tensor(trace, [&](const std::string& name, const std::vector<Real>& t,
-                                   const Shape&) {
-    text += name + "\n";
-    for (const Real& x : t) {
-      if constexpr (is_mpfr_v<Real>) {
-        mpfr_exp_t exponent = 0;
-        char* digits = mpfr_get_str(nullptr, &exponent, 16, 0, x.backend().data(), MPFR_RNDN);
-        text += std::string(digits) + "p" + std::to_string(exponent) + ",";
-        mpfr_free_str(digits);
-      } else {
-        char hex[64];
-        std::snprintf(hex, sizeof hex, "%a,", static_cast<double>(x));
-        text += hex;
-      }
-    }
-    text += "\n";
-  });
+  for_each_trace_tensor(
+      trace, [&](const std::string& name, const std::vector<Real>& t, const Shape&) {
+        text += name + "\n";
+        for (const Real& x : t) {
+          if constexpr (is_mpfr_v<Real>) {
+            mpfr_exp_t exponent = 0;
+            char* digits = mpfr_get_str(nullptr, &exponent, 16, 0, x.backend().data(), MPFR_RNDN);
+            text += std::string(digits) + "p" + std::to_string(exponent) + ",";
+            mpfr_free_str(digits);
+          } else {
+            char hex[64];
+            std::snprintf(hex, sizeof hex, "%a,", static_cast<double>(x));
+            text += hex;
+          }
+        }
+        text += "\n";
+      });
   return text;
 }
 
@@ -58,8 +58,8 @@ struct TraceRun {
   Mask mask;
 };
 constexpr TraceRun kRuns[] = {{"full causal", Mode::full, Mask::causal},
-                         {"full none", Mode::full, Mask::none},
-                         {"incremental causal", Mode::incremental, Mask::causal}};
+                              {"full none", Mode::full, Mask::none},
+                              {"incremental causal", Mode::incremental, Mask::causal}};
 
 Options options_for(const TraceRun& run) {
   Options options;
@@ -102,24 +102,36 @@ struct Recorded {
   const char* sha256;
 };
 constexpr Recorded kRecorded[] = {
-    {"tiny", 9, 50, "full causal", "4c035600234c2d571b151cfffd3db1cdf54b9558646d69b0b0babedee8521ca4"},
-    {"tiny", 9, 50, "full none", "4f03d233e95a6555caf2df221c1ded6c489926e2ed9363f2b39ea210f2b6a186"},
-    {"tiny", 9, 50, "incremental causal", "4c035600234c2d571b151cfffd3db1cdf54b9558646d69b0b0babedee8521ca4"},
-    {"tiny", 9, 100, "full causal", "3ffda689afcfc8c2dc305767af74373d5284b868a5e396c4851b51ac1cc9d4f0"},
-    {"tiny", 9, 100, "full none", "f19ef3906870f0ec10b4a5e6efee736c0328d067e63f6c686311a616a8645df8"},
-    {"tiny", 9, 100, "incremental causal", "3ffda689afcfc8c2dc305767af74373d5284b868a5e396c4851b51ac1cc9d4f0"},
-    {"small", 12, 50, "full causal", "db1dd0bfec1ef6c35363f4f58417e2a73ff4fecb4e4fb9662d90e4e2be06150f"},
-    {"small", 12, 50, "full none", "32ac8566a13b206b4ca5e01e19692f9fb8716123de23442ea7b8e72e1c1872f1"},
-    {"small", 12, 50, "incremental causal", "db1dd0bfec1ef6c35363f4f58417e2a73ff4fecb4e4fb9662d90e4e2be06150f"},
-    {"small", 12, 100, "full causal", "b107cc5b3f4c85fb826f6afb1431b6ee6fd67d7a9fc224c6f976eb009d589c03"},
-    {"small", 12, 100, "full none", "5daf54928629cfaa3829f66f13c23729ca850492a20a81f1aa2d03d46f5bdc65"},
-    {"small", 12, 100, "incremental causal", "b107cc5b3f4c85fb826f6afb1431b6ee6fd67d7a9fc224c6f976eb009d589c03"},
+    {"tiny", 9, 50, "full causal",
+     "4c035600234c2d571b151cfffd3db1cdf54b9558646d69b0b0babedee8521ca4"},
+    {"tiny", 9, 50, "full none",
+     "4f03d233e95a6555caf2df221c1ded6c489926e2ed9363f2b39ea210f2b6a186"},
+    {"tiny", 9, 50, "incremental causal",
+     "4c035600234c2d571b151cfffd3db1cdf54b9558646d69b0b0babedee8521ca4"},
+    {"tiny", 9, 100, "full causal",
+     "3ffda689afcfc8c2dc305767af74373d5284b868a5e396c4851b51ac1cc9d4f0"},
+    {"tiny", 9, 100, "full none",
+     "f19ef3906870f0ec10b4a5e6efee736c0328d067e63f6c686311a616a8645df8"},
+    {"tiny", 9, 100, "incremental causal",
+     "3ffda689afcfc8c2dc305767af74373d5284b868a5e396c4851b51ac1cc9d4f0"},
+    {"small", 12, 50, "full causal",
+     "db1dd0bfec1ef6c35363f4f58417e2a73ff4fecb4e4fb9662d90e4e2be06150f"},
+    {"small", 12, 50, "full none",
+     "32ac8566a13b206b4ca5e01e19692f9fb8716123de23442ea7b8e72e1c1872f1"},
+    {"small", 12, 50, "incremental causal",
+     "db1dd0bfec1ef6c35363f4f58417e2a73ff4fecb4e4fb9662d90e4e2be06150f"},
+    {"small", 12, 100, "full causal",
+     "b107cc5b3f4c85fb826f6afb1431b6ee6fd67d7a9fc224c6f976eb009d589c03"},
+    {"small", 12, 100, "full none",
+     "5daf54928629cfaa3829f66f13c23729ca850492a20a81f1aa2d03d46f5bdc65"},
+    {"small", 12, 100, "incremental causal",
+     "b107cc5b3f4c85fb826f6afb1431b6ee6fd67d7a9fc224c6f976eb009d589c03"},
 };
 
 template <class Real>
 std::string digest_of(const Weights<float>& weights, int T, const TraceRun& run) {
-  return sha256_hex(
-      exact_text(forward<Real>(weights, tokens_for(T, weights.config.vocab_size), options_for(run))));
+  return sha256_hex(exact_text(
+      forward<Real>(weights, tokens_for(T, weights.config.vocab_size), options_for(run))));
 }
 
 TEST(StoredWeightsTest, TraceIsTheOneRecordedBeforeWeightsStayedFloat) {

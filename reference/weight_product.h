@@ -89,8 +89,8 @@ class MpfrWeight {
       int exponent = 0;
       const double fraction = std::frexp(w, &exponent);
       limb_ = static_cast<mp_limb_t>(std::ldexp(std::fabs(fraction), 64));
-      mpfr_custom_init_set(value_, fraction < 0 ? -MPFR_REGULAR_KIND : MPFR_REGULAR_KIND,
-                           exponent, kBits, &limb_);
+      mpfr_custom_init_set(value_, fraction < 0 ? -MPFR_REGULAR_KIND : MPFR_REGULAR_KIND, exponent,
+                           kBits, &limb_);
     } else {  // ±0, ±inf, NaN: MPFR's own conversion
       mpfr_custom_init_set(value_, MPFR_ZERO_KIND, 0, kBits, &limb_);
       mpfr_set_d(value_, w, MPFR_RNDN);
@@ -123,9 +123,7 @@ class MultiplyAdd {
       acc += x * w;
     }
   }
-  void operator()(Real& acc, const Real& x, const MpfrWeight& w)
-    requires is_mpfr_v<Real>
-  {
+  void operator()(Real& acc, const Real& x, const MpfrWeight& w) requires is_mpfr_v<Real> {
     mpfr_mul(product_.backend().data(), x.backend().data(), w.get(), MPFR_RNDN);
     mpfr_add(acc.backend().data(), acc.backend().data(), product_.backend().data(), MPFR_RNDN);
   }

@@ -23,10 +23,11 @@ using testing::test_seed;
 // of two, values with every significand bit set, and `count` random bit
 // patterns (NaN and Inf excluded: the loaders refuse them).
 std::vector<float> probe_floats(uint64_t seed, int count) {
-  std::vector<float> out = {0.0f,  -0.0f, 1.0f,          -1.0f,         0.1f,       -0.02f,
-                            0.5f,  2.0f,  FLT_MAX,       -FLT_MAX,      FLT_MIN,    -FLT_MIN,
-                            FLT_TRUE_MIN, -FLT_TRUE_MIN, 1.0f - FLT_EPSILON / 2,    16777215.0f,
-                            3.0e-39f,     -1.1754942e-38f};
+  std::vector<float> out = {
+      0.0f,        -0.0f,    1.0f,           -1.0f,         0.1f,
+      -0.02f,      0.5f,     2.0f,           FLT_MAX,       -FLT_MAX,
+      FLT_MIN,     -FLT_MIN, FLT_TRUE_MIN,   -FLT_TRUE_MIN, 1.0f - FLT_EPSILON / 2,
+      16777215.0f, 3.0e-39f, -1.1754942e-38f};
   for (int i = 0; i < count; ++i) {
     uint32_t bits = static_cast<uint32_t>(mix64(seed + i));
     float f;

@@ -40,6 +40,7 @@ struct ConformanceArgs {
   TruthCacheOption cache;
   double budget_minutes = 10;
   bool full_context = false;
+  std::string precision = "50";
   bool force = false;
 };
 
@@ -52,6 +53,7 @@ oracle::PlanSpeeds optimistic_speeds(int threads) {
   s.stochastic = {2e-9 / threads, 1e-8 / threads};
   s.float32 = {0.2e-9, 1e-8};
   s.float64 = {0.2e-9 / threads, 1e-8 / threads};
+  s.dd = {0.3e-9 / threads, 1e-8 / threads};
   s.measured = "not measured: a small plan";
   return s;
 }
@@ -87,6 +89,10 @@ int run_conformance_verb(const ConformanceArgs& a) {
   plan_options.full_context = a.full_context;
   plan_options.replay = !a.no_replay;
   plan_options.filter = a.filter;
+  const reference::Precision precision = reference::parse_precision(a.precision);
+  if (precision != reference::Precision::digits50 && precision != reference::Precision::dd)
+    throw InputError("--precision: the truths are at 50 digits or dd, not " + a.precision);
+  plan_options.dd_truth = precision == reference::Precision::dd;
   const std::vector<std::string>& chosen = a.kernels.empty() ? plugin_sets : a.kernels;
   if (chosen.empty()) {
     for (const auto& k : optimized::kernels()) plan_options.sets.push_back(&k);
@@ -132,6 +138,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   options.model = a.source.describe();
   options.seed = a.seed;
   options.threads = threads;
+  options.truth_precision.precision = precision;
   options.kernels = a.kernels.empty() ? plugin_sets : a.kernels;
   options.filter = a.filter;
   options.trace_level = parse_trace_level(a.trace_level);
@@ -202,6 +209,10 @@ Verb add_conformance_verb(CLI::App& app) {
       ->check(CLI::Range(0.0, 1e6));
   command->add_flag("--full-context", a->full_context,
                     "Every default scenario, the full context included, whatever it costs");
+  command->add_option("--precision", a->precision,
+                      "The truths: 50 (digits, default) or dd (double-double, certified against "
+                      "50 digits on the first 8 positions and by an a-priori bound beyond; a "
+                      "truth that cannot show 20 digits is computed at 50)");
   add_force_option(*command, a->force);
   return Verb{command, [a] { return run_conformance_verb(*a); }};
 }

@@ -113,19 +113,22 @@ int generate(const GenerateArgs& a) {
   o.threads = threads;
   o.replace = a.replace;
   const fixtures::GenerateResult r = fixtures::generate_case(weights, o, a.out);
+  const fixtures::Case& c = r.written;
+  const bool dd = c.precision == "dd";
   if (!r.certified) {
     std::fprintf(stderr,
                  "gpt2-oracle: fixtures generate: the truth is certified to only %d digits "
-                 "(the 50- and 100-digit references must agree to %d); nothing written\n",
-                 r.min_certified_digits, fixtures::kMinCertifiedDigits);
+                 "(the %s must agree to %d); nothing written\n",
+                 r.min_certified_digits,
+                 dd ? "double-double and 50-digit references" : "50- and 100-digit references",
+                 fixtures::min_certified_digits(c.precision));
     return 1;
   }
-  const fixtures::Case& c = r.written;
   std::printf(
-      "wrote %s: %s, %d tokens, mask %s, truth at %s digits certified to %d digits, "
+      "wrote %s: %s, %d tokens, mask %s, truth at %s certified to %d digits, "
       "weights %s\n",
       a.out.c_str(), a.source.describe().c_str(), c.n_tokens(), mask_name(c.mask),
-      c.precision.c_str(), r.min_certified_digits,
+      dd ? "double-double" : (c.precision + " digits").c_str(), r.min_certified_digits,
       c.weights.embedded ? "embedded" : ("external (sha256 " + c.weights.sha256 + ")").c_str());
   return 0;
 }
@@ -192,8 +195,11 @@ Verb add_fixtures_verb(CLI::App& app) {
   g->input.add_options(*gen);
   gen->add_option("--mask", g->mask, "causal (default) or none")
       ->check(CLI::IsMember({"causal", "none"}));
-  gen->add_option("--precision", g->precision, "Digits of the truth: 50 (default) or 100")
-      ->check(CLI::IsMember({"50", "100"}));
+  gen->add_option("--precision", g->precision,
+                  "The truth: 50 (digits, default), 100, or dd (double-double, certified against "
+                  "50 digits on every position; written as a 50-digit case when it cannot show "
+                  "20 digits)")
+      ->check(CLI::IsMember({"50", "100", "dd"}));
   add_seed_option(*gen, g->seed,
                   "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");
   add_trace_level_option(*gen, g->trace_level);

@@ -44,6 +44,15 @@ struct ConformanceArgs {
   bool force = false;
 };
 
+// The truths' precision and dd certificates (ConformanceReport::dd_*) of the
+// run into the report the verb writes.
+void copy_truth_tally(const oracle::ConformanceReport& from, oracle::ConformanceReport& to) {
+  to.truth_precision = from.truth_precision;
+  to.dd_truths = from.dd_truths;
+  to.dd_min_certified_digits = from.dd_min_certified_digits;
+  to.dd_fallbacks = from.dd_fallbacks;
+}
+
 // Speeds no machine beats, per thread: a plan whose truths take under a
 // second even at these is not worth measuring the machine for.
 oracle::PlanSpeeds optimistic_speeds(int threads) {
@@ -152,6 +161,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
     std::fflush(stdout);
     if (write_failed) return;
     report.results = so_far.results;
+    copy_truth_tally(so_far, report);
     // The results so far, marked incomplete, in every output that can be
     // replaced; a failure here is reported once, at the end.
     for (const Output& o : outputs) {
@@ -166,6 +176,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   const oracle::ConformanceReport done =
       oracle::run_conformance(weights, plan.scenario_list(), options);
   report.results = done.results;
+  copy_truth_tally(done, report);
   report.complete = true;
   std::fputs(oracle::format_table_tail(report).c_str(), stdout);
   std::fflush(stdout);

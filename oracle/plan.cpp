@@ -317,7 +317,8 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   // Memory at the peak: the weights as given, each rounded copy, a kernel
   // set's own copy while it runs (4 bytes per parameter each), the truths
   // of one sequence kept while its scenarios run (op level, in double, with
-  // the replay's float32 inputs), and the 50-digit reference computing one.
+  // the replay's float32 inputs), and the reference computing one (at 50
+  // digits, or double-double with --precision dd).
   const uint64_t weights = reference::weight_bytes(config);
   const int variants =
       1 + static_cast<int>(std::count_if(o.sets.begin(), o.sets.end(),
@@ -325,7 +326,9 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   const uint64_t trace = reference::trace_elements(config, longest, TraceLevel::ops);
   plan.bytes = weights * (1 + variants + 1) +
                uint64_t(std::max(truths_at_longest, 1)) * trace * (8 + (o.replay ? 8 + 4 : 0)) +
-               reference::run_bytes(config, longest, reference::Precision::digits50,
+               reference::run_bytes(config, longest,
+                                    o.dd_truth ? reference::Precision::dd
+                                               : reference::Precision::digits50,
                                     TraceLevel::ops, Mode::full);
   return plan;
 }

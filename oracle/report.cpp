@@ -25,7 +25,7 @@ nlohmann::ordered_json number(double x) {
 // The --precision dd line: how the truths were certified (oracle/dd_truth.h).
 std::string dd_truth_text(const ConformanceReport& r) {
   std::string out = "double-double (--precision dd): " + std::to_string(r.dd_truths) +
-                    " truths certified against 50 digits on their first " +
+                    " truths certified against 50 digits on (up to) their first " +
                     std::to_string(kDdCheckedTokens) +
                     " positions and an a-priori bound beyond";
   if (r.dd_truths > 0)

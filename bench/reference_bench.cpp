@@ -3,9 +3,10 @@
 //   reference_bench                              tiny, 8 tokens, at f64 / 50 / 100 digits;
 //                                                bare multiply-add and tanh loops of each scalar,
 //                                                and of the 50-digit types not chosen
-//   reference_bench --benchmark_filter=124m      the GPT-2 124M shape, 8 tokens, 50 digits,
-//                                                2 threads (about 1 minute and 0.6 GB; it is
-//                                                registered only when the filter names it)
+//   reference_bench --benchmark_filter=124m      the GPT-2 124M shape, 8 tokens, 2 threads, at
+//                                                f64, dd (SIMD and scalar) and 50 digits
+//                                                (about 2 minutes and 0.6 GB; registered
+//                                                only when the filter names it)
 //
 // The counter time_per_madd is wall time divided by the forward pass's
 // multiply-adds (projections, attention and logits; see count_multiply_adds),
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "model/checkpoint.h"
+#include "reference/dd_kernels.h"
 #include "reference/forward.h"
 
 namespace gpt2::reference {
@@ -69,6 +71,20 @@ BENCHMARK(BM_ReferenceTiny<Real100>)->Name("BM_ReferenceTiny/100")->Unit(benchma
 // 2 minutes on 2 cores). Generating the weights is not timed.
 void BM_Reference124m(benchmark::State& state) {
   forward_benchmark<Real50>(state, preset_weights("gpt2-124m-shape"), 8, 2);
+}
+
+// The same pass at double, and at double-double on its widest SIMD path and
+// on the scalar path (reference/dd_kernels.h): the dd tier's figures per
+// multiply-add against 50 digits (issue 15: dd scalar >= 6x, dd SIMD >= 25x).
+void BM_Reference124mDouble(benchmark::State& state) {
+  forward_benchmark<double>(state, preset_weights("gpt2-124m-shape"), 8, 2);
+}
+void BM_Reference124mDd(benchmark::State& state, DdPath path) {
+  const DdPath before = dd_path();
+  force_dd_path(path);
+  forward_benchmark<DoubleDouble>(state, preset_weights("gpt2-124m-shape"), 8, 2);
+  state.SetLabel(dd_path_name(path));
+  force_dd_path(before);
 }
 
 // The bare loop the reference's cost is measured against: a dot product
@@ -139,7 +155,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strstr(argv[i], "--benchmark_filter") != nullptr &&
         std::strstr(argv[i], "124m") != nullptr) {
-      benchmark::RegisterBenchmark("BM_Reference124m/50", gpt2::reference::BM_Reference124m)
+      using namespace gpt2::reference;
+      benchmark::RegisterBenchmark("BM_Reference124m/f64", BM_Reference124mDouble)
+          ->Unit(benchmark::kSecond)
+          ->Iterations(1)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark("BM_Reference124m/dd-simd", BM_Reference124mDd,
+                                   dd_paths_supported().back())
+          ->Unit(benchmark::kSecond)
+          ->Iterations(1)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark("BM_Reference124m/dd-scalar", BM_Reference124mDd,
+                                   DdPath::scalar)
+          ->Unit(benchmark::kSecond)
+          ->Iterations(1)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark("BM_Reference124m/50", BM_Reference124m)
           ->Unit(benchmark::kSecond)
           ->Iterations(1)
           ->UseRealTime();

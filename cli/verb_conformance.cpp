@@ -40,8 +40,18 @@ struct ConformanceArgs {
   TruthCacheOption cache;
   double budget_minutes = 10;
   bool full_context = false;
+  std::string precision = "50";
   bool force = false;
 };
+
+// The truths' precision and dd certificates (ConformanceReport::dd_*) of the
+// run into the report the verb writes.
+void copy_truth_tally(const oracle::ConformanceReport& from, oracle::ConformanceReport& to) {
+  to.truth_precision = from.truth_precision;
+  to.dd_truths = from.dd_truths;
+  to.dd_min_certified_digits = from.dd_min_certified_digits;
+  to.dd_fallbacks = from.dd_fallbacks;
+}
 
 // Speeds no machine beats, per thread: a plan whose truths take under a
 // second even at these is not worth measuring the machine for.
@@ -52,6 +62,7 @@ oracle::PlanSpeeds optimistic_speeds(int threads) {
   s.stochastic = {2e-9 / threads, 1e-8 / threads};
   s.float32 = {0.2e-9, 1e-8};
   s.float64 = {0.2e-9 / threads, 1e-8 / threads};
+  s.dd = {0.3e-9 / threads, 1e-8 / threads};
   s.measured = "not measured: a small plan";
   return s;
 }
@@ -87,6 +98,10 @@ int run_conformance_verb(const ConformanceArgs& a) {
   plan_options.full_context = a.full_context;
   plan_options.replay = !a.no_replay;
   plan_options.filter = a.filter;
+  const reference::Precision precision = reference::parse_precision(a.precision);
+  if (precision != reference::Precision::digits50 && precision != reference::Precision::dd)
+    throw InputError("--precision: the truths are at 50 digits or dd, not " + a.precision);
+  plan_options.dd_truth = precision == reference::Precision::dd;
   const std::vector<std::string>& chosen = a.kernels.empty() ? plugin_sets : a.kernels;
   if (chosen.empty()) {
     for (const auto& k : optimized::kernels()) plan_options.sets.push_back(&k);
@@ -132,6 +147,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   options.model = a.source.describe();
   options.seed = a.seed;
   options.threads = threads;
+  options.truth_precision.precision = precision;
   options.kernels = a.kernels.empty() ? plugin_sets : a.kernels;
   options.filter = a.filter;
   options.trace_level = parse_trace_level(a.trace_level);
@@ -145,6 +161,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
     std::fflush(stdout);
     if (write_failed) return;
     report.results = so_far.results;
+    copy_truth_tally(so_far, report);
     // The results so far, marked incomplete, in every output that can be
     // replaced; a failure here is reported once, at the end.
     for (const Output& o : outputs) {
@@ -159,6 +176,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   const oracle::ConformanceReport done =
       oracle::run_conformance(weights, plan.scenario_list(), options);
   report.results = done.results;
+  copy_truth_tally(done, report);
   report.complete = true;
   std::fputs(oracle::format_table_tail(report).c_str(), stdout);
   std::fflush(stdout);
@@ -202,6 +220,10 @@ Verb add_conformance_verb(CLI::App& app) {
       ->check(CLI::Range(0.0, 1e6));
   command->add_flag("--full-context", a->full_context,
                     "Every default scenario, the full context included, whatever it costs");
+  command->add_option("--precision", a->precision,
+                      "The truths: 50 (digits, default) or dd (double-double, certified against "
+                      "50 digits on the first 8 positions and by an a-priori bound beyond; a "
+                      "truth that cannot show 20 digits is computed at 50)");
   add_force_option(*command, a->force);
   return Verb{command, [a] { return run_conformance_verb(*a); }};
 }

@@ -16,6 +16,7 @@
 #include "fixtures/verify_report.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "oracle/dd_truth.h"
 #include "oracle/plan.h"
 #include "oracle/truth_cache.h"
 #include "reference/cost.h"
@@ -53,20 +54,26 @@ struct VerifyArgs {
 
 // The memory and time of a case, estimated before the weights are read: the
 // truth with its ensemble and budgets (oracle/plan.h), then the same pass
-// at 50 and 100 digits for the certification, then the case's files.
+// at 50 and 100 digits for the certification, then the case's files. With
+// --precision dd the truth is at double-double and its certification is the
+// 50-digit pass alone (oracle/dd_truth.h).
 void check_generate_resources(const GenerateArgs& a, const Config& config, int T, int threads,
                               const oracle::TruthCache& cache) {
   using reference::Precision;
+  const bool dd = a.precision == "dd";
   const TraceLevel level = parse_trace_level(a.trace_level);
   const Mask mask = a.mask == "none" ? Mask::none : Mask::causal;
   const uint64_t weights = reference::weight_bytes(config);
   const uint64_t truth =
       weights /* a kernel set's copy */ +
-      reference::run_bytes(config, T, Precision::digits50, TraceLevel::ops, Mode::full) +
+      reference::run_bytes(config, T, dd ? Precision::dd : Precision::digits50, TraceLevel::ops,
+                           Mode::full) +
       reference::trace_elements(config, T, TraceLevel::ops) * sizeof(double);
   const uint64_t certification =
-      reference::run_bytes(config, T, Precision::digits50, level, Mode::full) +
-      reference::run_bytes(config, T, Precision::digits100, level, Mode::full);
+      dd ? reference::run_bytes(config, T, Precision::dd, TraceLevel::ops, Mode::full) +
+               reference::run_bytes(config, T, Precision::digits50, TraceLevel::ops, Mode::full)
+         : reference::run_bytes(config, T, Precision::digits50, level, Mode::full) +
+               reference::run_bytes(config, T, Precision::digits100, level, Mode::full);
   Estimate e;
   e.what = "a case of " + std::to_string(T) + " token" + (T == 1 ? "" : "s") + " of " +
            a.source.describe();
@@ -74,11 +81,21 @@ void check_generate_resources(const GenerateArgs& a, const Config& config, int T
                      weights + std::max({truth, certification, weights /* the files */}));
   check_memory("fixtures generate", e, a.force);
   const reference::Work forward = reference::forward_work(config, T, mask);
-  if (!reference::estimate_time(forward, Precision::digits100, threads)) return;  // short
+  if (!reference::estimate_time(forward, dd ? Precision::digits50 : Precision::digits100, threads))
+    return;  // short
   const oracle::PlanSpeeds speeds = oracle::plan_speeds(cache, threads);
-  const reference::Speed digits100 = reference::calibrate(Precision::digits100, threads);
-  e.seconds = oracle::truth_seconds(config, T, mask, speeds, false) +
-              speeds.digits50.seconds(forward) + digits100.seconds(forward);
+  if (dd) {
+    // truth_seconds counts a 50-digit check of the first kDdCheckedTokens
+    // positions; a case checks every position.
+    const int counted = mask == Mask::causal ? std::min(T, oracle::kDdCheckedTokens) : T;
+    e.seconds = oracle::truth_seconds(config, T, mask, speeds, false, true) -
+                speeds.digits50.seconds(reference::forward_work(config, counted, mask)) +
+                speeds.digits50.seconds(forward);
+  } else {
+    const reference::Speed digits100 = reference::calibrate(Precision::digits100, threads);
+    e.seconds = oracle::truth_seconds(config, T, mask, speeds, false) +
+                speeds.digits50.seconds(forward) + digits100.seconds(forward);
+  }
   e.how = "speed " + speeds.measured + ", on " + std::to_string(threads) + " threads";
   print_estimate("fixtures generate", e);
 }
@@ -113,19 +130,22 @@ int generate(const GenerateArgs& a) {
   o.threads = threads;
   o.replace = a.replace;
   const fixtures::GenerateResult r = fixtures::generate_case(weights, o, a.out);
+  const fixtures::Case& c = r.written;
+  const bool dd = c.precision == "dd";
   if (!r.certified) {
     std::fprintf(stderr,
                  "gpt2-oracle: fixtures generate: the truth is certified to only %d digits "
-                 "(the 50- and 100-digit references must agree to %d); nothing written\n",
-                 r.min_certified_digits, fixtures::kMinCertifiedDigits);
+                 "(the %s must agree to %d); nothing written\n",
+                 r.min_certified_digits,
+                 dd ? "double-double and 50-digit references" : "50- and 100-digit references",
+                 fixtures::min_certified_digits(c.precision));
     return 1;
   }
-  const fixtures::Case& c = r.written;
   std::printf(
-      "wrote %s: %s, %d tokens, mask %s, truth at %s digits certified to %d digits, "
+      "wrote %s: %s, %d tokens, mask %s, truth at %s certified to %d digits, "
       "weights %s\n",
       a.out.c_str(), a.source.describe().c_str(), c.n_tokens(), mask_name(c.mask),
-      c.precision.c_str(), r.min_certified_digits,
+      dd ? "double-double" : (c.precision + " digits").c_str(), r.min_certified_digits,
       c.weights.embedded ? "embedded" : ("external (sha256 " + c.weights.sha256 + ")").c_str());
   return 0;
 }
@@ -192,8 +212,11 @@ Verb add_fixtures_verb(CLI::App& app) {
   g->input.add_options(*gen);
   gen->add_option("--mask", g->mask, "causal (default) or none")
       ->check(CLI::IsMember({"causal", "none"}));
-  gen->add_option("--precision", g->precision, "Digits of the truth: 50 (default) or 100")
-      ->check(CLI::IsMember({"50", "100"}));
+  gen->add_option("--precision", g->precision,
+                  "The truth: 50 (digits, default), 100, or dd (double-double, certified against "
+                  "50 digits on every position; written as a 50-digit case when it cannot show "
+                  "20 digits)")
+      ->check(CLI::IsMember({"50", "100", "dd"}));
   add_seed_option(*gen, g->seed,
                   "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");
   add_trace_level_option(*gen, g->trace_level);

@@ -129,7 +129,8 @@ Verb add_mask_ablation_verb(CLI::App& app) {
   a->source.add_options(*command);
   a->input.add_options(*command);
   command->add_option("--precision", a->precision,
-                      "Reference scalar: f32, f64, 50 (default) or 100 digits; a 0 in the "
+                      "Reference scalar: f32, f64, 50 (default) or 100 digits, or dd "
+                      "(double-double, ~32 digits: reference/double_double.h); a 0 in the "
                       "table means bit-identical at this precision");
   command->add_option("--kernel", a->kernel,
                       "Engine kernel set for the decode part (default fast; `gpt2-oracle "

@@ -145,7 +145,9 @@ Verb add_run_verb(CLI::App& app) {
                    "passes only: a decode step has one query and no future keys to hide")
       ->check(CLI::IsMember({"causal", "none"}));
   command->add_option("--precision", o->precision,
-                      "Reference scalar: f32, f64, 50 (default: the truth) or 100 digits");
+                      "Reference scalar: f32, f64, 50 (default: the truth) or 100 digits, or dd "
+                      "(double-double, ~32 digits, uncertified here: `fixtures generate "
+                      "--precision dd` certifies it against 50 digits)");
   o->input.add_options(*command);
   command->add_option("--out", o->out, "Trace file to write (.safetensors)")->required();
   add_trace_level_option(*command, o->trace_level);

@@ -8,6 +8,7 @@
 
 #include "model/error.h"
 #include "model/init.h"
+#include "oracle/dd_truth.h"
 #include "oracle/ensemble.h"
 #include "oracle/metrics.h"
 #include "oracle/term_scales.h"
@@ -200,8 +201,14 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
   return out;
 }
 
+static_assert(TruthPrecision{}.dd_checked_tokens == kDdCheckedTokens);
+
 Reference compute_reference(const Weights<float>& weights, const std::vector<int>& tokens,
-                            Mask mask, uint64_t seed, int threads, bool progress) {
+                            Mask mask, uint64_t seed, int threads, bool progress,
+                            const TruthPrecision& precision) {
+  using reference::Precision;
+  GPT2_CHECK(precision.precision == Precision::digits50 || precision.precision == Precision::dd,
+             "a truth is at 50 digits or double-double");
   const auto start = std::chrono::steady_clock::now();
   auto stage = [&](const char* done) {
     if (!progress) return;
@@ -217,8 +224,17 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
   options.trace_level = TraceLevel::ops;
   options.progress = progress;
   Reference r;
-  r.truth = reference::run(weights, tokens, reference::Precision::digits50, options);
-  stage("the 50-digit reference done");
+  const bool dd = precision.precision == Precision::dd;
+  Trace<reference::DoubleDouble> dd_truth;
+  if (dd) {
+    dd_truth = reference::forward<reference::DoubleDouble>(weights, tokens, options);
+    r.truth = convert_trace<double>(dd_truth);
+    r.truth_precision = "dd";
+    stage("the double-double reference done");
+  } else {
+    r.truth = reference::run(weights, tokens, Precision::digits50, options);
+    stage("the 50-digit reference done");
+  }
   const EnsembleErrors e = ensemble_errors(weights, tokens, mask, seed, threads, r.truth);
   stage(("the ensemble done (" + std::to_string(e.stochastic_runs) + " stochastic runs)").c_str());
   r.baseline_errors = e.worst;
@@ -227,6 +243,34 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
   r.budgets =
       make_budgets(r.baseline_errors, r.shared_errors, r.truth, weights, mask, seed, threads);
   stage("the budgets' gains done");
+  if (dd) {
+    // The certificate (oracle/dd_truth.h): (a) on the first positions, (b)
+    // after them. With Mask::none every row sees every token: (a) on all.
+    const int T = static_cast<int>(tokens.size());
+    const int checked = mask == Mask::causal ? std::clamp(precision.dd_checked_tokens, 1, T) : T;
+    const std::vector<int> prefix(tokens.begin(), tokens.begin() + checked);
+    const Trace<reference::Real50> truth50 =
+        reference::forward<reference::Real50>(weights, prefix, options);
+    r.certified_digits = dd_agreement_digits(dd_truth, truth50, checked);
+    if (checked < T) {
+      const std::vector<int> bound = dd_bound_digits(r.budgets, r.truth, 50);
+      for (size_t i = 0; i < bound.size(); ++i)
+        r.certified_digits[i] = std::min(r.certified_digits[i], bound[i]);
+    }
+    r.checked_tokens = checked;
+    stage(("the 50-digit check of the first " + std::to_string(checked) + " positions done")
+              .c_str());
+    const auto worst = std::min_element(r.certified_digits.begin(), r.certified_digits.end());
+    if (*worst < kMinDdCertifiedDigits) {
+      const auto names = trace_tensor_names(weights.config.n_layer, TraceLevel::ops);
+      std::fprintf(stderr,
+                   "gpt2-oracle: the double-double truth of %zu tokens is certified to only %d "
+                   "digits on %s (at least %d are needed): computing the 50-digit truth instead\n",
+                   tokens.size(), *worst, names[worst - r.certified_digits.begin()].c_str(),
+                   kMinDdCertifiedDigits);
+      return compute_reference(weights, tokens, mask, seed, threads, progress, {});
+    }
+  }
   return r;
 }
 

@@ -4,18 +4,27 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/modes.h"
 #include "model/trace.h"
 #include "model/weights.h"
 #include "oracle/tolerance.h"
+#include "reference/reference.h"
 
 namespace gpt2::oracle {
 
 struct Reference {
-  // The reference at 50 digits (full mode), rounded to double, at op level.
+  // The reference at 50 digits, or at double-double where that is certified
+  // (oracle/dd_truth.h), in full mode, rounded to double, at op level.
   Trace<double> truth;
+  // "50" or "dd": the precision the truth was computed at.
+  std::string truth_precision = "50";
+  // A dd truth only: per tensor (forward order) its certified digits, and
+  // how many leading positions were checked against the 50-digit run.
+  std::vector<int> certified_digits;
+  int checked_tokens = 0;
   // Per tensor of the truth (forward order): E, the ensemble's worst max
   // error (oracle/ensemble.h).
   std::vector<double> baseline_errors;
@@ -41,12 +50,24 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
                                  const Trace<double>& truth, const Weights<float>& weights,
                                  Mask mask, uint64_t seed, int threads = 1);
 
-// Runs the reference at 50 digits (op level) and the baseline ensemble on
-// `weights`. `seed` seeds the ensemble's stochastic runs and permutation and
-// the gains' directions. `threads` as in the reference. `progress`: the
-// reference's progress lines and one line per stage on stderr.
+// How the truth is computed: at 50 digits, or at double-double certified
+// against 50 digits on the first `dd_checked_tokens` positions (all of them
+// when the mask is not causal) and by the a-priori bound beyond
+// (oracle/dd_truth.h).
+struct TruthPrecision {
+  reference::Precision precision = reference::Precision::digits50;  // digits50 or dd
+  int dd_checked_tokens = 8;  // kDdCheckedTokens
+};
+
+// Runs the reference (op level) and the baseline ensemble on `weights`.
+// `seed` seeds the ensemble's stochastic runs and permutation and the gains'
+// directions. `threads` as in the reference. `progress`: the reference's
+// progress lines and one line per stage on stderr. A dd truth that cannot
+// certify kMinDdCertifiedDigits on every tensor is replaced by the 50-digit
+// one, with a line on stderr saying which tensor fell short.
 Reference compute_reference(const Weights<float>& weights, const std::vector<int>& tokens,
-                            Mask mask, uint64_t seed, int threads, bool progress = false);
+                            Mask mask, uint64_t seed, int threads, bool progress = false,
+                            const TruthPrecision& precision = {});
 
 // The budgets of a block-level view of `r` (for a block-level case file):
 // embed, block.{l} (with its whole-block input edge), ln_f, logits.

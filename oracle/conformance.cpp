@@ -219,6 +219,8 @@ class WeightsInUse {
     digests_.resize(distinct_.size());
   }
   const Weights<float>& given() const { return *given_; }
+  // Where the truths' certificates are tallied (ConformanceReport::dd_*).
+  void tally_truths_in(ConformanceReport* report) { report_ = report; }
   size_t index_of_set(size_t k) const { return of_set_[k]; }  // 0: the given weights
   const Weights<float>& distinct(size_t w) const { return *distinct_[w]; }
 
@@ -231,10 +233,13 @@ class WeightsInUse {
   const Reference& reference(size_t w, const std::vector<int>& tokens, Mask mask,
                              const ConformanceOptions& o) {
     auto& slot = references_[{w, tokens, mask}];
-    if (!slot)
+    if (!slot) {
       slot = std::make_unique<Reference>(
           cached_reference(cache(o), *distinct_[w], digest(w, o), tokens, mask, o.seed, o.threads,
-                           o.progress, description(w, tokens, mask, o, "the truth")));
+                           o.progress, description(w, tokens, mask, o, "the truth"),
+                           o.truth_precision));
+      note_truth(*slot, o);
+    }
     return *slot;
   }
   const ReplayReference& replay_reference(size_t w, const Scenario& s,
@@ -281,7 +286,19 @@ class WeightsInUse {
            ", seed " + std::to_string(o.seed);
   }
 
+  void note_truth(const Reference& r, const ConformanceOptions& o) {
+    if (!report_ || o.truth_precision.precision != reference::Precision::dd) return;
+    if (r.truth_precision != "dd") {
+      ++report_->dd_fallbacks;
+      return;
+    }
+    ++report_->dd_truths;
+    for (int d : r.certified_digits)
+      report_->dd_min_certified_digits = std::min(report_->dd_min_certified_digits, d);
+  }
+
   using Key = std::tuple<size_t, std::vector<int>, Mask>;
+  ConformanceReport* report_ = nullptr;
   bool gpt2_activations_ = false;
   const Weights<float>* given_ = nullptr;
   std::vector<std::unique_ptr<Weights<float>>> owned_;
@@ -353,6 +370,7 @@ ConformanceReport run_conformance(const Weights<float>& weights,
   report.seed = options.seed;
   report.config = weights.config;
   report.budget_rule = describe_budget_rule();
+  report.truth_precision = reference::precision_name(options.truth_precision.precision);
   std::unique_ptr<WeightsInUse> in_use[2];  // as given, scaled to GPT-2's activations
   std::map<std::string, std::string> hung;  // kernel set -> where it hung
 
@@ -384,7 +402,10 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       r.tokens = s.tokens;
       r.chunks = s.chunks;
       auto& model = in_use[s.gpt2_activations];
-      if (!model) model = std::make_unique<WeightsInUse>(weights, sets, s.gpt2_activations);
+      if (!model) {
+        model = std::make_unique<WeightsInUse>(weights, sets, s.gpt2_activations);
+        model->tally_truths_in(&report);
+      }
       const size_t w = model->index_of_set(k);
       // A set that fails to run (a plugin's process crashed or hung) fails
       // the scenario with what happened, and the suite goes on; after a

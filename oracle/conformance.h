@@ -12,6 +12,7 @@
 #include "model/modes.h"
 #include "model/weights.h"
 #include "optimized/kernels.h"
+#include "oracle/budget.h"
 #include "oracle/compare.h"
 #include "oracle/replay.h"
 
@@ -144,6 +145,8 @@ struct ConformanceOptions {
   std::string model_flags = "--model tiny";
   // Where truths are kept between runs (oracle/truth_cache.h); nullptr: none.
   const TruthCache* truth_cache = nullptr;
+  // The truths at 50 digits (default) or double-double (oracle/dd_truth.h).
+  TruthPrecision truth_precision;
   // Called after each result is judged, with the report so far (the new
   // result last): for tables printed row by row and reports written as the
   // run goes.
@@ -162,6 +165,13 @@ struct ConformanceReport {
   // is still going (a report written as it goes: the results so far).
   int planned_results = -1;
   bool complete = true;
+  // The truths' precision: "50", or "dd" (--precision dd, oracle/dd_truth.h)
+  // with how many truths were certified at double-double, their fewest
+  // certified digits on any tensor, and how many fell back to 50 digits.
+  std::string truth_precision = "50";
+  int dd_truths = 0;
+  int dd_min_certified_digits = 50;
+  int dd_fallbacks = 0;
   bool passed() const;
 };
 

@@ -392,6 +392,9 @@ MaskAblation run_mask_ablation(const Weights<float>& weights, const std::vector<
           case reference::Precision::digits100:
             reference_passes<reference::Real100>(weights, tokens, options, m);
             break;
+          case reference::Precision::dd:
+            reference_passes<reference::DoubleDouble>(weights, tokens, options, m);
+            break;
         }
         return Passes{m.rows, m.next_tokens};
       },

@@ -256,6 +256,9 @@ PaddingAblation run_padding_ablation(const Weights<float>& weights, const std::v
     case reference::Precision::digits100:
       reference_passes<reference::Real100>(weights, batch, options, out);
       break;
+    case reference::Precision::dd:
+      reference_passes<reference::DoubleDouble>(weights, batch, options, out);
+      break;
   }
   decode_part(weights, batch, options, out);
   return out;

@@ -14,6 +14,7 @@
 #include "model/error.h"
 #include "model/files.h"
 #include "model/memory.h"
+#include "oracle/dd_truth.h"
 #include "oracle/stochastic_float.h"
 #include "oracle/tolerance.h"
 #include "reference/calibration.h"
@@ -31,6 +32,7 @@ PlanSpeeds measure_plan_speeds(int threads) {
   s.stochastic = reference::measure_speed<StochasticFloat>(s.threads);
   s.float32 = reference::calibrate(reference::Precision::f32, 1);
   s.float64 = reference::calibrate(reference::Precision::f64, s.threads);
+  s.dd = reference::calibrate(reference::Precision::dd, s.threads);
   s.measured = "measured now";
   return s;
 }
@@ -80,6 +82,10 @@ PlanSpeeds plan_speeds(const TruthCache& cache, int threads) {
         s.stochastic = speed_of(e, "stochastic");
         s.float32 = speed_of(e, "float32");
         s.float64 = speed_of(e, "float64");
+        // Entries kept before the dd tier have no dd speed: measured now (0.1 s).
+        const bool has_dd = std::any_of(e.arrays.begin(), e.arrays.end(),
+                                        [](const auto& a) { return a.first == "dd"; });
+        s.dd = has_dd ? speed_of(e, "dd") : reference::calibrate(reference::Precision::dd, threads);
         s.measured = "measured " + e.field("date", "truth cache entry " + e.key) +
                      ", kept in the truth cache";
         return s;
@@ -90,7 +96,8 @@ PlanSpeeds plan_speeds(const TruthCache& cache, int threads) {
         e.arrays = {{"digits50", speed_array(s.digits50)},
                     {"stochastic", speed_array(s.stochastic)},
                     {"float32", speed_array(s.float32)},
-                    {"float64", speed_array(s.float64)}};
+                    {"float64", speed_array(s.float64)},
+                    {"dd", speed_array(s.dd)}};
         char date[32];
         const std::time_t now = std::time(nullptr);
         std::strftime(date, sizeof date, "%Y-%m-%d %H:%M", std::localtime(&now));
@@ -99,7 +106,8 @@ PlanSpeeds plan_speeds(const TruthCache& cache, int threads) {
       });
 }
 
-double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, bool replay) {
+double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, bool replay,
+                     bool dd) {
   const Work forward = reference::forward_work(c, T, mask);
   const Work blocks = reference::blocks_work(c, T, mask);
   const Work logits = reference::logits_work(c, T);
@@ -112,7 +120,11 @@ double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, boo
   // kGainDirections directions, at double; the logits' term scale (T·V·C).
   const double gains = (kGainDirections + 1) * s.float64.seconds(blocks * 2 + logits) +
                        s.float64.seconds(logits) * s.threads;
-  double seconds = s.digits50.seconds(forward) + ensemble + gains;
+  const int checked = mask == Mask::causal ? std::min(T, kDdCheckedTokens) : T;
+  const double truth =
+      dd ? s.dd.seconds(forward) + s.digits50.seconds(reference::forward_work(c, checked, mask))
+         : s.digits50.seconds(forward);
+  double seconds = truth + ensemble + gains;
   if (replay)
     seconds += s.digits50.seconds(forward) + ensemble + s.float64.seconds(logits) * s.threads;
   return seconds;
@@ -170,7 +182,8 @@ GroupCost cost_of(const Config& config, const Group& g, const PlanOptions& o,
         for (const auto& row : s.batch)
           if (truths.insert({variant[k], row}).second) {
             p.truth_seconds +=
-                truth_seconds(config, static_cast<int>(row.size()), Mask::causal, speeds, false);
+                truth_seconds(config, static_cast<int>(row.size()), Mask::causal, speeds, false,
+                              o.dd_truth);
             ++out.truths;
           }
       }
@@ -196,13 +209,13 @@ GroupCost cost_of(const Config& config, const Group& g, const PlanOptions& o,
     if (p.results == 0) continue;
     for (const auto& n : needs)
       if (truths.insert(n).second) {
-        p.truth_seconds += truth_seconds(config, g.T, s.mask, speeds, false);
+        p.truth_seconds += truth_seconds(config, g.T, s.mask, speeds, false, o.dd_truth);
         ++out.truths;
       }
     for (const auto& n : replay_needs)
       if (replays.insert(n).second)
-        p.truth_seconds += truth_seconds(config, g.T, s.mask, speeds, true) -
-                           truth_seconds(config, g.T, s.mask, speeds, false);
+        p.truth_seconds += truth_seconds(config, g.T, s.mask, speeds, true, o.dd_truth) -
+                           truth_seconds(config, g.T, s.mask, speeds, false, o.dd_truth);
     out.seconds += p.truth_seconds;
     out.scenarios.push_back(std::move(p));
   }
@@ -304,7 +317,8 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   // Memory at the peak: the weights as given, each rounded copy, a kernel
   // set's own copy while it runs (4 bytes per parameter each), the truths
   // of one sequence kept while its scenarios run (op level, in double, with
-  // the replay's float32 inputs), and the 50-digit reference computing one.
+  // the replay's float32 inputs), and the reference computing one (at 50
+  // digits, or double-double with --precision dd).
   const uint64_t weights = reference::weight_bytes(config);
   const int variants =
       1 + static_cast<int>(std::count_if(o.sets.begin(), o.sets.end(),
@@ -312,7 +326,9 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   const uint64_t trace = reference::trace_elements(config, longest, TraceLevel::ops);
   plan.bytes = weights * (1 + variants + 1) +
                uint64_t(std::max(truths_at_longest, 1)) * trace * (8 + (o.replay ? 8 + 4 : 0)) +
-               reference::run_bytes(config, longest, reference::Precision::digits50,
+               reference::run_bytes(config, longest,
+                                    o.dd_truth ? reference::Precision::dd
+                                               : reference::Precision::digits50,
                                     TraceLevel::ops, Mode::full);
   return plan;
 }

@@ -41,6 +41,7 @@ struct PlanSpeeds {
   reference::Speed stochastic;  // StochasticFloat, on `threads`
   reference::Speed float32;     // one thread (the reordered-sum kernel sets)
   reference::Speed float64;     // on `threads` (the gains)
+  reference::Speed dd;          // double-double, on `threads` (a --precision dd truth)
   std::string measured;         // "measured now", or "measured <date>, kept in the truth cache"
 };
 
@@ -55,7 +56,11 @@ PlanSpeeds plan_speeds(const TruthCache& cache, int threads);
 // Seconds of the truth of one (weights, tokens of length T, mask): the
 // reference, the ensemble and the gains; plus, with `replay`, the replay
 // reference.
-double truth_seconds(const Config& config, int T, Mask mask, const PlanSpeeds& speeds, bool replay);
+// `dd`: the truth at double-double plus its 50-digit check of the first
+// kDdCheckedTokens positions (oracle/dd_truth.h); the replay reference stays
+// at 50 digits.
+double truth_seconds(const Config& config, int T, Mask mask, const PlanSpeeds& speeds, bool replay,
+                     bool dd = false);
 
 struct PlanOptions {
   uint64_t seed = 1;
@@ -63,6 +68,7 @@ struct PlanOptions {
   double budget_seconds = 600;  // for the truths (--budget-minutes); 0: T = 1 alone
   bool full_context = false;    // the whole default plan, whatever it costs
   bool replay = true;
+  bool dd_truth = false;                          // truths at double-double (--precision dd)
   std::string filter;                             // as ConformanceOptions::filter
   std::vector<const optimized::KernelSet*> sets;  // the kernel sets judged
 };

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/tokens.h"
+#include "oracle/dd_truth.h"
 #include "oracle/heatmap_svg.h"
 
 namespace gpt2::oracle {
@@ -20,6 +21,21 @@ nlohmann::ordered_json number(double x) {
 }
 
 }  // namespace
+
+// The --precision dd line: how the truths were certified (oracle/dd_truth.h).
+std::string dd_truth_text(const ConformanceReport& r) {
+  std::string out = "double-double (--precision dd): " + std::to_string(r.dd_truths) +
+                    " truths certified against 50 digits on (up to) their first " +
+                    std::to_string(kDdCheckedTokens) +
+                    " positions and an a-priori bound beyond";
+  if (r.dd_truths > 0)
+    out += ", at least " + std::to_string(r.dd_min_certified_digits) + " digits on every tensor";
+  if (r.dd_fallbacks > 0)
+    out += "; " + std::to_string(r.dd_fallbacks) +
+           " computed at 50 digits instead (fewer than " + std::to_string(kMinDdCertifiedDigits) +
+           " digits certified)";
+  return out + "\n";
+}
 
 std::string replay_section(const ConformanceReport& report) {
   // Per kernel set, in the order they first appear: either every op of
@@ -177,6 +193,7 @@ std::string format_table_tail(const ConformanceReport& report) {
         "(\"row r\": the first row with a finding, or the worst); a set that declares batch "
         "invariance is also held to its rows run alone, bit for bit\n";
   if (any_replay) out += replay_section(report);
+  if (report.truth_precision == "dd") out += "\ntruth: " + dd_truth_text(report);
   out += "\nbudget: " + report.budget_rule + "\n";
   out += "ratio = max error / budget; a tensor fails above 1.\n";
   // The quantization effect of weight-rounding kernel sets, reported only.
@@ -256,6 +273,12 @@ std::string format_json(const ConformanceReport& report) {
                  {"n_embd", c.n_embd},         {"n_positions", c.n_ctx},
                  {"vocab_size", c.vocab_size}, {"layer_norm_epsilon", c.layer_norm_epsilon}};
   j["budget_rule"] = report.budget_rule;
+  if (report.truth_precision == "dd") {  // absent for 50-digit truths (as before the dd tier)
+    j["truth"] = {{"precision", "dd"}};
+    j["truth"]["dd_truths"] = report.dd_truths;
+    j["truth"]["dd_min_certified_digits"] = report.dd_min_certified_digits;
+    j["truth"]["fell_back_to_50_digits"] = report.dd_fallbacks;
+  }
   j["passed"] = report.passed();
   j["complete"] = report.complete;
   j["results_planned"] =

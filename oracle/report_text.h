@@ -32,6 +32,8 @@ inline std::string precision_words(reference::Precision p) {
       return "50 digits";
     case reference::Precision::digits100:
       return "100 digits";
+    case reference::Precision::dd:
+      return "double-double";
   }
   GPT2_CHECK(false, "unknown Precision");
 }

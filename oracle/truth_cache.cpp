@@ -284,14 +284,14 @@ std::vector<Budget> decode_budgets(const CacheEntry& e, const std::string& prefi
 
 TruthKey reference_key(const std::string& weights_sha256, const Config& config,
                        const std::vector<int>& tokens, Mask mask, uint64_t seed,
-                       const std::string& kind) {
+                       const std::string& kind, const std::string& precision) {
   TruthKey k;
   k.kind = kind;
   k.weights = weights_sha256;
   k.config = config;
   k.tokens = tokens;
   k.mask = mask;
-  k.precision = "50";
+  k.precision = precision;
   k.level = TraceLevel::ops;
   k.seed = seed;
   return k;
@@ -309,6 +309,12 @@ CacheEntry encode_reference(const Reference& r, const std::string& key,
   e.arrays.emplace_back("shared_errors", r.shared_errors);
   e.arrays.emplace_back("float32_errors", r.float32_errors);
   encode_budgets(e, "budgets", r.budgets);
+  if (r.truth_precision != "50") {  // a dd truth's certificate; 50-digit entries stay as they were
+    e.fields["truth_precision"] = r.truth_precision;
+    e.fields["checked_tokens"] = std::to_string(r.checked_tokens);
+    e.arrays.emplace_back("certified_digits",
+                          std::vector<double>(r.certified_digits.begin(), r.certified_digits.end()));
+  }
   return e;
 }
 
@@ -321,6 +327,20 @@ Reference decode_reference(const CacheEntry& e, const Config& config, int n_toke
   r.shared_errors = e.array("shared_errors", static_cast<long long>(n), source);
   r.float32_errors = e.array("float32_errors", static_cast<long long>(n), source);
   r.budgets = decode_budgets(e, "budgets", n);
+  if (e.fields.count("truth_precision")) {
+    r.truth_precision = e.field("truth_precision", source);
+    if (r.truth_precision != "dd") throw InputError(source + ": truth_precision is not \"dd\"");
+    try {
+      r.checked_tokens = std::stoi(e.field("checked_tokens", source));
+    } catch (const std::exception&) {
+      throw InputError(source + ": checked_tokens is not a number");
+    }
+    for (double d : e.array("certified_digits", static_cast<long long>(n), source)) {
+      if (!(d >= 0 && d <= 50 && d == std::floor(d)))
+        throw InputError(source + ": certified_digits holds " + std::to_string(d));
+      r.certified_digits.push_back(static_cast<int>(d));
+    }
+  }
   return r;
 }
 
@@ -362,13 +382,18 @@ ReplayReference decode_replay_reference(const CacheEntry& e, const Config& confi
 Reference cached_reference(const TruthCache& cache, const Weights<float>& weights,
                            const std::string& weights_sha256, const std::vector<int>& tokens,
                            Mask mask, uint64_t seed, int threads, bool progress,
-                           const std::string& description) {
+                           const std::string& description, const TruthPrecision& precision) {
   const Config& config = weights.config;
-  const std::string key = reference_key(weights_sha256, config, tokens, mask, seed).key();
+  const std::string precision_text =
+      precision.precision == reference::Precision::dd
+          ? "dd/" + std::to_string(precision.dd_checked_tokens)
+          : std::string(reference::precision_name(precision.precision));
+  const std::string key =
+      reference_key(weights_sha256, config, tokens, mask, seed, "reference", precision_text).key();
   return cache.fetch<Reference>(
       "reference", key, description,
       [&](const CacheEntry& e) { return decode_reference(e, config, int(tokens.size())); },
-      [&] { return compute_reference(weights, tokens, mask, seed, threads, progress); },
+      [&] { return compute_reference(weights, tokens, mask, seed, threads, progress, precision); },
       [&](const Reference& r) { return encode_reference(r, key, description); });
 }
 

@@ -129,9 +129,11 @@ class TruthCache {
 
 // The key of compute_reference(weights, tokens, mask, seed) and of its
 // replay reference (kind "replay"). `weights_sha256` of the weights.
+// `precision`: "50", or "dd/<checked tokens>" for a dd truth (its certificate
+// depends on how many positions were checked against 50 digits).
 TruthKey reference_key(const std::string& weights_sha256, const Config& config,
                        const std::vector<int>& tokens, Mask mask, uint64_t seed,
-                       const std::string& kind = "reference");
+                       const std::string& kind = "reference", const std::string& precision = "50");
 
 CacheEntry encode_reference(const Reference& r, const std::string& key,
                             const std::string& description);
@@ -159,7 +161,7 @@ std::vector<Budget> decode_budgets(const CacheEntry& e, const std::string& prefi
 Reference cached_reference(const TruthCache& cache, const Weights<float>& weights,
                            const std::string& weights_sha256, const std::vector<int>& tokens,
                            Mask mask, uint64_t seed, int threads, bool progress,
-                           const std::string& description);
+                           const std::string& description, const TruthPrecision& precision = {});
 // compute_replay_reference (every op) through the cache.
 ReplayReference cached_replay_reference(const TruthCache& cache, const Weights<float>& weights,
                                         const std::string& weights_sha256,

@@ -42,6 +42,8 @@ uint64_t scalar_bytes(Precision precision) {
       return sizeof(Real50);
     case Precision::digits100:
       return sizeof(Real100);
+    case Precision::dd:
+      return sizeof(DoubleDouble);
   }
   GPT2_CHECK(false, "unknown Precision");
 }
@@ -74,13 +76,15 @@ Speed calibrate(Precision precision, int threads) {
       return measure_speed<Real50>(threads);
     case Precision::digits100:
       return measure_speed<Real100>(threads);
+    case Precision::dd:
+      return measure_speed<DoubleDouble>(threads);
   }
   GPT2_CHECK(false, "unknown Precision");
 }
 
 std::optional<TimeEstimate> estimate_time(const Work& work, Precision precision, int threads) {
   // Per thread, faster than any machine this was measured on.
-  const double optimistic_ns[] = {0.2, 0.2, 15, 20};  // f32, f64, 50, 100
+  const double optimistic_ns[] = {0.2, 0.2, 15, 20, 0.5};  // f32, f64, 50, 100, dd
   const double guess =
       work.multiply_adds * optimistic_ns[static_cast<int>(precision)] * 1e-9 / std::max(threads, 1);
   if (guess < 1) return std::nullopt;

@@ -2,7 +2,8 @@
 //
 // forward<Real> reads the weights as they were stored (Weights<float>) and
 // computes in Real: it is explicitly instantiated for float and double
-// (forward_native.cpp) and for Real50 and Real100 (forward_multiprecision.cpp).
+// (forward_native.cpp), for Real50 and Real100 (forward_multiprecision.cpp)
+// and for DoubleDouble (forward_double_double.cpp).
 // Weights already held at Real (Weights<Real50>, Weights<Real100>: the
 // reference as it was before weights stayed float, and a test's hand-made
 // weights that no float holds) are instantiated too
@@ -19,6 +20,7 @@
 
 #include "model/trace.h"
 #include "model/weights.h"
+#include "reference/double_double.h"
 #include "reference/real.h"
 #include "reference/reference.h"
 
@@ -40,6 +42,8 @@ extern template Trace<Real50> forward(const Weights<float>&, const std::vector<i
                                       const Options&);
 extern template Trace<Real100> forward(const Weights<float>&, const std::vector<int>&,
                                        const Options&);
+extern template Trace<DoubleDouble> forward(const Weights<float>&, const std::vector<int>&,
+                                            const Options&);
 extern template Trace<Real50> forward(const Weights<Real50>&, const std::vector<int>&,
                                       const Options&);
 extern template Trace<Real100> forward(const Weights<Real100>&, const std::vector<int>&,
@@ -69,6 +73,8 @@ extern template std::vector<Trace<Real50>> forward_batch(const Weights<float>&,
 extern template std::vector<Trace<Real100>> forward_batch(const Weights<float>&,
                                                           const std::vector<std::vector<int>>&,
                                                           Padding, const Options&);
+extern template std::vector<Trace<DoubleDouble>> forward_batch(
+    const Weights<float>&, const std::vector<std::vector<int>>&, Padding, const Options&);
 
 // The name of a scalar in progress lines: precision_name() of the four
 // instantiated here, "custom" for any other scalar a caller instantiates
@@ -79,6 +85,7 @@ const char* scalar_name() {
   if constexpr (std::is_same_v<Real, double>) return precision_name(Precision::f64);
   if constexpr (std::is_same_v<Real, Real50>) return precision_name(Precision::digits50);
   if constexpr (std::is_same_v<Real, Real100>) return precision_name(Precision::digits100);
+  if constexpr (std::is_same_v<Real, DoubleDouble>) return precision_name(Precision::dd);
   return "custom";
 }
 

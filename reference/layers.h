@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "model/error.h"
+#include "reference/dd_kernels.h"
+#include "reference/double_double.h"
 #include "reference/parallel.h"
 #include "reference/weight_product.h"
 
@@ -104,6 +106,33 @@ void layer_norm(std::vector<Real>& y, const std::vector<Real>& x, const std::vec
 // Columns of y computed together by one work item of `linear`.
 inline constexpr int kLinearColumnBlock = 64;
 
+// linear's columns [j_begin, j_end) at Real = DoubleDouble: the same sums in
+// the same order as the loop in `linear` (y[t][j] += x[t][i]·W[i][j] for i
+// ascending, then + b[j]), with the accumulators of the block held as hi and
+// lo arrays so that the loop over j is dd_multiply_add_row
+// (reference/dd_kernels.h), vectorised across columns: bit-identical to the
+// scalar loop (reference/dd_kernels_test.cpp).
+template <class Weight>
+void linear_block_dd(std::vector<DoubleDouble>& y, const std::vector<DoubleDouble>& x,
+                     const std::vector<Weight>& w, const std::vector<Weight>& b, int T, int in,
+                     int out, int j_begin, int j_end) {
+  const int n = j_end - j_begin;
+  std::vector<double> hi(static_cast<size_t>(T) * n, 0.0), lo(hi.size(), 0.0), w_row(n);
+  for (int i = 0; i < in; ++i) {
+    for (int j = 0; j < n; ++j)  // W[i][j_begin .. j_end), exactly
+      w_row[j] = static_cast<double>(w[static_cast<size_t>(i) * out + j_begin + j]);
+    for (int t = 0; t < T; ++t)
+      dd_multiply_add_row(&hi[static_cast<size_t>(t) * n], &lo[static_cast<size_t>(t) * n],
+                          x[static_cast<size_t>(t) * in + i], w_row.data(), n);
+  }
+  for (int t = 0; t < T; ++t)
+    for (int j = 0; j < n; ++j) {
+      const size_t k = static_cast<size_t>(t) * n + j;
+      y[static_cast<size_t>(t) * out + j_begin + j] =
+          DoubleDouble(hi[k], lo[k]) + as_real<DoubleDouble>(b[j_begin + j]);
+    }
+}
+
 // y = x·W + b   (GPT-2's Conv1D: W stored [in, out], not transposed)
 //   y[t][j] = (Σ_i x[t][i]·W[i][j]) + b[j],  the sum taken over i in ascending order.
 // y: [T, out] (resized);  x: [T, in];  W: [in, out];  b: [out].
@@ -124,6 +153,10 @@ void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<
   parallel.for_each(blocks, cost, [&](int64_t block) {
     const int j_begin = static_cast<int>(block) * kLinearColumnBlock;
     const int j_end = std::min(out, j_begin + kLinearColumnBlock);
+    if constexpr (std::is_same_v<Real, DoubleDouble>) {
+      linear_block_dd(y, x, w, b, T, in, out, j_begin, j_end);
+      return;
+    }
     WeightRow<Real, Weight> w_row(j_end - j_begin);  // W[i][j_begin .. j_end)
     MultiplyAdd<Real> multiply_add;
     for (int i = 0; i < in; ++i) {
@@ -151,7 +184,10 @@ struct GeluTanh {
   Real cubic_coefficient;
   GeluTanh() {
     using std::sqrt;
-    sqrt_2_over_pi = sqrt(Real(2) / boost::math::constants::pi<Real>());
+    if constexpr (std::is_same_v<Real, DoubleDouble>)
+      sqrt_2_over_pi = sqrt(Real(2) / dd_pi());  // Boost's constants need a Boost number
+    else
+      sqrt_2_over_pi = sqrt(Real(2) / boost::math::constants::pi<Real>());
     cubic_coefficient = decimal<Real>("0.044715");
   }
   Real operator()(const Real& x) const {
@@ -181,6 +217,32 @@ void add_in_place(std::vector<Real>& x, const std::vector<Real>& y) {
 // by one work item of `logits`.
 inline constexpr int kLogitsColumnBlock = 64;
 
+// logits' vocabulary entries [v_begin, v_end) at Real = DoubleDouble: the
+// same sums in the same order as the loop in `logits` (sum += h[t][c]·wte[v][c]
+// for c ascending), vectorised across v: the block's rows of wte are first
+// laid out column by column (panel[c][v - v_begin], exactly as doubles) so
+// that the loop over v is dd_multiply_add_row. Bit-identical to the scalar
+// loop (reference/dd_kernels_test.cpp).
+template <class Weight>
+void logits_block_dd(std::vector<DoubleDouble>& logits, const std::vector<DoubleDouble>& h,
+                     const std::vector<Weight>& wte, int T, int C, int V, int v_begin, int v_end) {
+  const int n = v_end - v_begin;
+  std::vector<double> panel(static_cast<size_t>(C) * n), hi(n), lo(n);
+  for (int v = 0; v < n; ++v)
+    for (int c = 0; c < C; ++c)
+      panel[static_cast<size_t>(c) * n + v] =
+          static_cast<double>(wte[static_cast<size_t>(v_begin + v) * C + c]);
+  for (int t = 0; t < T; ++t) {
+    std::fill(hi.begin(), hi.end(), 0.0);
+    std::fill(lo.begin(), lo.end(), 0.0);
+    for (int c = 0; c < C; ++c)
+      dd_multiply_add_row(hi.data(), lo.data(), h[static_cast<size_t>(t) * C + c],
+                          &panel[static_cast<size_t>(c) * n], n);
+    for (int v = 0; v < n; ++v)
+      logits[static_cast<size_t>(t) * V + v_begin + v] = DoubleDouble(hi[v], lo[v]);
+  }
+}
+
 // logits[t][v] = Σ_c h[t][c]·wte[v][c]   (GPT-2's lm_head, tied to wte:
 // logits = h·wteᵀ, no bias), the sum taken over c in ascending order.
 // logits: [T, V] (resized);  h: [T, C] (after ln_f);  wte: [V, C].
@@ -196,6 +258,10 @@ void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::ve
   parallel.for_each(blocks, cost, [&](int64_t block) {
     const int v_begin = static_cast<int>(block) * kLogitsColumnBlock;
     const int v_end = std::min(V, v_begin + kLogitsColumnBlock);
+    if constexpr (std::is_same_v<Real, DoubleDouble>) {
+      logits_block_dd(logits, h, wte, T, C, V, v_begin, v_end);
+      return;
+    }
     WeightRow<Real, Weight> embedding_row(C);  // wte[v]
     MultiplyAdd<Real> multiply_add;
     for (int v = v_begin; v < v_end; ++v) {

@@ -19,10 +19,14 @@ namespace gpt2::reference {
 // microseconds.
 inline constexpr int64_t kMinNanosecondsPerThread = 200'000;
 
+struct DoubleDouble;  // reference/double_double.h
+
 // Rough cost of one multiply-add of Real, for the estimate above: a hardware
-// float or double ~1 ns, a multiprecision number ~100 ns (see reference/real.h).
+// float or double ~1 ns, a double-double ~4 ns (scalar), a multiprecision
+// number ~100 ns (see reference/real.h).
 template <class Real>
 constexpr int64_t multiply_add_nanoseconds() {
+  if constexpr (std::is_same_v<Real, DoubleDouble>) return 4;
   return std::is_floating_point_v<Real> ? 1 : 100;
 }
 

@@ -13,7 +13,8 @@ Precision parse_precision(const std::string& text) {
   if (text == "f64") return Precision::f64;
   if (text == "50") return Precision::digits50;
   if (text == "100") return Precision::digits100;
-  throw InputError("--precision: expected f32, f64, 50 or 100, found '" + text + "'");
+  if (text == "dd") return Precision::dd;
+  throw InputError("--precision: expected f32, f64, 50, 100 or dd, found '" + text + "'");
 }
 
 const char* precision_name(Precision precision) {
@@ -26,6 +27,8 @@ const char* precision_name(Precision precision) {
       return "50";
     case Precision::digits100:
       return "100";
+    case Precision::dd:
+      return "dd";
   }
   GPT2_CHECK(false, "unknown Precision");
 }
@@ -65,6 +68,8 @@ std::vector<Trace<double>> run_batch(const Weights<float>& weights,
       return run_batch_at<Real50>(weights, rows, padding, options);
     case Precision::digits100:
       return run_batch_at<Real100>(weights, rows, padding, options);
+    case Precision::dd:
+      return run_batch_at<DoubleDouble>(weights, rows, padding, options);
   }
   GPT2_CHECK(false, "unknown Precision");
 }
@@ -81,6 +86,8 @@ Trace<double> run(const Weights<float>& weights, const std::vector<int>& tokens,
       return run_at<Real50>(weights, tokens, options);
     case Precision::digits100:
       return run_at<Real100>(weights, tokens, options);
+    case Precision::dd:
+      return run_at<DoubleDouble>(weights, tokens, options);
   }
   GPT2_CHECK(false, "unknown Precision");
 }

@@ -17,14 +17,16 @@
 
 namespace gpt2::reference {
 
-// The scalar the reference computes in: float, double, or Boost.Multiprecision
-// types of 50 (the truth, see DESIGN) and 100 significant decimal digits
-// (the check on the truth's own accuracy). Types: reference/real.h.
-enum class Precision { f32, f64, digits50, digits100 };
+// The scalar the reference computes in: float, double, Boost.Multiprecision
+// types of 50 (the truth, docs/architecture.md) and 100 significant decimal
+// digits (the check on the truth's own accuracy; reference/real.h), or
+// double-double (~32 digits, the fast truth tier, checked against 50 digits:
+// reference/double_double.h and reference/dd_certify.h).
+enum class Precision { f32, f64, digits50, digits100, dd };
 
-// "f32", "f64", "50", "100" (the CLI's --precision); InputError otherwise.
+// "f32", "f64", "50", "100", "dd" (the CLI's --precision); InputError otherwise.
 Precision parse_precision(const std::string& text);
-const char* precision_name(Precision precision);  // "f32", "f64", "50", "100"
+const char* precision_name(Precision precision);  // "f32", "f64", "50", "100", "dd"
 
 struct Options {
   // Mask::causal: query position i sees keys 0..i; Mask::none: every key of

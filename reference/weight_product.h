@@ -42,6 +42,7 @@
 #include <type_traits>
 
 #include "model/error.h"
+#include "reference/double_double.h"
 
 namespace gpt2::reference {
 
@@ -103,10 +104,14 @@ class MpfrWeight {
   mpfr_t value_;
 };
 
-// A weight made ready for Real's products: MpfrWeight for an MPFR Real,
-// Real itself otherwise.
+// A weight made ready for Real's products: MpfrWeight for an MPFR Real, a
+// double for DoubleDouble (whose product with a double, DWTimesFP3, is
+// cheaper and tighter than with a double-double whose low word is 0), Real
+// itself otherwise.
 template <class Real>
-using ExactWeight = std::conditional_t<is_mpfr_v<Real>, MpfrWeight, Real>;
+using ExactWeight =
+    std::conditional_t<is_mpfr_v<Real>, MpfrWeight,
+                       std::conditional_t<std::is_same_v<Real, DoubleDouble>, double, Real>>;
 
 // acc += x·w, with the product rounded to Real and then the sum rounded to
 // Real, as `acc += x * w` does; w is an activation (Real) or a weight
@@ -126,6 +131,11 @@ class MultiplyAdd {
   void operator()(Real& acc, const Real& x, const MpfrWeight& w) requires is_mpfr_v<Real> {
     mpfr_mul(product_.backend().data(), x.backend().data(), w.get(), MPFR_RNDN);
     mpfr_add(acc.backend().data(), acc.backend().data(), product_.backend().data(), MPFR_RNDN);
+  }
+  // A double-double times a weight: DWTimesFP3 then AccurateDWPlusDW, the
+  // element operation of reference/dd_kernels.h.
+  void operator()(Real& acc, const Real& x, double w) requires std::is_same_v<Real, DoubleDouble> {
+    acc = acc + times_double(x, w);
   }
 
  private:
@@ -159,6 +169,8 @@ class WeightRow {
       return static_cast<const MpfrWeight&>(converted_[j]);
     } else if constexpr (std::is_same_v<Real, Weight>) {
       return static_cast<const Real&>(stored_[j]);
+    } else if constexpr (std::is_same_v<Real, DoubleDouble>) {
+      return static_cast<double>(stored_[j]);  // exact: ExactWeight<DoubleDouble>
     } else {
       return as_real<Real>(stored_[j]);
     }

@@ -27,6 +27,7 @@
 #include <mutex>
 
 #include "model/init.h"
+#include "reference/row_kernel.h"
 
 namespace gpt2::oracle {
 
@@ -58,6 +59,12 @@ class StochasticFloat {
     std::unique_lock<std::mutex> lock_;
   };
 
+  // The running session's seed (0 outside a session).
+  static uint64_t session_seed() { return seed_.load(std::memory_order_relaxed); }
+  // The operation codes `round` hashes (+ is 1, · is 3): the vectorised row
+  // of oracle/stochastic_rows.cpp uses the same.
+  static constexpr uint32_t kAdd = 1, kMultiply = 3;
+
   // Rounds `exact` (the double result of operation `op` on a and b) to a
   // float neighbour chosen by the hash of (seed, op, a, b). Inline: it is
   // every operation of a stochastic run.
@@ -84,13 +91,13 @@ class StochasticFloat {
   }
 
   friend StochasticFloat operator+(StochasticFloat a, StochasticFloat b) {
-    return round(double(a.value_) + double(b.value_), 1, a.value_, b.value_);
+    return round(double(a.value_) + double(b.value_), kAdd, a.value_, b.value_);
   }
   friend StochasticFloat operator-(StochasticFloat a, StochasticFloat b) {
     return round(double(a.value_) - double(b.value_), 2, a.value_, b.value_);
   }
   friend StochasticFloat operator*(StochasticFloat a, StochasticFloat b) {
-    return round(double(a.value_) * double(b.value_), 3, a.value_, b.value_);
+    return round(double(a.value_) * double(b.value_), kMultiply, a.value_, b.value_);
   }
   friend StochasticFloat operator/(StochasticFloat a, StochasticFloat b) {
     return round(double(a.value_) / double(b.value_), 4, a.value_, b.value_);
@@ -133,7 +140,25 @@ class StochasticFloat {
   float value_ = 0.0f;
 };
 
+// acc[j] = acc[j] + x·w[j] for j < n, every + and · rounded by `round`
+// exactly as the scalar operators do, 8 or 4 columns at a time where the CPU
+// has AVX-512 or AVX2 (oracle/stochastic_rows.cpp; the same bits on every
+// path: oracle/stochastic_rows_test.cpp).
+void stochastic_multiply_add_row(StochasticFloat* acc, StochasticFloat x, const float* w, int n);
+
 }  // namespace gpt2::oracle
+
+// The reference's projections and logits run their rows through it
+// (reference/row_kernel.h): declared here, beside the type, so that every
+// instantiation of the reference at StochasticFloat sees it.
+template <>
+struct gpt2::reference::RowKernel<gpt2::oracle::StochasticFloat> {
+  static constexpr bool kVectorised = true;
+  static void multiply_add(oracle::StochasticFloat* acc, const oracle::StochasticFloat& x,
+                           const float* w, int n) {
+    oracle::stochastic_multiply_add_row(acc, x, w, n);
+  }
+};
 
 // Lets generic code (Boost.Math's constants among it) treat the type as the
 // float it emulates.

@@ -25,6 +25,7 @@
 #include "reference/dd_kernels.h"
 #include "reference/double_double.h"
 #include "reference/parallel.h"
+#include "reference/row_kernel.h"
 #include "reference/weight_product.h"
 
 namespace gpt2::reference {
@@ -156,6 +157,18 @@ void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<
     if constexpr (std::is_same_v<Real, DoubleDouble>) {
       linear_block_dd(y, x, w, b, T, in, out, j_begin, j_end);
       return;
+    } else if constexpr (RowKernel<Real>::kVectorised) {
+      // The same loop with its innermost row vectorised (reference/row_kernel.h).
+      static_assert(std::is_same_v<Weight, float>, "a vectorised row reads float weights");
+      for (int i = 0; i < in; ++i)
+        for (int t = 0; t < T; ++t)
+          RowKernel<Real>::multiply_add(&y[static_cast<size_t>(t) * out + j_begin],
+                                        x[static_cast<size_t>(t) * in + i],
+                                        &w[static_cast<size_t>(i) * out + j_begin], j_end - j_begin);
+      for (int t = 0; t < T; ++t)
+        for (int j = j_begin; j < j_end; ++j)
+          y[static_cast<size_t>(t) * out + j] += as_real<Real>(b[j]);
+      return;
     }
     WeightRow<Real, Weight> w_row(j_end - j_begin);  // W[i][j_begin .. j_end)
     MultiplyAdd<Real> multiply_add;
@@ -260,6 +273,25 @@ void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::ve
     const int v_end = std::min(V, v_begin + kLogitsColumnBlock);
     if constexpr (std::is_same_v<Real, DoubleDouble>) {
       logits_block_dd(logits, h, wte, T, C, V, v_begin, v_end);
+      return;
+    } else if constexpr (RowKernel<Real>::kVectorised) {
+      // The same sums, vectorised across v as in logits_block_dd: the block's
+      // rows of wte laid out column by column, then acc[v] += h[t][c]·wte[v][c]
+      // for c ascending (reference/row_kernel.h).
+      static_assert(std::is_same_v<Weight, float>, "a vectorised row reads float weights");
+      const int n = v_end - v_begin;
+      std::vector<float> panel(static_cast<size_t>(C) * n);
+      for (int v = 0; v < n; ++v)
+        for (int c = 0; c < C; ++c)
+          panel[static_cast<size_t>(c) * n + v] = wte[static_cast<size_t>(v_begin + v) * C + c];
+      std::vector<Real> sums(n);
+      for (int t = 0; t < T; ++t) {
+        std::fill(sums.begin(), sums.end(), Real(0));
+        for (int c = 0; c < C; ++c)
+          RowKernel<Real>::multiply_add(sums.data(), h[static_cast<size_t>(t) * C + c],
+                                        &panel[static_cast<size_t>(c) * n], n);
+        std::copy(sums.begin(), sums.end(), &logits[static_cast<size_t>(t) * V + v_begin]);
+      }
       return;
     }
     WeightRow<Real, Weight> embedding_row(C);  // wte[v]

@@ -192,5 +192,6 @@ Verb add_decode_verb(CLI::App& app);
 Verb add_bench_verb(CLI::App& app);
 Verb add_kernels_verb(CLI::App& app);
 Verb add_cache_verb(CLI::App& app);
+Verb add_report_verb(CLI::App& app);
 
 }  // namespace gpt2::cli

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string_view>
 
@@ -12,15 +13,56 @@
 #include "model/files.h"
 #include "optimized/kernels.h"
 #include "plugin/host.h"
+#ifdef GPT2_ORACLE_MPI
+#include "reference/mpi_team.h"
+#endif
 
 namespace {
 
-int fail(const std::string& message) {
+#ifdef GPT2_ORACLE_MPI
+// The MPI job this process is a rank of (mpirun -np N gpt2-oracle ...), or
+// nullptr in a plain run.
+std::unique_ptr<gpt2::reference::MpiJob> g_mpi_job;
+#endif
+
+// One line on stderr and exit 2. In an MPI job every rank meets here after
+// bad input (each read the same input): rank 0 says it once. A rank that
+// fails alone says so with its rank and ends the job (the others may be
+// waiting for it in an exchange).
+int fail(const std::string& message, int code = 2) {
+#ifdef GPT2_ORACLE_MPI
+  if (g_mpi_job && g_mpi_job->size() > 1) {
+    if (g_mpi_job->all_arrive_within(10)) {
+      if (g_mpi_job->rank() == 0) std::fprintf(stderr, "gpt2-oracle: %s\n", message.c_str());
+      return code;
+    }
+    std::fprintf(stderr, "gpt2-oracle: rank %d of the MPI job: %s\n", g_mpi_job->rank(),
+                 message.c_str());
+    g_mpi_job->abort(code);
+  }
+#endif
   std::fprintf(stderr, "gpt2-oracle: %s\n", message.c_str());
-  return 2;
+  return code;
 }
 
 }  // namespace
+
+namespace gpt2::cli {
+
+const reference::Team* mpi_team() {
+#ifdef GPT2_ORACLE_MPI
+  return g_mpi_job.get();
+#else
+  return nullptr;
+#endif
+}
+
+bool writes_outputs() {
+  const reference::Team* team = mpi_team();
+  return !team || team->rank() == 0;
+}
+
+}  // namespace gpt2::cli
 
 int main(int argc, char** argv) {
   using namespace gpt2::cli;
@@ -28,6 +70,16 @@ int main(int argc, char** argv) {
   // serves gpt2-oracle on descriptor 3, then ends without atexit handlers.
   if (argc > 1 && std::string_view(argv[1]) == gpt2::plugin::kHostFlag)
     _exit(gpt2::plugin::plugin_host_main(argc, argv));
+#ifdef GPT2_ORACLE_MPI
+  // Started by mpirun: join the job. Rank 0 speaks and writes; the others
+  // compute their slices and stay silent (their stdout is dropped).
+  g_mpi_job = gpt2::reference::MpiJob::join_if_launched(&argc, &argv);
+  if (g_mpi_job && g_mpi_job->rank() != 0 && !std::freopen("/dev/null", "w", stdout))
+    return fail("rank " + std::to_string(g_mpi_job->rank()) + ": cannot silence stdout");
+  struct EndJob {  // MPI_Finalize after every verb's return
+    ~EndJob() { g_mpi_job.reset(); }
+  } end_job;
+#endif
   // An interrupted run removes the temporaries of the outputs it was writing.
   gpt2::install_signal_cleanup();
   CLI::App app{
@@ -70,8 +122,7 @@ int main(int argc, char** argv) {
       return fail(e.what());
     } catch (const gpt2::optimized::KernelSetFailure& e) {
       // A plugin that crashed or hung while loading: its failure, not bad input.
-      std::fprintf(stderr, "gpt2-oracle: %s\n", e.what());
-      return 1;
+      return fail(e.what(), 1);
     } catch (const std::bad_alloc&) {
       return fail(verb.command->get_name() + ": out of memory");
     } catch (const std::exception& e) {

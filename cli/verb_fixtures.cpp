@@ -24,6 +24,7 @@
 #include "oracle/plan.h"
 #include "oracle/truth_cache.h"
 #include "reference/cost.h"
+#include "reference/team.h"
 
 namespace gpt2::cli {
 
@@ -55,6 +56,16 @@ struct VerifyArgs {
   int threads = 0;
   bool progress = false;
 };
+
+// The truth cache's directory, or none in an MPI job: its ranks would race
+// on the same entries, and a rank finding a truth another does not would
+// leave the others waiting in an exchange.
+std::string truth_cache_directory(const TruthCacheOption& option) {
+  if (!mpi_team()) return option.directory();
+  if (writes_outputs() && (!option.disabled))
+    std::fprintf(stderr, "gpt2-oracle: note: under mpirun the truth cache is not used\n");
+  return "";
+}
 
 // The memory and time of a case, estimated before the weights are read: the
 // truth with its ensemble and budgets (oracle/plan.h), then the same pass
@@ -110,6 +121,11 @@ int generate_case(const GenerateArgs& a, const Config& config, Prompt prompt,
   o.trace_level = parse_trace_level(a.trace_level);
   o.threads = threads;
   o.replace = a.replace;
+  o.write_files = writes_outputs();
+  o.progress = o.progress && writes_outputs();
+  // Under mpirun, every 50- and 100-digit pass of the case is split across
+  // the ranks (the truth, the certification); the rest runs on each.
+  const reference::TeamScope team(mpi_team());
   const fixtures::GenerateResult r = fixtures::generate_case(weights, o, a.out);
   if (!r.certified) {
     std::fprintf(stderr,
@@ -135,8 +151,8 @@ int generate(const GenerateArgs& a) {
         "fixtures generate: --activations applies to verbs that run a preset; a case names its "
         "preset, so export the scaled preset (gpt2-oracle export --activations gpt2) and "
         "generate from that checkpoint");
-  fixtures::check_case_output(a.out, a.replace);  // before any work
-  const oracle::TruthCache cache(a.cache.directory());
+  if (writes_outputs()) fixtures::check_case_output(a.out, a.replace);  // before any work
+  const oracle::TruthCache cache(truth_cache_directory(a.cache));
   const Config config = a.source.config();
   std::optional<Gpt2Tokenizer> tokenizer;
   Prompt prompt = a.input.resolve(config, a.source, tokenizer);
@@ -198,9 +214,11 @@ int generate_set(const GenerateSetArgs& s) {
   std::vector<Ready*> mine;
   for (size_t i = 0; i < ready.size(); ++i)
     if (!shard || shard_of[i] == shard->index) mine.push_back(&ready[i]);
-  if (std::error_code ec; (std::filesystem::create_directories(s.common.out, ec), ec))
+  if (std::error_code ec;
+      writes_outputs() && (std::filesystem::create_directories(s.common.out, ec), ec))
     throw InputError("--out " + s.common.out + ": cannot create the directory: " + ec.message());
   for (Ready* r : mine) {
+    if (!writes_outputs()) break;
     try {
       fixtures::check_case_output(r->args.out, r->args.replace);
     } catch (const InputError& e) {
@@ -212,7 +230,7 @@ int generate_set(const GenerateSetArgs& s) {
                        " cases)").c_str()
                     : "");
   std::fflush(stdout);
-  const oracle::TruthCache cache(s.common.cache.directory());
+  const oracle::TruthCache cache(truth_cache_directory(s.common.cache));
   int verdict = 0;
   for (Ready* r : mine)
     verdict = std::max(verdict, generate_case(r->args, r->config, std::move(r->prompt), cache));

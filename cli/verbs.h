@@ -15,7 +15,18 @@
 #include "model/weights.h"
 #include "reference/cost.h"
 
+namespace gpt2::reference {
+class Team;
+}
+
 namespace gpt2::cli {
+
+// Under mpirun (a build with GPT2_ORACLE_MPI): the job's ranks, which split
+// every 50- and 100-digit reference pass (reference/team.h); nullptr in a
+// plain run. Every rank runs the verb alike; only rank 0 writes files and
+// prints (writes_outputs), the others write nothing.
+const reference::Team* mpi_team();
+bool writes_outputs();
 
 struct Verb {
   CLI::App* command = nullptr;

@@ -17,6 +17,8 @@
 
 namespace gpt2::reference {
 
+class Team;  // reference/team.h
+
 // The scalar the reference computes in: float, double, or Boost.Multiprecision
 // types of 50 (the truth, see DESIGN) and 100 significant decimal digits
 // (the check on the truth's own accuracy). Types: reference/real.h.
@@ -49,6 +51,11 @@ struct Options {
   // the padding columns' keys (model/batch.h). false is an ablation: padding
   // keys visible like real ones, the position ids unchanged.
   bool padding_mask = true;
+  // The ranks a 50- or 100-digit pass is split across, tensor-parallel
+  // (reference/team.h; an MPI job, reference/mpi_team.h); nullptr: this
+  // process alone. Every rank must make the same calls with the same
+  // arguments. float, double, other scalars and batches ignore it.
+  const Team* team = nullptr;
 };
 
 // Runs the reference at `precision` on `weights` (kept as they are: only

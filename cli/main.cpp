@@ -116,6 +116,21 @@ int main(int argc, char** argv) {
   }
   for (const Verb& verb : verbs) {
     if (!verb.command->parsed()) continue;
+#ifdef GPT2_ORACLE_MPI
+    // Only the verbs that split their truths across the ranks, and write
+    // from rank 0 alone, run under mpirun; any other would run N times over
+    // and N ranks would write its outputs.
+    if (g_mpi_job && g_mpi_job->size() > 1) {
+      const std::string name = verb.command->get_name();
+      const bool splits = name == "run" ||
+                          (name == "fixtures" && (verb.command->got_subcommand("generate") ||
+                                                  verb.command->got_subcommand("generate-set")));
+      if (!splits)
+        return fail(name + ": does not run under mpirun (run --impl reference, fixtures generate "
+                           "and fixtures generate-set split their work across the ranks; run "
+                           "the others as one process)");
+    }
+#endif
     try {
       return verb.run();
     } catch (const gpt2::InputError& e) {

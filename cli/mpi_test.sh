@@ -7,7 +7,8 @@
 #   fixtures-np2    fixtures generate under 2 ranks: the same case, byte for byte
 #   killed-rank     rank 1 killed mid-run: the job fails, mpirun names rank 1,
 #                   and nothing is left under the output's name (nor a temporary)
-#   bad-input       bad input under 2 ranks: exit 2, our one line said once
+#   bad-input       bad input under 2 ranks: exit 2, our one line said once;
+#                   a verb that does not split its work is refused alike
 set -u
 binary=$1 mpirun=$2 case=$3
 # CI runs as root; Open MPI refuses that unless told (its documented variables).
@@ -57,6 +58,12 @@ bad-input)
   [ "$(grep -c '^gpt2-oracle: ' err.txt)" = 1 ] || { cat err.txt; fail "not one line of ours"; }
   grep -q "^gpt2-oracle: --tokens: token 1 is 999" err.txt || { cat err.txt; fail "the line"; }
   [ ! -e x.safetensors ] || fail "an output was written"
+  # A verb that does not split its work is refused, once, before any work.
+  mpi 2 $binary conformance --model tiny --json c.json 2>err.txt
+  [ $? -eq 2 ] || fail "conformance under mpirun not refused"
+  [ "$(grep -c '^gpt2-oracle: conformance: does not run under mpirun' err.txt)" = 1 ] ||
+    { cat err.txt; fail "not one line saying so"; }
+  [ ! -e c.json ] || fail "conformance wrote its report"
   ;;
 *) fail "unknown case" ;;
 esac

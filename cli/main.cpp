@@ -13,6 +13,7 @@
 #include "model/files.h"
 #include "optimized/kernels.h"
 #include "plugin/host.h"
+#include "reference/team.h"
 #ifdef GPT2_ORACLE_MPI
 #include "reference/mpi_team.h"
 #endif

@@ -111,6 +111,7 @@ std::vector<Trace<Real>> split_forward(const Weights<float>& weights, const std:
     threads.emplace_back([&, r, options]() mutable {
       options.team = &teams.rank(r);
       traces[r] = forward<Real>(weights, tokens, options);
+      mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);  // this thread's MPFR caches, as Parallel does
     });
   for (auto& t : threads) t.join();
   return traces;
@@ -169,6 +170,7 @@ TEST(Team, OneExchangePerProjectionAttentionAndLogits) {
       forward<Real50>(weights, {1, 2, 3}, o);
       collectives[r] = teams.rank(r).collectives;
       received[r] = teams.rank(r).bytes_received;
+      mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
     });
   for (auto& t : threads) t.join();
   // Per block: qkv, attention, its projection, c_fc with gelu, the MLP's

@@ -256,7 +256,7 @@ void check_memory(const std::string& verb, const Estimate& e, bool force) {
 }
 
 void print_estimate(const std::string& verb, const Estimate& e) {
-  if (e.seconds < reference::kLongRunSeconds) return;
+  if (e.seconds < reference::kLongRunSeconds || !writes_outputs()) return;  // rank 0 speaks
   const std::optional<AvailableMemory> available = available_memory();
   std::fprintf(stderr, "gpt2-oracle %s: estimate for %s: %s (%s), %s of memory%s\n", verb.c_str(),
                e.what.c_str(), reference::duration_text(e.seconds).c_str(), e.how.c_str(),

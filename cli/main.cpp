@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string_view>
 
@@ -12,15 +13,57 @@
 #include "model/files.h"
 #include "optimized/kernels.h"
 #include "plugin/host.h"
+#include "reference/team.h"
+#ifdef GPT2_ORACLE_MPI
+#include "reference/mpi_team.h"
+#endif
 
 namespace {
 
-int fail(const std::string& message) {
+#ifdef GPT2_ORACLE_MPI
+// The MPI job this process is a rank of (mpirun -np N gpt2-oracle ...), or
+// nullptr in a plain run.
+std::unique_ptr<gpt2::reference::MpiJob> g_mpi_job;
+#endif
+
+// One line on stderr and exit 2. In an MPI job every rank meets here after
+// bad input (each read the same input): rank 0 says it once. A rank that
+// fails alone says so with its rank and ends the job (the others may be
+// waiting for it in an exchange).
+int fail(const std::string& message, int code = 2) {
+#ifdef GPT2_ORACLE_MPI
+  if (g_mpi_job && g_mpi_job->size() > 1) {
+    if (g_mpi_job->all_arrive_within(10)) {
+      if (g_mpi_job->rank() == 0) std::fprintf(stderr, "gpt2-oracle: %s\n", message.c_str());
+      return code;
+    }
+    std::fprintf(stderr, "gpt2-oracle: rank %d of the MPI job: %s\n", g_mpi_job->rank(),
+                 message.c_str());
+    g_mpi_job->abort(code);
+  }
+#endif
   std::fprintf(stderr, "gpt2-oracle: %s\n", message.c_str());
-  return 2;
+  return code;
 }
 
 }  // namespace
+
+namespace gpt2::cli {
+
+const reference::Team* mpi_team() {
+#ifdef GPT2_ORACLE_MPI
+  return g_mpi_job.get();
+#else
+  return nullptr;
+#endif
+}
+
+bool writes_outputs() {
+  const reference::Team* team = mpi_team();
+  return !team || team->rank() == 0;
+}
+
+}  // namespace gpt2::cli
 
 int main(int argc, char** argv) {
   using namespace gpt2::cli;
@@ -28,6 +71,16 @@ int main(int argc, char** argv) {
   // serves gpt2-oracle on descriptor 3, then ends without atexit handlers.
   if (argc > 1 && std::string_view(argv[1]) == gpt2::plugin::kHostFlag)
     _exit(gpt2::plugin::plugin_host_main(argc, argv));
+#ifdef GPT2_ORACLE_MPI
+  // Started by mpirun: join the job. Rank 0 speaks and writes; the others
+  // compute their slices and stay silent (their stdout is dropped).
+  g_mpi_job = gpt2::reference::MpiJob::join_if_launched(&argc, &argv);
+  if (g_mpi_job && g_mpi_job->rank() != 0 && !std::freopen("/dev/null", "w", stdout))
+    return fail("rank " + std::to_string(g_mpi_job->rank()) + ": cannot silence stdout");
+  struct EndJob {  // MPI_Finalize after every verb's return
+    ~EndJob() { g_mpi_job.reset(); }
+  } end_job;
+#endif
   // An interrupted run removes the temporaries of the outputs it was writing.
   gpt2::install_signal_cleanup();
   CLI::App app{
@@ -40,7 +93,7 @@ int main(int argc, char** argv) {
       add_conformance_verb(app),   add_run_verb(app),    add_replay_verb(app),
       add_inspect_verb(app),       add_export_verb(app), add_fixtures_verb(app),
       add_mask_ablation_verb(app), add_decode_verb(app), add_bench_verb(app),
-      add_kernels_verb(app),       add_cache_verb(app),
+      add_kernels_verb(app),       add_cache_verb(app),  add_report_verb(app),
   };
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;
@@ -64,14 +117,28 @@ int main(int argc, char** argv) {
   }
   for (const Verb& verb : verbs) {
     if (!verb.command->parsed()) continue;
+#ifdef GPT2_ORACLE_MPI
+    // Only the verbs that split their truths across the ranks, and write
+    // from rank 0 alone, run under mpirun; any other would run N times over
+    // and N ranks would write its outputs.
+    if (g_mpi_job && g_mpi_job->size() > 1) {
+      const std::string name = verb.command->get_name();
+      const bool splits = name == "run" ||
+                          (name == "fixtures" && (verb.command->got_subcommand("generate") ||
+                                                  verb.command->got_subcommand("generate-set")));
+      if (!splits)
+        return fail(name + ": does not run under mpirun (run --impl reference, fixtures generate "
+                           "and fixtures generate-set split their work across the ranks; run "
+                           "the others as one process)");
+    }
+#endif
     try {
       return verb.run();
     } catch (const gpt2::InputError& e) {
       return fail(e.what());
     } catch (const gpt2::optimized::KernelSetFailure& e) {
       // A plugin that crashed or hung while loading: its failure, not bad input.
-      std::fprintf(stderr, "gpt2-oracle: %s\n", e.what());
-      return 1;
+      return fail(e.what(), 1);
     } catch (const std::bad_alloc&) {
       return fail(verb.command->get_name() + ": out of memory");
     } catch (const std::exception& e) {

@@ -11,11 +11,14 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <tuple>
 
 #include "cli/verbs.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "model/shard.h"
 #include "oracle/conformance.h"
 #include "oracle/plan.h"
 #include "oracle/report.h"
@@ -42,6 +45,7 @@ struct ConformanceArgs {
   bool full_context = false;
   std::string precision = "50";
   bool force = false;
+  std::string shard;  // --shard K/N
 };
 
 // The truths' precision and dd certificates (ConformanceReport::dd_*) of the
@@ -78,6 +82,68 @@ bool rewritable(const std::string& path) {
   return kind == PathKind::missing || kind == PathKind::regular_file;
 }
 
+// The results of one shard of the run (conformance --shard K/N): the plan's
+// results are grouped by the truth they need (a scenario's sequence and
+// mask, as given or at act=gpt2; a batch scenario alone), so that a truth
+// is computed by one shard only, and the groups are given out by their
+// estimated cost at fixed speeds (the same on every runner, whatever its
+// machine: oracle/plan.h's estimate at optimistic_speeds(1)). Keeps in
+// `scenarios` the shard's own, in the run's order.
+oracle::ShardOfRun shard_the_run(const Config& config, const oracle::ConformancePlan& plan,
+                                 const oracle::PlanOptions& plan_options, const Shard& shard,
+                                 std::vector<oracle::Scenario>& scenarios) {
+  const oracle::PlanSpeeds fixed = optimistic_speeds(1);
+  std::map<std::tuple<bool, std::vector<int>, Mask>, int> group_of_truth;
+  std::vector<double> group_cost;
+  std::vector<int> scenario_group;  // per plan scenario
+  std::vector<int> result_group;    // per result of the run
+  std::string names;
+  for (const auto& p : plan.scenarios) {
+    const oracle::Scenario& s = p.scenario;
+    int group = static_cast<int>(group_cost.size());
+    if (!s.is_batch()) {
+      const auto [it, added] =
+          group_of_truth.try_emplace({s.gpt2_activations, s.tokens, s.mask}, group);
+      group = it->second;
+      if (added)
+        group_cost.push_back(oracle::truth_seconds(config, static_cast<int>(s.tokens.size()), s.mask,
+                                                   fixed, plan_options.replay));
+    } else {
+      double cost = 0;
+      for (const auto& row : s.batch)
+        cost += oracle::truth_seconds(config, static_cast<int>(row.size()), Mask::causal, fixed,
+                                      false);
+      group_cost.push_back(cost);
+    }
+    scenario_group.push_back(group);
+    for (const auto* set : plan_options.sets) {
+      const std::string name = s.name + " [" + set->name + "]";
+      if (s.is_batch() && !set->runs_batches) continue;  // as run_conformance
+      if (!plan_options.filter.empty() && name.find(plan_options.filter) == std::string::npos)
+        continue;
+      result_group.push_back(group);
+      names += name + "\n";
+    }
+  }
+  // A group with no result (all filtered out) costs nothing to any shard.
+  std::vector<bool> has_results(group_cost.size(), false);
+  for (int g : result_group) has_results[g] = true;
+  for (size_t g = 0; g < group_cost.size(); ++g)
+    if (!has_results[g]) group_cost[g] = 0;
+  const std::vector<int> group_shard = assign_to_shards(group_cost, shard.count);
+
+  oracle::ShardOfRun out;
+  out.shard = shard;
+  out.results_total = static_cast<int>(result_group.size());
+  for (size_t i = 0; i < result_group.size(); ++i)
+    if (group_shard[result_group[i]] == shard.index) out.result_indices.push_back(static_cast<int>(i));
+  out.plan_sha256 = sha256_hex(names);
+  scenarios.clear();
+  for (size_t i = 0; i < plan.scenarios.size(); ++i)
+    if (group_shard[scenario_group[i]] == shard.index) scenarios.push_back(plan.scenarios[i].scenario);
+  return out;
+}
+
 int run_conformance_verb(const ConformanceArgs& a) {
   oracle::ConformanceReport report;
   const std::vector<Output> outputs = {
@@ -90,6 +156,8 @@ int run_conformance_verb(const ConformanceArgs& a) {
   const Config config = a.source.config();
   const int threads = resolve_threads(a.threads);
   const bool preset = a.source.checkpoint.empty() && a.source.activations.empty();
+  // Before any work: a bad --shard or GTEST_* variable costs nothing.
+  const std::optional<Shard> shard = resolve_shard(a.shard);
 
   oracle::PlanOptions plan_options;
   plan_options.seed = a.seed;
@@ -139,7 +207,15 @@ int run_conformance_verb(const ConformanceArgs& a) {
     }
   report.planned_results = static_cast<int>(rows.size());
   const oracle::TableWidths widths = oracle::table_widths(rows, !a.no_replay);
+  std::vector<oracle::Scenario> scenarios = plan.scenario_list();
+  if (shard) {
+    report.shard = shard_the_run(config, plan, plan_options, *shard, scenarios);
+    report.planned_results = static_cast<int>(report.shard->result_indices.size());
+  }
   std::fputs(oracle::format_table_head(report, widths).c_str(), stdout);
+  if (shard)
+    std::printf("shard %s: %d of the run's %d results\n\n", shard->text().c_str(),
+                report.planned_results, report.shard->results_total);
   std::fflush(stdout);
 
   const Weights<float> weights = a.source.load();
@@ -173,8 +249,9 @@ int run_conformance_verb(const ConformanceArgs& a) {
       }
     }
   };
-  const oracle::ConformanceReport done =
-      oracle::run_conformance(weights, plan.scenario_list(), options);
+  const oracle::ConformanceReport done = oracle::run_conformance(weights, scenarios, options);
+  GPT2_CHECK(!shard || static_cast<int>(done.results.size()) == report.planned_results,
+             "a shard judged the results it planned");
   report.results = done.results;
   copy_truth_tally(done, report);
   report.complete = true;
@@ -225,6 +302,11 @@ Verb add_conformance_verb(CLI::App& app) {
                       "50 digits on the first 8 positions and by an a-priori bound beyond; a "
                       "truth that cannot show 20 digits is computed at 50)");
   add_force_option(*command, a->force);
+  command->add_option(
+      "--shard", a->shard,
+      "Run the K-th of N deterministic slices of the results (K/N, from 1/N to N/N; each truth "
+      "in one slice only); the report records which, for `report merge`. Without it, "
+      "GTEST_TOTAL_SHARDS and GTEST_SHARD_INDEX (from 0) are honoured when set");
   return Verb{command, [a] { return run_conformance_verb(*a); }};
 }
 

@@ -7,19 +7,25 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli/verbs.h"
 #include "fixtures/case_digest.h"
 #include "fixtures/generate.h"
+#include "fixtures/manifest.h"
 #include "fixtures/verify.h"
 #include "fixtures/verify_report.h"
 #include "model/error.h"
 #include "model/files.h"
 #include "oracle/dd_truth.h"
+#include "model/shard.h"
+#include "model/tokens.h"
+#include "model/utf8.h"
 #include "oracle/plan.h"
 #include "oracle/truth_cache.h"
 #include "reference/cost.h"
+#include "reference/team.h"
 
 namespace gpt2::cli {
 
@@ -51,6 +57,16 @@ struct VerifyArgs {
   int threads = 0;
   bool progress = false;
 };
+
+// The truth cache's directory, or none in an MPI job: its ranks would race
+// on the same entries, and a rank finding a truth another does not would
+// leave the others waiting in an exchange.
+std::string truth_cache_directory(const TruthCacheOption& option) {
+  if (!mpi_team()) return option.directory();
+  if (writes_outputs() && (!option.disabled))
+    std::fprintf(stderr, "gpt2-oracle: note: under mpirun the truth cache is not used\n");
+  return "";
+}
 
 // The memory and time of a case, estimated before the weights are read: the
 // truth with its ensemble and budgets (oracle/plan.h), then the same pass
@@ -100,17 +116,10 @@ void check_generate_resources(const GenerateArgs& a, const Config& config, int T
   print_estimate("fixtures generate", e);
 }
 
-int generate(const GenerateArgs& a) {
-  if (!a.source.activations.empty())
-    throw InputError(
-        "fixtures generate: --activations applies to verbs that run a preset; a case names its "
-        "preset, so export the scaled preset (gpt2-oracle export --activations gpt2) and "
-        "generate from that checkpoint");
-  fixtures::check_case_output(a.out, a.replace);  // before any work
-  const oracle::TruthCache cache(a.cache.directory());
-  const Config config = a.source.config();
-  std::optional<Gpt2Tokenizer> tokenizer;
-  Prompt prompt = a.input.resolve(config, a.source, tokenizer);
+// Generates the case of `prompt` on a.source into a.out, once its inputs
+// are checked (generate, generate-set).
+int generate_case(const GenerateArgs& a, const Config& config, Prompt prompt,
+                  const oracle::TruthCache& cache) {
   const int threads = resolve_threads(a.threads);
   check_generate_resources(a, config, static_cast<int>(prompt.ids.size()), threads, cache);
   const Weights<float> weights = a.source.load();
@@ -129,6 +138,11 @@ int generate(const GenerateArgs& a) {
   o.trace_level = parse_trace_level(a.trace_level);
   o.threads = threads;
   o.replace = a.replace;
+  o.write_files = writes_outputs();
+  o.progress = o.progress && writes_outputs();
+  // Under mpirun, every 50- and 100-digit pass of the case is split across
+  // the ranks (the truth, the certification); the rest runs on each.
+  const reference::TeamScope team(mpi_team());
   const fixtures::GenerateResult r = fixtures::generate_case(weights, o, a.out);
   const fixtures::Case& c = r.written;
   const bool dd = c.precision == "dd";
@@ -147,7 +161,100 @@ int generate(const GenerateArgs& a) {
       a.out.c_str(), a.source.describe().c_str(), c.n_tokens(), mask_name(c.mask),
       dd ? "double-double" : (c.precision + " digits").c_str(), r.min_certified_digits,
       c.weights.embedded ? "embedded" : ("external (sha256 " + c.weights.sha256 + ")").c_str());
+  std::fflush(stdout);
   return 0;
+}
+
+int generate(const GenerateArgs& a) {
+  if (!a.source.activations.empty())
+    throw InputError(
+        "fixtures generate: --activations applies to verbs that run a preset; a case names its "
+        "preset, so export the scaled preset (gpt2-oracle export --activations gpt2) and "
+        "generate from that checkpoint");
+  if (writes_outputs()) fixtures::check_case_output(a.out, a.replace);  // before any work
+  const oracle::TruthCache cache(truth_cache_directory(a.cache));
+  const Config config = a.source.config();
+  std::optional<Gpt2Tokenizer> tokenizer;
+  Prompt prompt = a.input.resolve(config, a.source, tokenizer);
+  return generate_case(a, config, std::move(prompt), cache);
+}
+
+// fixtures generate-set MANIFEST --out DIR [--shard K/N]: the manifest's
+// cases (fixtures/manifest.h), or the K-th of N slices of them, each into
+// DIR/NAME as `fixtures generate` writes one.
+struct GenerateSetArgs {
+  GenerateArgs common;  // precision, seed, trace level, threads, cache, replace, force, progress
+  std::string manifest;
+  std::string shard;
+};
+
+int generate_set(const GenerateSetArgs& s) {
+  const std::optional<Shard> shard = resolve_shard(s.shard);
+  const std::vector<fixtures::ManifestCase> cases =
+      fixtures::parse_manifest(read_file(s.manifest), s.manifest);
+  // Every case of the shard is checked (model, input, output directory)
+  // before any is generated: bad input costs no computation.
+  struct Ready {
+    const fixtures::ManifestCase* c;
+    GenerateArgs args;
+    Config config;
+    Prompt prompt;
+  };
+  std::vector<Ready> ready;
+  for (const auto& c : cases) {
+    const std::string where = c.where(s.manifest);
+    try {
+      GenerateArgs a = s.common;
+      a.source.model = c.model;
+      a.source.checkpoint = c.checkpoint;
+      a.mask = c.mask == Mask::none ? "none" : "causal";
+      a.out = (std::filesystem::path(s.common.out) / c.name).string();
+      const Config config = a.source.config();
+      Prompt prompt;
+      if (!c.tokens.empty()) {
+        prompt.ids = parse_tokens(c.tokens, config, "tokens");
+      } else {
+        std::string text = read_file(c.text_file);
+        require_utf8(text, c.text_file);
+        std::optional<Gpt2Tokenizer> tokenizer = a.source.tokenizer(config, "text-file");
+        prompt.ids = tokenizer->encode(text, "text-file");
+        validate_tokens(prompt.ids, config, "text-file " + c.text_file);
+        prompt.text = std::move(text);
+      }
+      ready.push_back({&c, std::move(a), config, std::move(prompt)});
+    } catch (const InputError& e) {
+      throw InputError(where + ": " + e.what());
+    }
+  }
+  // The slice: cases dealt out by their length (the truth's cost grows
+  // with it), the same on every runner.
+  std::vector<double> costs;
+  for (const auto& r : ready) costs.push_back(static_cast<double>(r.prompt.ids.size()));
+  const std::vector<int> shard_of = assign_to_shards(costs, shard ? shard->count : 1);
+  std::vector<Ready*> mine;
+  for (size_t i = 0; i < ready.size(); ++i)
+    if (!shard || shard_of[i] == shard->index) mine.push_back(&ready[i]);
+  if (std::error_code ec;
+      writes_outputs() && (std::filesystem::create_directories(s.common.out, ec), ec))
+    throw InputError("--out " + s.common.out + ": cannot create the directory: " + ec.message());
+  for (Ready* r : mine) {
+    if (!writes_outputs()) break;
+    try {
+      fixtures::check_case_output(r->args.out, r->args.replace);
+    } catch (const InputError& e) {
+      throw InputError(r->c->where(s.manifest) + ": " + e.what());
+    }
+  }
+  std::printf("%s: %zu cases%s\n", s.manifest.c_str(), mine.size(),
+              shard ? (" (shard " + shard->text() + " of " + std::to_string(cases.size()) +
+                       " cases)").c_str()
+                    : "");
+  std::fflush(stdout);
+  const oracle::TruthCache cache(truth_cache_directory(s.common.cache));
+  int verdict = 0;
+  for (Ready* r : mine)
+    verdict = std::max(verdict, generate_case(r->args, r->config, std::move(r->prompt), cache));
+  return verdict;
 }
 
 int verify(const VerifyArgs& a) {
@@ -229,6 +336,31 @@ Verb add_fixtures_verb(CLI::App& app) {
   add_force_option(*gen, g->force);
   gen->add_flag("--progress", g->progress, "The reference's stages on stderr");
 
+  auto gs = std::make_shared<GenerateSetArgs>();
+  CLI::App* gen_set = command->add_subcommand(
+      "generate-set",
+      "Generate the cases of a manifest (one per line: NAME model=NAME|checkpoint=DIR "
+      "tokens=IDS|text-file=FILE causal|none; fixtures/README.md), each into --out/NAME as "
+      "`fixtures generate` writes one; with --shard K/N only the K-th of N deterministic slices");
+  gen_set->add_option("manifest", gs->manifest, "The manifest file")->required();
+  gen_set->add_option("--out", gs->common.out, "Directory of the cases (created if missing)")
+      ->required();
+  gen_set->add_option("--shard", gs->shard,
+                      "Only the K-th of N slices of the cases (K/N; without it "
+                      "GTEST_TOTAL_SHARDS and GTEST_SHARD_INDEX are honoured when set)");
+  gen_set->add_option("--precision", gs->common.precision,
+                      "The truth: 50 (digits, default), 100 or dd, as for fixtures generate")
+      ->check(CLI::IsMember({"50", "100", "dd"}));
+  add_seed_option(*gen_set, gs->common.seed,
+                  "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");
+  add_trace_level_option(*gen_set, gs->common.trace_level);
+  gen_set->add_flag("--replace", gs->common.replace,
+                    "Replace existing case directories (only gpt2-oracle cases)");
+  add_threads_option(*gen_set, gs->common.threads);
+  gs->common.cache.add_options(*gen_set);
+  add_force_option(*gen_set, gs->common.force);
+  gen_set->add_flag("--progress", gs->common.progress, "The reference's stages on stderr");
+
   auto v = std::make_shared<VerifyArgs>();
   CLI::App* ver = command->add_subcommand(
       "verify",
@@ -249,10 +381,11 @@ Verb add_fixtures_verb(CLI::App& app) {
   ver->add_flag("--progress", v->progress, "One line per result on stderr");
   add_threads_option(*ver, v->threads);
 
-  return Verb{command, [g, v, gen, ver] {
+  return Verb{command, [g, gs, v, gen, gen_set, ver] {
                 if (gen->parsed()) return generate(*g);
+                if (gen_set->parsed()) return generate_set(*gs);
                 if (ver->parsed()) return verify(*v);
-                throw InputError("fixtures: expected generate or verify");
+                throw InputError("fixtures: expected generate, generate-set or verify");
               }};
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/verbs.h"
+#include "reference/team.h"
 #include "model/error.h"
 #include "model/files.h"
 #include "model/tokens.h"
@@ -55,7 +56,7 @@ int run_verb(const RunOptions& o) {
   if (mode != Mode::chunked && o.chunk != 0)
     throw InputError("run: --chunk applies to --mode chunked only");
   const Mask mask = o.mask == "none" ? Mask::none : Mask::causal;
-  check_output_file("--out", o.out);  // before any work
+  if (writes_outputs()) check_output_file("--out", o.out);  // before any work (rank 0's)
 
   // The config and the tokens first: the estimate (and a refusal) comes
   // before any weights are read or generated.
@@ -101,7 +102,15 @@ int run_verb(const RunOptions& o) {
     options.threads = threads;
     options.progress = o.progress || ::isatty(2);  // a terminal watches
     options.trace_level = level;
+    options.team = mpi_team();  // under mpirun: split across the ranks (50 and 100 digits)
     trace = reference::run(weights, tokens, precision, options);
+    if (const reference::Team* team = mpi_team(); team && options.progress && writes_outputs())
+      std::fprintf(stderr,
+                   "reference over MPI: %d ranks, %lld exchanges; rank 0 sent %lld bytes and "
+                   "received %lld\n",
+                   team->size(), static_cast<long long>(team->collectives),
+                   static_cast<long long>(team->bytes_sent),
+                   static_cast<long long>(team->bytes_received));
     producer = std::string("reference at ") + reference::precision_name(precision);
   } else {
     const std::string kernel = o.kernel.empty() ? "fast" : o.kernel;
@@ -114,6 +123,7 @@ int run_verb(const RunOptions& o) {
                                                                {"mode", mode_name(mode)},
                                                                {"mask", mask_name(mask)}};
   if (prompt.text) metadata.emplace_back("text", *prompt.text);  // what the tokens encode
+  if (!writes_outputs()) return 0;  // the other ranks of an MPI job: rank 0 writes
   write_trace(o.out, trace, TraceDtype::F64, metadata);
   std::printf("wrote %s: %d tokens, %d blocks, %s, mode %s, mask %s\n", o.out.c_str(),
               trace.n_tokens, trace.n_layer(), producer.c_str(), mode_name(mode), mask_name(mask));

@@ -15,7 +15,18 @@
 #include "model/weights.h"
 #include "reference/cost.h"
 
+namespace gpt2::reference {
+class Team;
+}
+
 namespace gpt2::cli {
+
+// Under mpirun (a build with GPT2_ORACLE_MPI): the job's ranks, which split
+// every 50- and 100-digit reference pass (reference/team.h); nullptr in a
+// plain run. Every rank runs the verb alike; only rank 0 writes files and
+// prints (writes_outputs), the others write nothing.
+const reference::Team* mpi_team();
+bool writes_outputs();
 
 struct Verb {
   CLI::App* command = nullptr;
@@ -192,5 +203,6 @@ Verb add_decode_verb(CLI::App& app);
 Verb add_bench_verb(CLI::App& app);
 Verb add_kernels_verb(CLI::App& app);
 Verb add_cache_verb(CLI::App& app);
+Verb add_report_verb(CLI::App& app);
 
 }  // namespace gpt2::cli

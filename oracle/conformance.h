@@ -10,6 +10,7 @@
 
 #include "model/batch.h"
 #include "model/modes.h"
+#include "model/shard.h"
 #include "model/weights.h"
 #include "optimized/kernels.h"
 #include "oracle/budget.h"
@@ -153,6 +154,17 @@ struct ConformanceOptions {
   std::function<void(const ConformanceReport&)> on_result;
 };
 
+// What a shard's report is a part of (conformance --shard K/N): the whole
+// run's results, in order, and which of them this shard judged, so that
+// `report merge` can put the shards back together and check that every
+// shard planned the same run.
+struct ShardOfRun {
+  Shard shard;
+  int results_total = 0;            // results of the whole run (every shard)
+  std::vector<int> result_indices;  // this shard's, into the whole run's, ascending
+  std::string plan_sha256;          // of the whole run's result names, one per line
+};
+
 struct ConformanceReport {
   std::string model;
   uint64_t seed = 0;
@@ -172,6 +184,9 @@ struct ConformanceReport {
   int dd_truths = 0;
   int dd_min_certified_digits = 50;
   int dd_fallbacks = 0;
+  // Set for one shard of a run (conformance --shard): then `results` and
+  // planned_results are this shard's.
+  std::optional<ShardOfRun> shard;
   bool passed() const;
 };
 

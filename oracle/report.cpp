@@ -10,6 +10,7 @@
 #include "model/tokens.h"
 #include "oracle/dd_truth.h"
 #include "oracle/heatmap_svg.h"
+#include "oracle/report_merge.h"
 
 namespace gpt2::oracle {
 
@@ -284,6 +285,15 @@ std::string format_json(const ConformanceReport& report) {
   j["results_planned"] =
       report.planned_results >= 0 ? ordered_json(report.planned_results) : ordered_json(nullptr);
   j["plan"] = report.plan;
+  if (report.shard) {
+    const ShardOfRun& s = *report.shard;
+    j["shard"] = {{"shard", s.shard.text()},
+                  {"index", s.shard.index},
+                  {"count", s.shard.count},
+                  {"results_total", s.results_total},
+                  {"result_indices", s.result_indices},
+                  {"plan_sha256", s.plan_sha256}};
+  }
   ordered_json results = ordered_json::array();
   for (const auto& r : report.results) {
     ordered_json jr;
@@ -406,75 +416,9 @@ std::string format_json(const ConformanceReport& report) {
 }
 
 std::string format_junit(const ConformanceReport& report) {
-  // One test case per scenario x kernel for the trace, and per replayed op.
-  struct Case {
-    std::string classname, name, failure, detail;
-  };
-  std::vector<Case> cases;
-  for (const auto& r : report.results) {
-    Case c{"conformance." + r.kernel, r.name(), "", ""};
-    if (!r.comparison.passed()) {
-      c.failure = r.comparison.summary();
-      c.detail = (r.batch ? "row " + std::to_string(r.batch->reported_row) + ", " : std::string()) +
-                 "tokens " + format_tokens(r.tokens) + "\n" + failing_tensor_lines(r.comparison);
-      if (r.batch) c.failure = "row " + std::to_string(r.batch->reported_row) + ": " + c.failure;
-    }
-    cases.push_back(c);
-    if (r.batch && r.batch->invariance_checked) {
-      Case bc{"batch_invariance." + r.kernel, "batch invariance: " + r.name(), "", ""};
-      if (!r.batch->invariant) {
-        bc.failure =
-            (r.comparison.passed() ? "within budget, " : "") + r.batch->invariance_summary();
-        bc.detail = "tokens of row " + std::to_string(r.batch->difference_row) + ": " +
-                    format_tokens(r.batch->rows[r.batch->difference_row]) + "\n";
-      }
-      cases.push_back(bc);
-    }
-    if (!r.replay) continue;
-    for (const auto& o : r.replay->ops) {
-      Case rc{"replay." + r.kernel,
-              "replay " + o.id.name() +
-                  (o.id.layer >= 0 ? ", block." + std::to_string(o.id.layer) : "") + ": " +
-                  r.name(),
-              "", ""};
-      if (o.beyond) {
-        rc.failure = o.id.name() + " beyond budget at position " +
-                     std::to_string(o.first_failing_position) + ": max error " +
-                     format("%.6g", o.metrics.max_abs_error) + " > budget " +
-                     format("%.6g", o.budget.limit()) + " (ratio " + format("%.3g", o.ratio) + ")";
-        rc.detail = "tokens " + format_tokens(r.tokens) + "\n" +
-                    (o.reproduce.empty() ? "" : "reproduce: " + o.reproduce + "\n");
-      }
-      cases.push_back(rc);
-    }
-  }
-  int failures = 0;
-  for (const auto& c : cases) failures += !c.failure.empty();
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<testsuites name=\"gpt2-oracle\" tests=\"" + std::to_string(cases.size()) +
-         "\" failures=\"" + std::to_string(failures) + "\">\n";
-  out += "  <testsuite name=\"conformance." + xml_escape(report.model) + "\" tests=\"" +
-         std::to_string(cases.size()) + "\" failures=\"" + std::to_string(failures) +
-         "\" errors=\"0\">\n";
-  if (!report.complete)
-    out +=
-        "    <properties>\n      <property name=\"complete\" value=\"false\"/>\n"
-        "      <property name=\"results_done\" value=\"" +
-        std::to_string(report.results.size()) +
-        "\"/>\n      <property name=\"results_planned\" value=\"" +
-        std::to_string(report.planned_results) + "\"/>\n    </properties>\n";
-  for (const auto& c : cases) {
-    out += "    <testcase classname=\"" + xml_escape(c.classname) + "\" name=\"" +
-           xml_escape(c.name) + "\"";
-    if (c.failure.empty()) {
-      out += "/>\n";
-      continue;
-    }
-    out += ">\n      <failure message=\"" + xml_escape(c.failure) + "\">" + xml_escape(c.detail) +
-           "</failure>\n    </testcase>\n";
-  }
-  out += "  </testsuite>\n</testsuites>\n";
-  return out;
+  // From the JSON, as `report merge` makes the XML of a merged report: one
+  // code path, so a merged run's XML is the same as a single run's.
+  return junit_from_json(nlohmann::ordered_json::parse(format_json(report)));
 }
 
 }  // namespace gpt2::oracle

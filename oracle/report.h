@@ -51,8 +51,10 @@ std::string format_table_tail(const ConformanceReport& report);
 // Every figure: per result, per tensor the metrics, budget and verdict, and
 // per logits position argmax, margin, top-5 overlap and KL; "complete"
 // (false in a report written while the run goes on: the results so far)
-// and "results_planned". Strict JSON: non-finite numbers are written as
-// null.
+// and "results_planned"; for one shard of a run, "shard" (K/N, the whole
+// run's result count, this shard's indices into it and the whole plan's
+// sha256), which `report merge` checks. Strict JSON: non-finite numbers are
+// written as null.
 std::string format_json(const ConformanceReport& report);
 
 // One replay as JSON: passed, summary and one entry per op (op, layer,

@@ -3,7 +3,7 @@
 // (never rounded to double first), capped. B is the more precise trace.
 // Used to certify a truth against a more precise one: 50 digits against
 // 100 (fixtures/generate.cpp) and double-double against 50
-// (reference/dd_certify.h).
+// (oracle/dd_truth.h).
 #pragma once
 
 #include <algorithm>

@@ -15,6 +15,7 @@
 #include "model/error.h"
 #include "model/modes.h"
 #include "reference/parallel.h"
+#include "reference/team.h"
 
 namespace gpt2::reference {
 
@@ -80,7 +81,8 @@ void weighted_values(Real* out, const std::vector<Real>& probabilities,
 // a_h = softmax(q_h·k_hᵀ / sqrt(HS), masked) · v_h for every head h, and
 // a = [a_0 | a_1 | ... | a_{NH-1}]   (GPT-2 Attention._attn + merge_heads)
 // a: [Tq, C] (resized);  q: [Tq, C];  keys, values: [Tk, C].
-// Work items are (head, query row) pairs.
+// Work items are (head, query row) pairs; in a team (reference/team.h) each
+// rank takes a slice of the heads, and the heads are exchanged before return.
 template <class Real>
 void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vector<Real>& keys,
                const std::vector<Real>& values, int Tq, int Tk, int first_position, int NH, int HS,
@@ -93,8 +95,9 @@ void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vect
   a.assign(static_cast<size_t>(Tq) * C, Real(0));
   const int64_t cost =
       static_cast<int64_t>(2 * Tk * HS + 40 * Tk) * multiply_add_nanoseconds<Real>();
-  parallel.for_each(static_cast<int64_t>(NH) * Tq, cost, [&](int64_t item) {
-    const int h = static_cast<int>(item / Tq), r = static_cast<int>(item % Tq);
+  const Slice heads = owned_slice(parallel, NH);  // every head, in one process
+  parallel.for_each(heads.size() * Tq, cost, [&](int64_t item) {
+    const int h = static_cast<int>(heads.begin + item / Tq), r = static_cast<int>(item % Tq);
     const int head_offset = h * HS;
     const int n = visible_keys(mask, first_position + r, Tk);
     std::vector<Real> scores, probabilities;
@@ -104,6 +107,7 @@ void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vect
     weighted_values(&a[static_cast<size_t>(r) * C + head_offset], probabilities, values, C,
                     head_offset, HS);
   });
+  share_owned_columns(parallel, a, Tq, C, HS);  // in a team: each rank's heads
 }
 
 // The attention of one row of a padded batch (model/batch.h), W columns:

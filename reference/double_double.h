@@ -5,7 +5,7 @@
 // Why our own type and not QD's dd_real (libqd-dev): QD's default addition
 // is the "sloppy" one, whose relative error is unbounded under cancellation,
 // and QD states no error bound for its operations. The tier must certify
-// its digits (reference/dd_certify.h), so every operation here is an
+// its digits (oracle/dd_truth.h), so every operation here is an
 // algorithm with a published, proven bound on its relative error. With
 // u = 2⁻⁵³ (double's unit roundoff) and the numbering of Joldes, Muller &
 // Popescu, "Tight and rigorous error bounds for basic building blocks of

@@ -112,8 +112,10 @@ void block_forward(std::vector<Real>& x, const BlockWeights<Weight>& b, const Co
   // x = x + mlp_c_proj(gelu_new(c_fc(ln_2(x))))
   // normed: [Tq, C];  hidden: [Tq, 4C];  projected: [Tq, C]
   layer_norm(normed, x, b.ln_2_weight, b.ln_2_bias, Tq, C, eps);
-  linear(hidden, normed, b.mlp_c_fc_weight, b.mlp_c_fc_bias, Tq, C, 4 * C, parallel);
-  gelu_tanh_in_place(hidden, parallel);
+  // In a team: each rank's columns of c_fc through gelu_new, then one exchange.
+  linear(hidden, normed, b.mlp_c_fc_weight, b.mlp_c_fc_bias, Tq, C, 4 * C, parallel, false);
+  gelu_tanh_owned_columns(hidden, Tq, 4 * C, parallel);
+  share_owned_columns(parallel, hidden, Tq, 4 * C, kLinearColumnBlock);
   if (ops) ops->ln_2 = normed, ops->gelu = hidden;
   linear(projected, hidden, b.mlp_c_proj_weight, b.mlp_c_proj_bias, Tq, 4 * C, C, parallel);
   add_in_place(x, projected);
@@ -235,8 +237,11 @@ Trace<Real> forward(const Weights<Weight>& weights, const std::vector<int>& toke
 
   const int T = static_cast<int>(tokens.size()), C = config.n_embd, V = config.vocab_size;
   const int L = config.n_layer;
-  const Parallel parallel(options.threads);
-  const detail::Progress progress(options.progress, scalar_name<Real>(), options.mode);
+  // A team splits the multiprecision passes only (reference/team.h).
+  const Team* team = options.team ? options.team : ambient_team();
+  const Parallel parallel(options.threads, is_mpfr_v<Real> ? team : nullptr);
+  const bool speaks = !parallel.team() || parallel.team()->rank() == 0;  // one line, not N
+  const detail::Progress progress(options.progress && speaks, scalar_name<Real>(), options.mode);
   const bool ops_level = options.trace_level == TraceLevel::ops;
   Trace<Real> trace = make_trace<Real>(config, T, options.trace_level);
   std::vector<Real> x, final_normed, row_logits;

@@ -26,6 +26,7 @@
 #include "reference/double_double.h"
 #include "reference/parallel.h"
 #include "reference/row_kernel.h"
+#include "reference/team.h"
 #include "reference/weight_product.h"
 
 namespace gpt2::reference {
@@ -141,9 +142,13 @@ void linear_block_dd(std::vector<DoubleDouble>& y, const std::vector<DoubleDoubl
 // the loop over i is outside the loop over t, so each row of W's block is
 // read (and made ready for Real's products) once for all T rows; the order
 // of the sum for each y[t][j] is the same as in the textbook loop.
+// In a team (reference/team.h) each rank computes its slice of the blocks
+// and, when `share`, the columns are exchanged before return; otherwise the
+// caller shares them (after gelu_tanh_owned_columns).
 template <class Real, class Weight = Real>
 void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<Weight>& w,
-            const std::vector<Weight>& b, int T, int in, int out, const Parallel& parallel) {
+            const std::vector<Weight>& b, int T, int in, int out, const Parallel& parallel,
+            bool share = true) {
   GPT2_CHECK(x.size() == static_cast<size_t>(T) * in, "linear: x is not [T, in]");
   GPT2_CHECK(w.size() == static_cast<size_t>(in) * out, "linear: W is not [in, out]");
   GPT2_CHECK(b.size() == static_cast<size_t>(out), "linear: b is not [out]");
@@ -151,7 +156,9 @@ void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<
   const int64_t blocks = (out + kLinearColumnBlock - 1) / kLinearColumnBlock;
   const int64_t cost =
       static_cast<int64_t>(T) * in * kLinearColumnBlock * multiply_add_nanoseconds<Real>();
-  parallel.for_each(blocks, cost, [&](int64_t block) {
+  const Slice own = owned_slice(parallel, blocks);  // all of them, in one process
+  parallel.for_each(own.size(), cost, [&](int64_t item) {
+    const int64_t block = own.begin + item;
     const int j_begin = static_cast<int>(block) * kLinearColumnBlock;
     const int j_end = std::min(out, j_begin + kLinearColumnBlock);
     if constexpr (std::is_same_v<Real, DoubleDouble>) {
@@ -185,6 +192,7 @@ void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<
       for (int j = j_begin; j < j_end; ++j)
         y[static_cast<size_t>(t) * out + j] += as_real<Real>(b[j]);
   });
+  if (share) share_owned_columns(parallel, y, T, out, kLinearColumnBlock);
 }
 
 // gelu_new(x) = 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))
@@ -217,6 +225,24 @@ void gelu_tanh_in_place(std::vector<Real>& h, const Parallel& parallel) {
   // A multiprecision tanh costs ~40 multiply-adds.
   parallel.for_each(static_cast<int64_t>(h.size()), 40 * multiply_add_nanoseconds<Real>(),
                     [&](int64_t i) { h[i] = gelu(h[i]); });
+}
+
+// gelu_new on the columns of h: [T, width] that linear(..., share = false)
+// computed here (all of them in one process), in blocks of
+// kLinearColumnBlock columns; the caller then shares them
+// (share_owned_columns), so the MLP's first half is one exchange in a team.
+template <class Real>
+void gelu_tanh_owned_columns(std::vector<Real>& h, int T, int width, const Parallel& parallel) {
+  const GeluTanh<Real> gelu;
+  const Slice own = owned_slice(parallel, (width + kLinearColumnBlock - 1) / kLinearColumnBlock);
+  const int j_begin = static_cast<int>(own.begin) * kLinearColumnBlock;
+  const int j_end = std::min<int>(width, static_cast<int>(own.end) * kLinearColumnBlock);
+  const int n = std::max(0, j_end - j_begin);
+  parallel.for_each(static_cast<int64_t>(T) * n, 40 * multiply_add_nanoseconds<Real>(),
+                    [&](int64_t i) {
+                      Real& x = h[static_cast<size_t>(i / n) * width + j_begin + i % n];
+                      x = gelu(x);
+                    });
 }
 
 // x = x + y   (a residual connection).   x, y: [T, C].
@@ -268,7 +294,9 @@ void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::ve
   const int64_t blocks = (V + kLogitsColumnBlock - 1) / kLogitsColumnBlock;
   const int64_t cost =
       static_cast<int64_t>(T) * C * kLogitsColumnBlock * multiply_add_nanoseconds<Real>();
-  parallel.for_each(blocks, cost, [&](int64_t block) {
+  const Slice own = owned_slice(parallel, blocks);  // all of them, in one process
+  parallel.for_each(own.size(), cost, [&](int64_t item) {
+    const int64_t block = own.begin + item;
     const int v_begin = static_cast<int>(block) * kLogitsColumnBlock;
     const int v_end = std::min(V, v_begin + kLogitsColumnBlock);
     if constexpr (std::is_same_v<Real, DoubleDouble>) {
@@ -307,6 +335,7 @@ void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::ve
       }
     }
   });
+  share_owned_columns(parallel, logits, T, V, kLogitsColumnBlock);  // in a team
 }
 
 }  // namespace gpt2::reference

@@ -3,15 +3,25 @@
 #include <mpfr.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <thread>
 #include <vector>
 
 #include "model/error.h"
+#include "reference/team.h"
 
 namespace gpt2::reference {
 
-Parallel::Parallel(int threads) {
+namespace {
+std::atomic<const Team*> g_ambient_team{nullptr};
+}  // namespace
+
+const Team* ambient_team() { return g_ambient_team.load(); }
+TeamScope::TeamScope(const Team* team) : previous_(g_ambient_team.exchange(team)) {}
+TeamScope::~TeamScope() { g_ambient_team.store(previous_); }
+
+Parallel::Parallel(int threads, const Team* team) : team_(team) {
   GPT2_CHECK(threads >= 0, "threads must be >= 0");
   threads_ = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads_ < 1) threads_ = 1;

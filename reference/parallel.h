@@ -14,6 +14,8 @@
 
 namespace gpt2::reference {
 
+class Team;  // reference/team.h
+
 // A loop is split across threads only when each thread gets at least this
 // much work (estimated in nanoseconds), since starting a thread costs tens of
 // microseconds.
@@ -32,9 +34,11 @@ constexpr int64_t multiply_add_nanoseconds() {
 
 class Parallel {
  public:
-  // threads: 0 means std::thread::hardware_concurrency().
-  explicit Parallel(int threads);
+  // threads: 0 means std::thread::hardware_concurrency(). `team`: the ranks
+  // this process shares the pass with (reference/team.h), nullptr for none.
+  explicit Parallel(int threads, const Team* team = nullptr);
   int threads() const { return threads_; }
+  const Team* team() const { return team_; }
 
   // Calls body(i) once for every i in [0, n). [0, n) is cut into contiguous
   // ranges, one per worker; workers = min(threads, n, total work /
@@ -49,6 +53,7 @@ class Parallel {
 
  private:
   int threads_ = 1;
+  const Team* team_ = nullptr;
 };
 
 }  // namespace gpt2::reference

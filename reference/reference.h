@@ -17,11 +17,13 @@
 
 namespace gpt2::reference {
 
+class Team;  // reference/team.h
+
 // The scalar the reference computes in: float, double, Boost.Multiprecision
 // types of 50 (the truth, docs/architecture.md) and 100 significant decimal
 // digits (the check on the truth's own accuracy; reference/real.h), or
 // double-double (~32 digits, the fast truth tier, checked against 50 digits:
-// reference/double_double.h and reference/dd_certify.h).
+// reference/double_double.h and oracle/dd_truth.h).
 enum class Precision { f32, f64, digits50, digits100, dd };
 
 // "f32", "f64", "50", "100", "dd" (the CLI's --precision); InputError otherwise.
@@ -51,6 +53,11 @@ struct Options {
   // the padding columns' keys (model/batch.h). false is an ablation: padding
   // keys visible like real ones, the position ids unchanged.
   bool padding_mask = true;
+  // The ranks a 50- or 100-digit pass is split across, tensor-parallel
+  // (reference/team.h; an MPI job, reference/mpi_team.h); nullptr: this
+  // process alone. Every rank must make the same calls with the same
+  // arguments. float, double, other scalars and batches ignore it.
+  const Team* team = nullptr;
 };
 
 // Runs the reference at `precision` on `weights` (kept as they are: only

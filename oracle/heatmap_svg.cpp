@@ -6,35 +6,11 @@
 #include <cstdio>
 
 #include "model/error.h"
+#include "oracle/report_text.h"
 
 namespace gpt2::oracle {
 
-std::string xml_escape(const std::string& text) {
-  std::string s;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        s += "&amp;";
-        break;
-      case '<':
-        s += "&lt;";
-        break;
-      case '>':
-        s += "&gt;";
-        break;
-      case '"':
-        s += "&quot;";
-        break;
-      case '\'':
-        s += "&apos;";
-        break;
-      default:
-        // XML 1.0 allows no control characters but tab, newline and return.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') s += c;
-    }
-  }
-  return s;
-}
+using report_text::xml_escape;
 
 namespace {
 

@@ -9,6 +9,7 @@
 
 #include "model/checkpoint.h"
 #include "model/error.h"
+#include "model/json_strict.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
 #include "optimized/engine.h"
@@ -485,15 +486,10 @@ std::string format_mask_ablation(const MaskAblation& a) {
 
 namespace {
 
-nlohmann::ordered_json number(double x) {
-  if (!std::isfinite(x)) return nullptr;
-  return x;
-}
-
 nlohmann::ordered_json next_token_json(const NextTokenChange& c) {
   return {{"argmax_causal", c.argmax_causal},
           {"argmax_none", c.argmax_none},
-          {"kl_divergence", number(c.kl_divergence)}};
+          {"kl_divergence", number_or_null(c.kl_divergence)}};
 }
 
 }  // namespace
@@ -509,7 +505,7 @@ std::string mask_ablation_json(const MaskAblation& a) {
   ordered_json rows = ordered_json::array();
   for (const MaskAblationRow& r : a.rows) {
     ordered_json values = ordered_json::array();
-    for (double x : r.relative_difference) values.push_back(number(x));
+    for (double x : r.relative_difference) values.push_back(number_or_null(x));
     rows.push_back({{"tensor", r.tensor}, {"relative_difference", values}});
   }
   j["rows"] = rows;
@@ -531,7 +527,7 @@ std::string mask_ablation_json(const MaskAblation& a) {
     const DecodeStep& st = d.steps[k];
     ordered_json step = {{"step", k},
                          {"token", st.token < 0 ? ordered_json(nullptr) : ordered_json(st.token)},
-                         {"relative_difference", number(st.relative_difference)}};
+                         {"relative_difference", number_or_null(st.relative_difference)}};
     step.update(next_token_json(st.next_token));
     step["one_query_pass_identical"] =
         k == 0 ? ordered_json(nullptr) : ordered_json(st.one_query_pass_identical);
@@ -546,7 +542,7 @@ std::string mask_ablation_json(const MaskAblation& a) {
                  {"continuation", d.continuation},
                  {"steps", steps},
                  {"max_relative_difference",
-                  d.continuation.empty() ? ordered_json(nullptr) : number(max_difference)},
+                  d.continuation.empty() ? ordered_json(nullptr) : number_or_null(max_difference)},
                  {"single_step_identical",
                   d.continuation.empty() ? ordered_json(nullptr) : ordered_json(all_identical)}};
   return j.dump(2) + "\n";

@@ -7,19 +7,13 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "model/json_strict.h"
 #include "model/tokens.h"
-#include "oracle/heatmap_svg.h"
+#include "oracle/report_text.h"
 
 namespace gpt2::oracle {
 
-namespace {
-
-nlohmann::ordered_json number(double x) {
-  if (std::isfinite(x)) return x;
-  return nullptr;
-}
-
-}  // namespace
+using report_text::xml_escape;
 
 std::string replay_section(const ConformanceReport& report) {
   // Per kernel set, in the order they first appear: either every op of
@@ -229,12 +223,12 @@ nlohmann::ordered_json replay_json(const ReplayResult& replay) {
     const bool non_finite = o.metrics.first_non_finite >= 0;
     jo["verdict"] = !o.beyond ? "pass" : non_finite ? "NON-FINITE" : "FAIL";
     jo["non_finite"] = non_finite;
-    jo["max_abs_error"] = non_finite ? ordered_json(nullptr) : number(o.metrics.max_abs_error);
-    jo["budget"] = number(o.budget.limit());
-    jo["ratio"] = non_finite ? ordered_json(nullptr) : number(o.ratio);
-    jo["baseline_error"] = number(o.budget.baseline_error);
+    jo["max_abs_error"] = non_finite ? ordered_json(nullptr) : number_or_null(o.metrics.max_abs_error);
+    jo["budget"] = number_or_null(o.budget.limit());
+    jo["ratio"] = non_finite ? ordered_json(nullptr) : number_or_null(o.ratio);
+    jo["baseline_error"] = number_or_null(o.budget.baseline_error);
     jo["k"] = o.budget.multiplier;
-    jo["floor"] = number(o.budget.floor);
+    jo["floor"] = number_or_null(o.budget.floor);
     jo["first_failing_position"] =
         o.first_failing_position >= 0 ? ordered_json(o.first_failing_position) : nullptr;
     jo["failing_positions"] = o.failing_positions;
@@ -276,7 +270,7 @@ std::string format_json(const ConformanceReport& report) {
     // The set failed to run (a plugin crashed or hung): no tensor was judged.
     jr["failure"] =
         r.comparison.failure.empty() ? ordered_json(nullptr) : ordered_json(r.comparison.failure);
-    jr["worst_ratio"] = number(r.comparison.worst_ratio());
+    jr["worst_ratio"] = number_or_null(r.comparison.worst_ratio());
     ordered_json tensors = ordered_json::array();
     for (const auto& t : r.comparison.tensors) {
       ordered_json jt;
@@ -296,41 +290,41 @@ std::string format_json(const ConformanceReport& report) {
                                                              {"position", t.non_finite_position()},
                                                              {"column", t.non_finite_column()}}
                                               : ordered_json(nullptr);
-      jt["max_abs_error"] = t.non_finite() ? ordered_json(nullptr) : number(m.max_abs_error);
-      jt["budget"] = number(t.budget.limit());
-      jt["ratio"] = t.non_finite() ? ordered_json(nullptr) : number(t.ratio);
-      jt["baseline_error"] = number(t.budget.baseline_error);
+      jt["max_abs_error"] = t.non_finite() ? ordered_json(nullptr) : number_or_null(m.max_abs_error);
+      jt["budget"] = number_or_null(t.budget.limit());
+      jt["ratio"] = t.non_finite() ? ordered_json(nullptr) : number_or_null(t.ratio);
+      jt["baseline_error"] = number_or_null(t.budget.baseline_error);
       jt["k"] = t.budget.multiplier;
-      jt["floor"] = number(t.budget.floor);
+      jt["floor"] = number_or_null(t.budget.floor);
       ordered_json inputs = ordered_json::array();
       for (const auto& e : t.budget.inputs)
         inputs.push_back(
-            {{"tensor", r.comparison.tensors.at(e.tensor).name}, {"gain", number(e.gain)}});
+            {{"tensor", r.comparison.tensors.at(e.tensor).name}, {"gain", number_or_null(e.gain)}});
       jt["inputs"] = inputs;
       if (t.budget.block_input.tensor >= 0)
         jt["block_input"] = {{"tensor", r.comparison.tensors.at(t.budget.block_input.tensor).name},
-                             {"gain", number(t.budget.block_input.gain)}};
-      jt["inherited"] = number(t.budget.inherited);
+                             {"gain", number_or_null(t.budget.block_input.gain)}};
+      jt["inherited"] = number_or_null(t.budget.inherited);
       jt["worst_position"] = t.worst_position;
       jt["first_failing_position"] =
           t.first_failing_position >= 0 ? ordered_json(t.first_failing_position) : nullptr;
-      jt["worst_value"] = number(m.worst_value);
-      jt["worst_truth"] = number(m.worst_truth);
-      jt["scale"] = number(m.scale);
-      jt["max_error_to_scale"] = number(m.max_error_to_scale);
-      jt["max_relative_error"] = number(m.max_relative_error);
-      jt["max_ulp_error"] = number(m.max_ulp_error);
-      jt["nmse"] = number(m.nmse);
-      jt["cosine"] = number(m.cosine);
+      jt["worst_value"] = number_or_null(m.worst_value);
+      jt["worst_truth"] = number_or_null(m.worst_truth);
+      jt["scale"] = number_or_null(m.scale);
+      jt["max_error_to_scale"] = number_or_null(m.max_error_to_scale);
+      jt["max_relative_error"] = number_or_null(m.max_relative_error);
+      jt["max_ulp_error"] = number_or_null(m.max_ulp_error);
+      jt["nmse"] = number_or_null(m.nmse);
+      jt["cosine"] = number_or_null(m.cosine);
       if (!t.logits.empty()) {
         ordered_json positions = ordered_json::array();
         for (const auto& p : t.logits)
           positions.push_back({{"truth_argmax", p.truth_argmax},
                                {"argmax", p.value_argmax},
                                {"argmax_agrees", p.truth_argmax == p.value_argmax},
-                               {"truth_margin", number(p.truth_margin)},
+                               {"truth_margin", number_or_null(p.truth_margin)},
                                {"top5_overlap", p.top5_overlap},
-                               {"kl_divergence", number(p.kl_divergence)}});
+                               {"kl_divergence", number_or_null(p.kl_divergence)}});
         jt["positions"] = positions;
       }
       tensors.push_back(jt);
@@ -348,7 +342,7 @@ std::string format_json(const ConformanceReport& report) {
       for (size_t i = 0; i < b.comparisons.size(); ++i)
         rows.push_back({{"row", i},
                         {"passed", b.comparisons[i].passed()},
-                        {"worst_ratio", number(b.comparisons[i].worst_ratio())},
+                        {"worst_ratio", number_or_null(b.comparisons[i].worst_ratio())},
                         {"summary", b.comparisons[i].summary()}});
       jb["row_results"] = rows;
       ordered_json inv;
@@ -360,8 +354,8 @@ std::string format_json(const ConformanceReport& report) {
                                    {"tensor", b.difference->id.name()},
                                    {"position", b.difference->position},
                                    {"column", b.difference->column},
-                                   {"batch_value", number(b.difference->a)},
-                                   {"single_value", number(b.difference->b)}};
+                                   {"batch_value", number_or_null(b.difference->a)},
+                                   {"single_value", number_or_null(b.difference->b)}};
       jb["invariance"] = inv;
       jb["verdict"] = !r.comparison.passed()                  ? "FAIL"
                       : r.within_budget_not_batch_invariant() ? "within budget, not batch-invariant"
@@ -371,8 +365,8 @@ std::string format_json(const ConformanceReport& report) {
     if (r.weights_changed && !r.quantization_effect.empty()) {
       ordered_json q;
       q["max_truth_change_per_tensor"] = ordered_json::array();
-      for (double e : r.quantization_effect) q["max_truth_change_per_tensor"].push_back(number(e));
-      q["worst_logits_kl"] = number(r.quantization_logits_kl);
+      for (double e : r.quantization_effect) q["max_truth_change_per_tensor"].push_back(number_or_null(e));
+      q["worst_logits_kl"] = number_or_null(r.quantization_logits_kl);
       q["argmax_changes"] = r.quantization_argmax_changes;
       jr["quantization_effect"] = q;
     }

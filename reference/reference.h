@@ -18,7 +18,7 @@
 namespace gpt2::reference {
 
 // The scalar the reference computes in: float, double, or Boost.Multiprecision
-// types of 50 (the truth, see DESIGN) and 100 significant decimal digits
+// types of 50 (the truth: docs/architecture.md, numerics policy) and 100 significant decimal digits
 // (the check on the truth's own accuracy). Types: reference/real.h.
 enum class Precision { f32, f64, digits50, digits100 };
 

@@ -433,45 +433,4 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   write_file_atomic(path, serialize_safetensors(tensors, metadata));
 }
 
-float f16_to_f32(uint16_t bits) {
-  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
-  const uint32_t exponent = (bits >> 10) & 0x1fu;
-  uint32_t mantissa = bits & 0x3ffu;
-  uint32_t out = 0;
-  if (exponent == 0x1f) {
-    // Inf (mantissa 0) or NaN, payload and quiet bit kept in the top bits.
-    out = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    out = sign | ((exponent - 15 + 127) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    out = sign;  // ±0
-  } else {
-    // Subnormal: mantissa × 2^-24. Shift the leading 1 up to the implicit bit
-    // position; every f16 subnormal is a normal float, so this is exact.
-    int e = -14;
-    while ((mantissa & 0x400u) == 0) {
-      mantissa <<= 1;
-      --e;
-    }
-    out = sign | (static_cast<uint32_t>(e + 127) << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  return std::bit_cast<float>(out);
-}
-
-float bf16_to_f32(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
-
-uint16_t f32_to_bf16(float value) {
-  const uint32_t bits = std::bit_cast<uint32_t>(value);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) {
-    // NaN: truncating could clear every payload bit left and give Inf; set the
-    // quiet bit so it stays NaN.
-    return static_cast<uint16_t>((bits >> 16) | 0x0040u);
-  }
-  // Round to nearest, ties to even: add just under half an ulp, plus one when
-  // the kept part is odd. A carry into the exponent is correct rounding
-  // (up to Inf beyond the largest bfloat16).
-  const uint32_t lsb = (bits >> 16) & 1u;
-  return static_cast<uint16_t>((bits + 0x7fffu + lsb) >> 16);
-}
-
 }  // namespace gpt2

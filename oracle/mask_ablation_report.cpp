@@ -90,9 +90,10 @@ std::vector<std::string> findings(const MaskAblation& a) {
   // The last position.
   const int last = T - 1;
   const int f = first_change(a, last);
+  const int n_unchanged = f < 0 ? static_cast<int>(a.rows.size()) : f;
   std::vector<std::string> unchanged;
-  for (int r = 0; r < (f < 0 ? static_cast<int>(a.rows.size()) : f); ++r)
-    unchanged.push_back(a.rows[r].tensor);
+  unchanged.reserve(n_unchanged);
+  for (int r = 0; r < n_unchanged; ++r) unchanged.push_back(a.rows[r].tensor);
   std::string s = "The last position (" + std::to_string(last) + ") ";
   const bool block0_changes = a.rows.size() > 1 && a.rows[1].relative_difference[last] != 0;
   if (f < 0) {

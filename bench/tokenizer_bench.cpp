@@ -1,6 +1,6 @@
 // Google Benchmark program for GPT-2's tokenizer (model/tokenizer.h): encode
 // throughput in MB/s (10^6 bytes per second) on one core, 1 MB of text, with
-// GPT-2's own vocabulary (ci/setup unpacks it; model/test_gpt2_tokenizer.h).
+// GPT-2's own vocabulary (ci/setup unpacks it; model/gpt2_tokenizer_test_support.h).
 //
 //   tokenizer_bench                              every text, cache warm and cold
 //   tokenizer_bench --benchmark_filter=Readme
@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "model/files.h"
-#include "model/test_gpt2_tokenizer.h"
+#include "model/gpt2_tokenizer_test_support.h"
 #include "model/utf8.h"
 
 namespace gpt2 {

@@ -19,7 +19,7 @@
 #include "model/checkpoint.h"
 #include "model/files.h"
 #include "model/safetensors.h"
-#include "model/test_gpt2_tokenizer.h"
+#include "model/gpt2_tokenizer_test_support.h"
 #include "model/utf8.h"
 
 namespace {

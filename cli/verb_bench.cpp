@@ -289,6 +289,82 @@ int argmax(std::span<const float> v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
+constexpr int kRounds = 5;
+// Step time by cache length: kStepsPerPosition steps at positions p, p+1, ...
+// after a prefill of p random tokens, every round.
+constexpr int kStepsPerPosition = 8;
+
+struct Round {
+  double decode_tok_s = 0, triad_gb_s = 0;
+  CpuContention decode_contention;
+};
+
+// The best of kRounds rounds of every figure, each round's decode figures,
+// and the step times by cache length.
+struct BenchRounds {
+  double triad = 0, read_bw = 0, gemm = 0, t_last = 1e300, t_all = 1e300, t_decode = 1e300;
+  std::vector<Round> rounds;
+  std::map<int, std::vector<double>> step_times;
+};
+
+// The measurements of `bench`: prefill of `prompt` (last-position and
+// all-position logits), `steps` greedy decode steps after it, decode steps by
+// cache length, and the machine's triad bandwidth and the set's GEMM speed.
+BenchRounds measure_rounds(optimized::Engine& engine, Triad& triad_loop, KernelGemm& gemm_loop,
+                           const std::vector<int>& prompt, int steps, const Config& config,
+                           std::mt19937_64& rng, std::uniform_int_distribution<int>& token) {
+  // Rounds interleave every figure with the machine's limits, and each keeps
+  // its best: on a shared machine the ratios then compare measurements taken
+  // over the same stretch of time. Each round also records its own decode
+  // speed, its own triad and what kept this process off the CPUs meanwhile,
+  // so that a run whose rounds disagree says so, and why (see below).
+  BenchRounds m;
+  auto time_steps_at = [&](int p) {
+    engine.reset();
+    std::vector<int> tokens(p);
+    for (int& t : tokens) t = token(rng);
+    engine.prefill(tokens, Mask::causal, optimized::Logits::none);
+    for (int i = 0; i < kStepsPerPosition; ++i) {
+      const auto start = Clock::now();
+      engine.decode(token(rng));
+      m.step_times[p].push_back(seconds_since(start));
+    }
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    for (int p : {64, 512, 1000})
+      if (p + kStepsPerPosition <= config.n_ctx) time_steps_at(p);
+    m.gemm = std::max(m.gemm, gemm_loop.best_gflop_s(2));
+    m.t_last = std::min(m.t_last, best_of(1, [&] {
+                          engine.reset();
+                          engine.prefill(prompt, Mask::causal, optimized::Logits::last);
+                        }));
+    m.t_all = std::min(m.t_all, best_of(1, [&] {
+                         engine.reset();
+                         engine.prefill(prompt, Mask::causal, optimized::Logits::all);
+                       }));
+    Round r;
+    r.triad_gb_s = triad_loop.best_gb_s(kTriadPasses);  // right before the decode
+    m.triad = std::max(m.triad, r.triad_gb_s);
+    m.read_bw = std::max(m.read_bw, triad_loop.best_read_gb_s(kTriadPasses));
+    if (steps > 0) {  // `steps` greedy steps after the prompt
+      engine.reset();
+      auto logits = engine.prefill(prompt);
+      const CpuContentionMeter meter;
+      const auto start = Clock::now();
+      for (int i = 0; i < steps; ++i) logits = engine.decode(argmax(logits));
+      const double t = seconds_since(start);
+      r.decode_contention = meter.stop();
+      r.decode_tok_s = steps / t;
+      m.t_decode = std::min(m.t_decode, t);
+    }
+    m.rounds.push_back(r);
+  }
+  // Once more, after the last decode.
+  m.triad = std::max(m.triad, triad_loop.best_gb_s(kTriadPasses));
+  m.read_bw = std::max(m.read_bw, triad_loop.best_read_gb_s(kTriadPasses));
+  return m;
+}
+
 int run_bench(const BenchOptions& o) {
   if (!o.batch.empty())
     return run_batch_bench(BatchBenchOptions{o.source, o.kernel, resolve_threads(o.threads),
@@ -331,64 +407,10 @@ int run_bench(const BenchOptions& o) {
   for (int& t : prompt) t = token(rng);
   engine.prefill(prompt);  // warm-up
 
-  // Rounds interleave every figure with the machine's limits, and each keeps
-  // its best: on a shared machine the ratios then compare measurements taken
-  // over the same stretch of time. Each round also records its own decode
-  // speed, its own triad and what kept this process off the CPUs meanwhile,
-  // so that a run whose rounds disagree says so, and why (see below).
-  constexpr int kRounds = 5;
-  double triad = 0, read_bw = 0, gemm = 0, t_last = 1e300, t_all = 1e300, t_decode = 1e300;
-  struct Round {
-    double decode_tok_s = 0, triad_gb_s = 0;
-    CpuContention decode_contention;
-  };
-  std::vector<Round> rounds;
-  // Step time by cache length: kStepsPerPosition steps at positions p, p+1, ...
-  // after a prefill of p random tokens, every round.
-  constexpr int kStepsPerPosition = 8;
-  std::map<int, std::vector<double>> step_times;
-  auto time_steps_at = [&](int p) {
-    engine.reset();
-    std::vector<int> tokens(p);
-    for (int& t : tokens) t = token(rng);
-    engine.prefill(tokens, Mask::causal, optimized::Logits::none);
-    for (int i = 0; i < kStepsPerPosition; ++i) {
-      const auto start = Clock::now();
-      engine.decode(token(rng));
-      step_times[p].push_back(seconds_since(start));
-    }
-  };
-  for (int round = 0; round < kRounds; ++round) {
-    for (int p : {64, 512, 1000})
-      if (p + kStepsPerPosition <= config.n_ctx) time_steps_at(p);
-    gemm = std::max(gemm, gemm_loop.best_gflop_s(2));
-    t_last = std::min(t_last, best_of(1, [&] {
-                        engine.reset();
-                        engine.prefill(prompt, Mask::causal, optimized::Logits::last);
-                      }));
-    t_all = std::min(t_all, best_of(1, [&] {
-                       engine.reset();
-                       engine.prefill(prompt, Mask::causal, optimized::Logits::all);
-                     }));
-    Round r;
-    r.triad_gb_s = triad_loop.best_gb_s(kTriadPasses);  // right before the decode
-    triad = std::max(triad, r.triad_gb_s);
-    read_bw = std::max(read_bw, triad_loop.best_read_gb_s(kTriadPasses));
-    if (steps > 0) {  // `steps` greedy steps after the prompt
-      engine.reset();
-      auto logits = engine.prefill(prompt);
-      const CpuContentionMeter meter;
-      const auto start = Clock::now();
-      for (int i = 0; i < steps; ++i) logits = engine.decode(argmax(logits));
-      const double t = seconds_since(start);
-      r.decode_contention = meter.stop();
-      r.decode_tok_s = steps / t;
-      t_decode = std::min(t_decode, t);
-    }
-    rounds.push_back(r);
-  }
-  triad = std::max(triad, triad_loop.best_gb_s(kTriadPasses));  // once more, after the last decode
-  read_bw = std::max(read_bw, triad_loop.best_read_gb_s(kTriadPasses));
+  const BenchRounds m =
+      measure_rounds(engine, triad_loop, gemm_loop, prompt, steps, config, rng, token);
+  const double triad = m.triad, read_bw = m.read_bw, gemm = m.gemm;
+  const double t_last = m.t_last, t_all = m.t_all, t_decode = m.t_decode;
   out["rounds"] = kRounds;
   out["triad_bandwidth_gb_s"] = triad;
   out["read_bandwidth_gb_s"] = read_bw;
@@ -446,11 +468,11 @@ int run_bench(const BenchOptions& o) {
         "%.0f%% of read-only\n",
         bytes / 1e6, tok_s, bytes * tok_s / 1e9, 100 * bytes * tok_s / 1e9 / triad,
         100 * bytes * tok_s / 1e9 / read_bw);
-    report_rounds(rounds, bytes, out);
+    report_rounds(m.rounds, bytes, out);
   }
 
   nlohmann::json by_position = nlohmann::json::object();
-  for (const auto& [p, times] : step_times) {
+  for (const auto& [p, times] : m.step_times) {
     by_position[std::to_string(p)] = median(times) * 1e3;
     std::printf(
         "decode step at position %d: %.2f ms (median of %zu steps at %d..%d over %d rounds)\n", p,

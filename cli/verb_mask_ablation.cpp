@@ -14,6 +14,7 @@
 #include "model/files.h"
 #include "model/utf8.h"
 #include "oracle/mask_ablation.h"
+#include "oracle/mask_ablation_report.h"
 #include "oracle/truth_cache.h"
 #include "reference/cost.h"
 #include "oracle/padding_ablation.h"

@@ -11,12 +11,14 @@
 #include "model/json_strict.h"
 #include "model/tokens.h"
 #include "optimized/kernels.h"
-#include "oracle/heatmap_svg.h"
 #include "oracle/replay.h"
 #include "oracle/report.h"
+#include "oracle/report_text.h"
 #include "reference/reference.h"
 
 namespace gpt2::cli {
+
+using oracle::report_text::xml_escape;
 
 namespace {
 
@@ -62,18 +64,18 @@ std::string junit(const std::vector<std::pair<std::string, oracle::ReplayResult>
       const std::string name = "replay " + o.id.name() +
                                (o.id.layer >= 0 ? ", block." + std::to_string(o.id.layer) : "") +
                                " [" + kernel + "]";
-      cases += "    <testcase classname=\"replay." + oracle::xml_escape(kernel) + "\" name=\"" +
-               oracle::xml_escape(name) + "\"";
+      cases += "    <testcase classname=\"replay." + xml_escape(kernel) + "\" name=\"" +
+               xml_escape(name) + "\"";
       if (!o.beyond) {
         cases += "/>\n";
         continue;
       }
       ++failures;
       cases += ">\n      <failure message=\"" +
-               oracle::xml_escape(o.id.name() + " beyond budget at position " +
-                                  std::to_string(o.first_failing_position) + " (ratio " +
-                                  oracle::format("%.3g", o.ratio) + ")") +
-               "\">" + oracle::xml_escape(o.reproduce) + "</failure>\n    </testcase>\n";
+               xml_escape(o.id.name() + " beyond budget at position " +
+                          std::to_string(o.first_failing_position) + " (ratio " +
+                          oracle::format("%.3g", o.ratio) + ")") +
+               "\">" + xml_escape(o.reproduce) + "</failure>\n    </testcase>\n";
     }
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gpt2-oracle\" tests=\"" +
          std::to_string(tests) + "\" failures=\"" + std::to_string(failures) +

@@ -1,5 +1,5 @@
 // libFuzzer target: GPT-2's tokenizer on any bytes (GPT-2's own files, as
-// ci/setup unpacks them; model/test_gpt2_tokenizer.h). Well-formed UTF-8
+// ci/setup unpacks them; model/gpt2_tokenizer_test_support.h). Well-formed UTF-8
 // must encode to ids of the vocabulary that decode to the same bytes, the
 // same ids every time (the cache); anything else must be an InputError at
 // the first ill-formed byte.
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "model/error.h"
-#include "model/test_gpt2_tokenizer.h"
+#include "model/gpt2_tokenizer_test_support.h"
 #include "model/utf8.h"
 
 namespace {

@@ -50,6 +50,7 @@ std::vector<int> BatchLayout::padded(const std::vector<std::vector<int>>& tokens
 
 std::vector<int> row_lengths(const std::vector<std::vector<int>>& rows) {
   std::vector<int> lengths;
+  lengths.reserve(rows.size());
   for (const auto& row : rows) lengths.push_back(static_cast<int>(row.size()));
   return lengths;
 }

@@ -1,5 +1,5 @@
 // Batches: B token sequences of their own lengths, run together as one
-// padded rectangle (DESIGN: Batches). The one home of the padding rule; the
+// padded rectangle (README.md, "Batches"). The one home of the padding rule; the
 // reference (reference/forward_impl.h) and the engine (optimized/engine.h)
 // both lay a batch out with BatchLayout.
 //

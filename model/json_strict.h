@@ -5,6 +5,7 @@
 // object is an error (nlohmann::json alone would silently keep the last one).
 #pragma once
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -31,5 +32,12 @@ double require_number(const nlohmann::json& object, const std::string& key,
                       const std::string& source);
 std::string require_string(const nlohmann::json& object, const std::string& key,
                            const std::string& source);
+
+// For writers: x as a JSON number, or null where x is NaN or infinite (JSON
+// has no such numbers; every report and case file writes them as null).
+inline nlohmann::ordered_json number_or_null(double x) {
+  if (std::isfinite(x)) return x;
+  return nullptr;
+}
 
 }  // namespace gpt2

@@ -115,10 +115,13 @@ std::optional<AvailableMemory> available_memory() {
   for (;;) {
     const auto limit_text = read_system_file(root + path + limit_file);
     const auto usage_text = read_system_file(root + path + usage_file);
-    const auto limit = limit_text ? parse_cgroup_number(*limit_text) : std::nullopt;
+    // A missing or unreadable limit is no limit (kNoLimit, and GCC 12 sees no
+    // maybe-uninitialized optional in the comparison below).
+    const uint64_t limit =
+        limit_text ? parse_cgroup_number(*limit_text).value_or(kNoLimit) : kNoLimit;
     const auto usage = usage_text ? parse_cgroup_number(*usage_text) : std::nullopt;
-    if (limit && usage && *limit < kNoLimit) {
-      const uint64_t left = *limit > *usage ? *limit - *usage : 0;
+    if (usage && limit < kNoLimit) {
+      const uint64_t left = limit > *usage ? limit - *usage : 0;
       if (!out || left < out->bytes)
         out = AvailableMemory{
             left, "the memory cgroup " + (path.empty() ? "/" : path) + " (limit minus usage)"};

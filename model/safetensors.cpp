@@ -10,6 +10,7 @@
 #include "model/error.h"
 #include "model/files.h"
 #include "model/json_strict.h"
+#include "model/utf8.h"
 
 namespace gpt2 {
 
@@ -42,42 +43,6 @@ char* store_all(char* p, const From* values, size_t n) {
   return p;
 }
 
-// Offset of the first byte that breaks UTF-8 (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF), or nullopt when `text` is valid.
-std::optional<size_t> first_invalid_utf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int length = 0;
-    unsigned char low = 0x80, high = 0xbf;  // allowed range of the second byte
-    if (c >= 0xc2 && c <= 0xdf) {
-      length = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      length = 3;
-      if (c == 0xe0) low = 0xa0;   // overlong
-      if (c == 0xed) high = 0x9f;  // surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      length = 4;
-      if (c == 0xf0) low = 0x90;   // overlong
-      if (c == 0xf4) high = 0x8f;  // above U+10FFFF
-    } else {
-      return i;
-    }
-    if (n - i < static_cast<size_t>(length)) return i;
-    if (s[i + 1] < low || s[i + 1] > high) return i;
-    for (int k = 2; k < length; ++k)
-      if (s[i + k] < 0x80 || s[i + k] > 0xbf) return i;
-    i += length;
-  }
-  return std::nullopt;
-}
-
 // 'name' for an error message: control bytes escaped (a name may contain a
 // newline, and messages are one line), long names cut at a character boundary.
 std::string quote_name(std::string_view name) { return quote_for_message(name); }
@@ -97,12 +62,6 @@ std::string describe(const json& value) {
       return text;
     }
   }
-}
-
-std::string shape_string(const Shape& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
 }
 
 std::optional<Dtype> parse_dtype(std::string_view name) {
@@ -185,7 +144,7 @@ TensorInfo parse_tensor_entry(const std::string& name, const json& entry, uint64
   }
   const std::optional<uint64_t> byte_size = checked_byte_size(info.shape, info.dtype);
   if (!byte_size)
-    throw InputError(where + "shape " + shape_string(info.shape) +
+    throw InputError(where + "shape " + shape_text(info.shape) +
                      " has too many elements (its size overflows 64 bits)");
 
   const json& offsets = entry["data_offsets"];
@@ -212,7 +171,7 @@ TensorInfo parse_tensor_entry(const std::string& name, const json& entry, uint64
   if (info.end - info.begin != *byte_size)
     throw InputError(where + "data_offsets " + range + " hold " +
                      std::to_string(info.end - info.begin) + " bytes but " +
-                     dtype_name(info.dtype) + " " + shape_string(info.shape) + " needs " +
+                     dtype_name(info.dtype) + " " + shape_text(info.shape) + " needs " +
                      std::to_string(*byte_size));
   return info;
 }
@@ -345,8 +304,8 @@ SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& sou
   const std::string_view header(bytes.data() + kLengthPrefixBytes, header_length);
   if (header.empty() || header.front() != '{')
     throw InputError(source + ": header is not a JSON object (it must start with '{')");
-  if (const std::optional<size_t> bad = first_invalid_utf8(header))
-    throw InputError(source + ": header is not valid UTF-8 (byte " + std::to_string(*bad) +
+  if (const size_t bad = find_invalid_utf8(header); bad != std::string_view::npos)
+    throw InputError(source + ": header is not valid UTF-8 (byte " + std::to_string(bad) +
                      " of the header)");
   // nlohmann::json stops at a NUL byte as if the input ended there, so
   // "{...}\0garbage" would pass; raw NUL is never valid JSON text.
@@ -416,7 +375,8 @@ std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,
                "safetensors writer: only F32 and F64, tensor " + quote_name(t.name));
     GPT2_CHECK(t.name != "__metadata__" && !header.contains(t.name),
                "safetensors writer: reserved or duplicate name " + quote_name(t.name));
-    GPT2_CHECK(!first_invalid_utf8(t.name), "safetensors writer: name is not UTF-8");
+    GPT2_CHECK(find_invalid_utf8(t.name) == std::string_view::npos,
+               "safetensors writer: name is not UTF-8");
     for (int64_t d : t.shape)
       GPT2_CHECK(d >= 0, "safetensors writer: negative dimension in " + quote_name(t.name));
     const std::optional<uint64_t> bytes = checked_byte_size(t.shape, t.dtype);
@@ -435,7 +395,8 @@ std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,
   if (!metadata.empty()) {
     json meta = json::object();
     for (const auto& [key, value] : metadata) {
-      GPT2_CHECK(!first_invalid_utf8(key) && !first_invalid_utf8(value),
+      GPT2_CHECK(find_invalid_utf8(key) == std::string_view::npos &&
+                     find_invalid_utf8(value) == std::string_view::npos,
                  "safetensors writer: metadata is not UTF-8");
       meta[key] = value;
     }
@@ -470,47 +431,6 @@ std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   write_file_atomic(path, serialize_safetensors(tensors, metadata));
-}
-
-float f16_to_f32(uint16_t bits) {
-  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
-  const uint32_t exponent = (bits >> 10) & 0x1fu;
-  uint32_t mantissa = bits & 0x3ffu;
-  uint32_t out = 0;
-  if (exponent == 0x1f) {
-    // Inf (mantissa 0) or NaN, payload and quiet bit kept in the top bits.
-    out = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    out = sign | ((exponent - 15 + 127) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    out = sign;  // ±0
-  } else {
-    // Subnormal: mantissa × 2^-24. Shift the leading 1 up to the implicit bit
-    // position; every f16 subnormal is a normal float, so this is exact.
-    int e = -14;
-    while ((mantissa & 0x400u) == 0) {
-      mantissa <<= 1;
-      --e;
-    }
-    out = sign | (static_cast<uint32_t>(e + 127) << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  return std::bit_cast<float>(out);
-}
-
-float bf16_to_f32(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
-
-uint16_t f32_to_bf16(float value) {
-  const uint32_t bits = std::bit_cast<uint32_t>(value);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) {
-    // NaN: truncating could clear every payload bit left and give Inf; set the
-    // quiet bit so it stays NaN.
-    return static_cast<uint16_t>((bits >> 16) | 0x0040u);
-  }
-  // Round to nearest, ties to even: add just under half an ulp, plus one when
-  // the kept part is odd. A carry into the exponent is correct rounding
-  // (up to Inf beyond the largest bfloat16).
-  const uint32_t lsb = (bits >> 16) & 1u;
-  return static_cast<uint16_t>((bits + 0x7fffu + lsb) >> 16);
 }
 
 }  // namespace gpt2

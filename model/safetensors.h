@@ -21,6 +21,8 @@
 // "<source>: tensor 'NAME': <problem>".
 #pragma once
 
+#include "model/float_formats.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -98,11 +100,5 @@ std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,
 // serialize_safetensors, written atomically: PATH.tmp.<pid>, then rename.
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
-
-// IEEE half and bfloat16 to float (exact), float to bfloat16 (round to
-// nearest, ties to even; NaN stays NaN).
-float f16_to_f32(uint16_t bits);
-float bf16_to_f32(uint16_t bits);
-uint16_t f32_to_bf16(float value);
 
 }  // namespace gpt2

@@ -7,7 +7,7 @@
 
 #include "model/byte_level.h"
 #include "model/error.h"
-#include "model/test_gpt2_tokenizer.h"
+#include "model/gpt2_tokenizer_test_support.h"
 
 namespace gpt2 {
 namespace {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "optimized/engine.h"
-#include "optimized/test_models.h"
+#include "optimized/model_test_support.h"
 
 namespace {
 std::atomic<bool> g_counting{false};

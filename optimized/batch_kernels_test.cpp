@@ -10,7 +10,7 @@
 
 #include "model/batch.h"
 #include "optimized/kernels.h"
-#include "optimized/test_models.h"
+#include "optimized/model_test_support.h"
 
 namespace gpt2::optimized {
 namespace {

@@ -20,7 +20,7 @@ using StridedMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 EigenKernels::EigenKernels(const Weights<float>& weights) : w_(weights) {}
 
 int EigenKernels::visible_keys(const Pass& pass, int pos) const {
-  return pass.mask == Mask::causal ? pos + 1 : pass.end();
+  return gpt2::visible_keys(pass.mask, pos, pass.end());
 }
 
 float EigenKernels::score_scale() const {

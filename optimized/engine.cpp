@@ -10,7 +10,6 @@ namespace gpt2::optimized {
 
 Engine::Engine(const Weights<float>& weights, const KernelSet& kernels, int threads)
     : config_(weights.config),
-      kernel_name_(kernels.name),
       pool_(std::max(1, threads)),
       kernels_(kernels.create(weights, pool_)),
       cache_(weights.config) {
@@ -329,6 +328,7 @@ std::vector<Trace<double>> run_batch_trace(const Weights<float>& weights,
   }
   Engine engine(weights, set, threads);
   std::vector<Trace<double>> traces;
+  traces.reserve(rows.size());
   for (const auto& row : rows)
     traces.push_back(make_trace<double>(weights.config, static_cast<int>(row.size()), level));
   engine.set_batch_capture(&traces);

@@ -63,11 +63,9 @@ class Engine {
   ~Engine();
 
   const Config& config() const { return config_; }
-  const std::string& kernel_name() const { return kernel_name_; }
   int threads() const { return pool_.size(); }
   int position() const { return position_; }  // tokens in the cache
   size_t weight_bytes_per_token() const { return kernels_->weight_bytes_per_token(); }
-  size_t cache_bytes() const { return cache_.bytes(); }
 
   // Empties the cache (position 0).
   void reset() { position_ = 0; }
@@ -132,7 +130,6 @@ class Engine {
   void reserve_rows(size_t rows);  // grows the scratch buffers to `rows` rows
 
   Config config_;
-  std::string kernel_name_;
   ThreadPool pool_;
   std::unique_ptr<Kernels> kernels_;
   KvCache cache_;
@@ -154,7 +151,7 @@ class Engine {
   std::vector<Trace<double>*> capture_rows_;  // scratch
 };
 
-// A whole trace (every position, every DESIGN tensor, widened to double):
+// A whole trace (every position, every tensor of model/trace.h, widened to double):
 //   Mode::full         one prefill of all tokens with `mask`;
 //   Mode::incremental  a prefill of the first token, then one decode per token
 //                      (mask is then irrelevant: no pass has a future key);

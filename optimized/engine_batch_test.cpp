@@ -12,8 +12,8 @@
 
 #include "model/error.h"
 #include "optimized/engine.h"
-#include "optimized/test_models.h"
-#include "optimized/trace_compare.h"
+#include "optimized/model_test_support.h"
+#include "optimized/trace_test_support.h"
 
 namespace gpt2::optimized {
 namespace {

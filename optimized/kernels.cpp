@@ -145,7 +145,6 @@ namespace {
 struct Registry {
   std::mutex mutex;
   std::vector<KernelSet> sets;
-  bool built_in_done = false;
 };
 
 Registry& registry() {

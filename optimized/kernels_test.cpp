@@ -14,8 +14,8 @@
 #include "optimized/eigen_kernels.h"
 #include "optimized/engine.h"
 #include "optimized/panel_kernels.h"
-#include "optimized/test_models.h"
-#include "optimized/trace_compare.h"
+#include "optimized/model_test_support.h"
+#include "optimized/trace_test_support.h"
 
 namespace gpt2::optimized {
 namespace {

@@ -75,8 +75,6 @@ class KvCache {
   // view each call), different for other storage or another origin.
   const void* identity() const { return key(0, 0, 0); }
 
-  size_t bytes() const { return (storage_->keys.size() + storage_->values.size()) * sizeof(float); }
-
  private:
   // A copy would share the storage: only view_from makes one, on purpose.
   KvCache(const KvCache&) = default;

@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "optimized/cpu_features.h"
 
@@ -26,6 +30,22 @@ inline std::string simd_param_name(const ::testing::TestParamInfo<Simd>& info) {
   for (char& c : name)
     if (c == '+') c = '_';
   return name;
+}
+
+// n floats uniform in [-a, a], from `seed`: the inputs of the kernels' tests.
+inline std::vector<float> uniform(size_t n, uint64_t seed, float a = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> d(-a, a);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// ULP of float at |x| (the spacing of floats around x): the unit of the
+// vector math functions' error bounds.
+inline double ulp(double x) {
+  const float f = static_cast<float>(std::abs(x));
+  return std::nextafter(f, INFINITY) - f;
 }
 
 }  // namespace gpt2::optimized::testing

@@ -113,7 +113,9 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
   // What each tensor hands on to the tensors that read it (tolerance.h): its
   // excess over the baseline (rule excess_over_baseline) or its whole error
   // (chained_input_error).
-  std::vector<double> handed_on(ids.size(), 0.0);
+  // Zeros. (Written without the explicit 0.0, which makes GCC 12 print a
+  // false -Wfree-nonheap-object warning at the end of this function.)
+  std::vector<double> handed_on(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     TensorResult r;
     r.id = ids[i];

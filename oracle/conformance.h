@@ -40,8 +40,10 @@ struct Scenario {
   // (model/batch.h), then the rest decoded one token per row per step.
   // `tokens` and `chunks` are unused; each row is judged against the
   // reference's single-sequence truth of its own tokens (causal).
-  std::vector<std::vector<int>> batch;
-  std::vector<int> prompt_lengths;
+  // Both empty in any other scenario (the {} lets one be written
+  // {name, tokens, chunks, mask} without -Wmissing-field-initializers).
+  std::vector<std::vector<int>> batch{};
+  std::vector<int> prompt_lengths{};
   Padding padding = Padding::left;
   bool is_batch() const { return !batch.empty(); }
 };

@@ -81,6 +81,7 @@ double widest_spread(const std::vector<std::vector<double>>& members, size_t fir
   double widest = 1;
   for (size_t i = 0; i < members[first].size(); ++i) {
     std::vector<double> e;
+    e.reserve(count);
     for (int m = 0; m < count; ++m) e.push_back(members[first + m][i]);
     std::sort(e.begin(), e.end());
     const double median = e[e.size() / 2], largest = e.back();

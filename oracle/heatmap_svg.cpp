@@ -6,35 +6,11 @@
 #include <cstdio>
 
 #include "model/error.h"
+#include "oracle/report_text.h"
 
 namespace gpt2::oracle {
 
-std::string xml_escape(const std::string& text) {
-  std::string s;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        s += "&amp;";
-        break;
-      case '<':
-        s += "&lt;";
-        break;
-      case '>':
-        s += "&gt;";
-        break;
-      case '"':
-        s += "&quot;";
-        break;
-      case '\'':
-        s += "&apos;";
-        break;
-      default:
-        // XML 1.0 allows no control characters but tab, newline and return.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') s += c;
-    }
-  }
-  return s;
-}
+using report_text::xml_escape;
 
 namespace {
 
@@ -86,9 +62,16 @@ double text_width(const std::string& s) { return 7.0 * static_cast<double>(s.siz
 
 }  // namespace
 
-std::string heatmap_svg(const Heatmap& h) {
-  const int R = static_cast<int>(h.row_labels.size());
-  const int K = static_cast<int>(h.column_labels.size());
+namespace {
+
+// The colour scale: whole decades 10^lo .. 10^hi around the non-zero values.
+struct DecadeScale {
+  int lo = -1, hi = 0;
+  // v > 0 -> [0, 1] on the log scale
+  double operator()(double v) const { return (std::log10(v) - lo) / static_cast<double>(hi - lo); }
+};
+
+DecadeScale decade_scale(const Heatmap& h, int R, int K) {
   GPT2_CHECK(static_cast<int>(h.values.size()) == R, "one row of values per row label");
   double lo = 0, hi = 0;  // smallest and largest non-zero value
   for (const auto& row : h.values) {
@@ -100,37 +83,51 @@ std::string heatmap_svg(const Heatmap& h) {
       hi = std::max(hi, v);
     }
   }
-  // The colour scale spans whole decades around the non-zero values.
-  int decade_lo = lo > 0 ? static_cast<int>(std::floor(std::log10(lo))) : -1;
-  int decade_hi = hi > 0 ? static_cast<int>(std::ceil(std::log10(hi))) : 0;
-  if (decade_hi <= decade_lo) decade_hi = decade_lo + 1;
-  auto scale = [&](double v) {
-    return (std::log10(v) - decade_lo) / static_cast<double>(decade_hi - decade_lo);
-  };
+  DecadeScale scale;
+  scale.lo = lo > 0 ? static_cast<int>(std::floor(std::log10(lo))) : -1;
+  scale.hi = hi > 0 ? static_cast<int>(std::ceil(std::log10(hi))) : 0;
+  if (scale.hi <= scale.lo) scale.hi = scale.lo + 1;
+  return scale;
+}
 
-  // Layout (pixels).
-  const double cell_w = std::clamp(std::floor(560.0 / std::max(K, 1)), 8.0, 48.0);
-  const double cell_h = 24;
+// Where everything goes (pixels).
+struct Layout {
+  double cell_w = 0, cell_h = 24;
+  double x0 = 0,
+         y0 = 56;  // the grid's top left: after the y-axis title and row labels; below the titles
+  double grid_w = 0, grid_h = 0;
+  double bar_x = 0, bar_w = 16, bar_h = 0;  // the colour bar
+  double width = 0, height = 0;
+  int stride = 1;  // a column label every `stride` columns, so that they do not overlap
+};
+
+Layout layout_of(const Heatmap& h, int R, int K) {
+  Layout l;
+  l.cell_w = std::clamp(std::floor(560.0 / std::max(K, 1)), 8.0, 48.0);
   double label_w = 0;
-  for (const std::string& l : h.row_labels) label_w = std::max(label_w, text_width(l));
-  const double x0 = 40 + label_w + 8;  // y-axis title, row labels, gap
-  const double y0 = 56;                // title and subtitle
-  const double grid_w = cell_w * K, grid_h = cell_h * R;
-  const double bar_x = x0 + grid_w + 32, bar_w = 16;
-  const double bar_h = std::max(grid_h, 220.0);
-  const double width = std::max(
-      {bar_x + bar_w + 64 + 28, text_width(h.subtitle) + 24, text_width(h.title) * 1.2 + 24});
-  const double height = y0 + std::max(grid_h + 56, bar_h + 64);
-  // Column labels every `stride` columns, so that they do not overlap.
+  for (const std::string& label : h.row_labels) label_w = std::max(label_w, text_width(label));
+  l.x0 = 40 + label_w + 8;  // y-axis title, row labels, gap
+  l.grid_w = l.cell_w * K;
+  l.grid_h = l.cell_h * R;
+  l.bar_x = l.x0 + l.grid_w + 32;
+  l.bar_h = std::max(l.grid_h, 220.0);
+  l.width = std::max(
+      {l.bar_x + l.bar_w + 64 + 28, text_width(h.subtitle) + 24, text_width(h.title) * 1.2 + 24});
+  l.height = l.y0 + std::max(l.grid_h + 56, l.bar_h + 64);
   double column_label_w = 0;
-  for (const std::string& l : h.column_labels)
-    column_label_w = std::max(column_label_w, text_width(l));
-  const int stride = std::max(1, static_cast<int>(std::ceil((column_label_w + 6) / cell_w)));
+  for (const std::string& label : h.column_labels)
+    column_label_w = std::max(column_label_w, text_width(label));
+  l.stride = std::max(1, static_cast<int>(std::ceil((column_label_w + 6) / l.cell_w)));
+  return l;
+}
 
+// The XML prologue, the <svg> element, the hatch and gradient definitions,
+// the background and the titles.
+std::string svg_head(const Heatmap& h, const Layout& l) {
   std::string s;
   s += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(width) + "\" height=\"" +
-       fixed(height) + "\" viewBox=\"0 0 " + fixed(width) + " " + fixed(height) +
+  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(l.width) + "\" height=\"" +
+       fixed(l.height) + "\" viewBox=\"0 0 " + fixed(l.width) + " " + fixed(l.height) +
        "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   s += "<title>" + xml_escape(h.title) + "</title>\n";
   s += "<defs>\n";
@@ -145,73 +142,100 @@ std::string heatmap_svg(const Heatmap& h) {
   s += "</linearGradient>\n";
   s += "</defs>\n";
   s += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
-  s += "<text x=\"" + fixed(width / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">" +
+  s += "<text x=\"" + fixed(l.width / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">" +
        xml_escape(h.title) + "</text>\n";
   if (!h.subtitle.empty())
-    s += "<text x=\"" + fixed(width / 2) + "\" y=\"40\" text-anchor=\"middle\" fill=\"#444444\">" +
-         xml_escape(h.subtitle) + "</text>\n";
+    s += "<text x=\"" + fixed(l.width / 2) +
+         "\" y=\"40\" text-anchor=\"middle\" fill=\"#444444\">" + xml_escape(h.subtitle) +
+         "</text>\n";
+  return s;
+}
 
-  // Cells.
+// One <rect class="cell"> per value (exact zeros hatched and, where there is
+// room, marked "0"), then the grid's frame.
+std::string svg_cells(const Heatmap& h, const Layout& l, const DecadeScale& scale, int R, int K) {
+  std::string s;
   s += "<g class=\"cells\" stroke=\"#ffffff\" stroke-width=\"1\">\n";
   for (int r = 0; r < R; ++r) {
     for (int k = 0; k < K; ++k) {
       const double v = h.values[r][k];
-      const double x = x0 + k * cell_w, y = y0 + r * cell_h;
+      const double x = l.x0 + k * l.cell_w, y = l.y0 + r * l.cell_h;
       const std::string where = h.row_labels[r] + ", " + h.x_label + " " + h.column_labels[k];
       s += "<rect class=\"cell\" data-row=\"" + xml_escape(h.row_labels[r]) + "\" data-column=\"" +
            xml_escape(h.column_labels[k]) + "\" data-value=\"" +
            (v == 0 ? std::string("0") : scientific(v)) + "\" x=\"" + fixed(x) + "\" y=\"" +
-           fixed(y) + "\" width=\"" + fixed(cell_w) + "\" height=\"" + fixed(cell_h) +
+           fixed(y) + "\" width=\"" + fixed(l.cell_w) + "\" height=\"" + fixed(l.cell_h) +
            "\" fill=\"" + (v == 0 ? std::string("url(#exact-zero)") : viridis(scale(v))) +
            "\"><title>" + xml_escape(where) + ": " +
            (v == 0 ? std::string("exactly 0 (bit-identical)") : scientific(v)) +
            "</title></rect>\n";
-      if (v == 0 && cell_w >= 20)
-        s += "<text x=\"" + fixed(x + cell_w / 2) + "\" y=\"" + fixed(y + cell_h / 2 + 4) +
+      if (v == 0 && l.cell_w >= 20)
+        s += "<text x=\"" + fixed(x + l.cell_w / 2) + "\" y=\"" + fixed(y + l.cell_h / 2 + 4) +
              "\" text-anchor=\"middle\" stroke=\"none\" fill=\"#333333\">0</text>\n";
     }
   }
   s += "</g>\n";
-  s += "<rect x=\"" + fixed(x0) + "\" y=\"" + fixed(y0) + "\" width=\"" + fixed(grid_w) +
-       "\" height=\"" + fixed(grid_h) + "\" fill=\"none\" stroke=\"#333333\"/>\n";
+  s += "<rect x=\"" + fixed(l.x0) + "\" y=\"" + fixed(l.y0) + "\" width=\"" + fixed(l.grid_w) +
+       "\" height=\"" + fixed(l.grid_h) + "\" fill=\"none\" stroke=\"#333333\"/>\n";
+  return s;
+}
 
-  // Axes: row labels, column labels, axis titles.
+// Row labels, column labels (every l.stride-th), axis titles.
+std::string svg_axes(const Heatmap& h, const Layout& l, int R, int K) {
+  std::string s;
   for (int r = 0; r < R; ++r)
-    s += "<text x=\"" + fixed(x0 - 6) + "\" y=\"" + fixed(y0 + r * cell_h + cell_h / 2 + 4) +
-         "\" text-anchor=\"end\">" + xml_escape(h.row_labels[r]) + "</text>\n";
-  for (int k = 0; k < K; k += stride)
-    s += "<text x=\"" + fixed(x0 + k * cell_w + cell_w / 2) + "\" y=\"" + fixed(y0 + grid_h + 16) +
-         "\" text-anchor=\"middle\">" + xml_escape(h.column_labels[k]) + "</text>\n";
-  s += "<text x=\"" + fixed(x0 + grid_w / 2) + "\" y=\"" + fixed(y0 + grid_h + 38) +
+    s += "<text x=\"" + fixed(l.x0 - 6) + "\" y=\"" +
+         fixed(l.y0 + r * l.cell_h + l.cell_h / 2 + 4) + "\" text-anchor=\"end\">" +
+         xml_escape(h.row_labels[r]) + "</text>\n";
+  for (int k = 0; k < K; k += l.stride)
+    s += "<text x=\"" + fixed(l.x0 + k * l.cell_w + l.cell_w / 2) + "\" y=\"" +
+         fixed(l.y0 + l.grid_h + 16) + "\" text-anchor=\"middle\">" +
+         xml_escape(h.column_labels[k]) + "</text>\n";
+  s += "<text x=\"" + fixed(l.x0 + l.grid_w / 2) + "\" y=\"" + fixed(l.y0 + l.grid_h + 38) +
        "\" text-anchor=\"middle\" font-weight=\"bold\">" + xml_escape(h.x_label) + "</text>\n";
-  s += "<text transform=\"translate(16," + fixed(y0 + grid_h / 2) +
+  s += "<text transform=\"translate(16," + fixed(l.y0 + l.grid_h / 2) +
        ") rotate(-90)\" text-anchor=\"middle\" font-weight=\"bold\">" + xml_escape(h.y_label) +
        "</text>\n";
+  return s;
+}
 
-  // Colour bar: decades from bottom to top, then the exact-zero swatch.
+// The colour bar: decades from bottom to top, then the exact-zero swatch.
+std::string svg_colour_bar(const Heatmap& h, const Layout& l, const DecadeScale& scale) {
+  std::string s;
   s += "<g class=\"colour-bar\">\n";
-  s += "<rect x=\"" + fixed(bar_x) + "\" y=\"" + fixed(y0) + "\" width=\"" + fixed(bar_w) +
-       "\" height=\"" + fixed(bar_h) + "\" fill=\"url(#colour-bar)\" stroke=\"#333333\"/>\n";
-  const int decades = decade_hi - decade_lo;
-  const int tick_stride = std::max(1, static_cast<int>(std::ceil(decades * 16.0 / bar_h)));
-  for (int d = decade_lo; d <= decade_hi; d += tick_stride) {
-    const double y = y0 + bar_h - bar_h * (d - decade_lo) / decades;
-    s += "<line x1=\"" + fixed(bar_x + bar_w) + "\" y1=\"" + fixed(y) + "\" x2=\"" +
-         fixed(bar_x + bar_w + 4) + "\" y2=\"" + fixed(y) + "\" stroke=\"#333333\"/>\n";
-    s += "<text x=\"" + fixed(bar_x + bar_w + 7) + "\" y=\"" + fixed(y + 4) + "\">1e" +
+  s += "<rect x=\"" + fixed(l.bar_x) + "\" y=\"" + fixed(l.y0) + "\" width=\"" + fixed(l.bar_w) +
+       "\" height=\"" + fixed(l.bar_h) + "\" fill=\"url(#colour-bar)\" stroke=\"#333333\"/>\n";
+  const int decades = scale.hi - scale.lo;
+  const int tick_stride = std::max(1, static_cast<int>(std::ceil(decades * 16.0 / l.bar_h)));
+  for (int d = scale.lo; d <= scale.hi; d += tick_stride) {
+    const double y = l.y0 + l.bar_h - l.bar_h * (d - scale.lo) / decades;
+    s += "<line x1=\"" + fixed(l.bar_x + l.bar_w) + "\" y1=\"" + fixed(y) + "\" x2=\"" +
+         fixed(l.bar_x + l.bar_w + 4) + "\" y2=\"" + fixed(y) + "\" stroke=\"#333333\"/>\n";
+    s += "<text x=\"" + fixed(l.bar_x + l.bar_w + 7) + "\" y=\"" + fixed(y + 4) + "\">1e" +
          std::to_string(d) + "</text>\n";
   }
-  const double swatch_y = y0 + bar_h + 14;
-  s += "<rect x=\"" + fixed(bar_x) + "\" y=\"" + fixed(swatch_y) + "\" width=\"" + fixed(bar_w) +
-       "\" height=\"" + fixed(bar_w) + "\" fill=\"url(#exact-zero)\" stroke=\"#333333\"/>\n";
-  s += "<text x=\"" + fixed(bar_x + bar_w + 7) + "\" y=\"" + fixed(swatch_y + 12) +
+  const double swatch_y = l.y0 + l.bar_h + 14;
+  s += "<rect x=\"" + fixed(l.bar_x) + "\" y=\"" + fixed(swatch_y) + "\" width=\"" +
+       fixed(l.bar_w) + "\" height=\"" + fixed(l.bar_w) +
+       "\" fill=\"url(#exact-zero)\" stroke=\"#333333\"/>\n";
+  s += "<text x=\"" + fixed(l.bar_x + l.bar_w + 7) + "\" y=\"" + fixed(swatch_y + 12) +
        "\">exactly 0</text>\n";
-  s += "<text transform=\"translate(" + fixed(bar_x + bar_w + 72) + "," + fixed(y0 + bar_h / 2) +
-       ") rotate(90)\" text-anchor=\"middle\">" + xml_escape(h.value_label) +
-       " (log scale)</text>\n";
+  s += "<text transform=\"translate(" + fixed(l.bar_x + l.bar_w + 72) + "," +
+       fixed(l.y0 + l.bar_h / 2) + ") rotate(90)\" text-anchor=\"middle\">" +
+       xml_escape(h.value_label) + " (log scale)</text>\n";
   s += "</g>\n";
-  s += "</svg>\n";
   return s;
+}
+
+}  // namespace
+
+std::string heatmap_svg(const Heatmap& h) {
+  const int R = static_cast<int>(h.row_labels.size());
+  const int K = static_cast<int>(h.column_labels.size());
+  const DecadeScale scale = decade_scale(h, R, K);
+  const Layout layout = layout_of(h, R, K);
+  return svg_head(h, layout) + svg_cells(h, layout, scale, R, K) + svg_axes(h, layout, R, K) +
+         svg_colour_bar(h, layout, scale) + "</svg>\n";
 }
 
 }  // namespace gpt2::oracle

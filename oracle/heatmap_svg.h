@@ -24,7 +24,4 @@ struct Heatmap {
 // are an InternalError (the caller's numbers are differences, >= 0).
 std::string heatmap_svg(const Heatmap& heatmap);
 
-// Text with &, <, >, " and ' escaped for XML.
-std::string xml_escape(const std::string& text);
-
 }  // namespace gpt2::oracle

@@ -1,5 +1,5 @@
 // Mask ablation: what the causal mask does at inference, per tensor and
-// position (DESIGN: "The question it settles").
+// position (README.md, "Is the causal mask needed at inference?").
 //
 // The reference runs the same tokens with Mask::causal and Mask::none; every
 // tensor of the trace (embed, block.{l}, ln_f, logits) is compared row by row
@@ -105,18 +105,6 @@ void compare_ablation_traces(const Trace<Real>& a, const Trace<Real>& b,
                              std::vector<MaskAblationRow>& rows,
                              std::vector<NextTokenChange>& next_tokens);
 
-// The whole report for people: the table, then sentences read off the
-// numbers, then the decode part. Deterministic: the README quotes it.
-std::string format_mask_ablation(const MaskAblation& ablation);
-
-// {"model", "tokens", ["token_text": [T strings], when known,] "precision",
-// "measure", "rows": [{"tensor",
-// "relative_difference": [T numbers]}], "last_position": {...},
-// "decode": {...}}. Strict JSON (non-finite numbers as null).
-std::string mask_ablation_json(const MaskAblation& ablation);
-
-// The table as a heatmap (oracle/heatmap_svg.h): one cell per tensor ×
-// position, log-scale colours, exact zeros hatched.
-std::string mask_ablation_svg(const MaskAblation& ablation);
+// The reports of a MaskAblation (text, JSON, SVG): mask_ablation_report.h.
 
 }  // namespace gpt2::oracle

@@ -22,12 +22,24 @@ using optimized::Projection;
 std::string SummationOrder::describe() const {
   std::string s;
   switch (order) {
-    case SumOrder::ascending: s = "ascending"; break;
-    case SumOrder::descending: s = "descending"; break;
-    case SumOrder::pairwise: s = "pairwise"; break;
-    case SumOrder::permuted: s = "permuted (seed " + std::to_string(seed) + ")"; break;
-    case SumOrder::lanes: s = std::to_string(width) + " lanes"; break;
-    case SumOrder::blocked: s = "blocks of " + std::to_string(width); break;
+    case SumOrder::ascending:
+      s = "ascending";
+      break;
+    case SumOrder::descending:
+      s = "descending";
+      break;
+    case SumOrder::pairwise:
+      s = "pairwise";
+      break;
+    case SumOrder::permuted:
+      s = "permuted (seed " + std::to_string(seed) + ")";
+      break;
+    case SumOrder::lanes:
+      s = std::to_string(width) + " lanes";
+      break;
+    case SumOrder::blocked:
+      s = "blocks of " + std::to_string(width);
+      break;
   }
   if (fma) s += ", fma";
   if (epilogue == Epilogue::sum_residual_bias) s += ", residual before bias";
@@ -215,7 +227,8 @@ class OrderedKernels : public optimized::Kernels {
     const float k = static_cast<float>(std::sqrt(2.0 / M_PI));
     for (size_t i = 0; i < n; ++i) {
       const float v = x[i];
-      const float inner = order_.fma ? std::fma(0.044715f * v * v, v, v) : v + 0.044715f * v * v * v;
+      const float inner =
+          order_.fma ? std::fma(0.044715f * v * v, v, v) : v + 0.044715f * v * v * v;
       x[i] = 0.5f * v * (1.0f + std::tanh(k * inner));
     }
   }
@@ -227,7 +240,7 @@ class OrderedKernels : public optimized::Kernels {
     std::vector<float> q(HS), p, o(HS);
     for (int t = 0; t < pass.n_tokens; ++t) {
       const int pos = pass.pos0 + t;
-      const int n = pass.mask == Mask::causal ? pos + 1 : pass.end();  // keys 0 .. n-1
+      const int n = visible_keys(pass.mask, pos, pass.end());  // keys 0 .. n-1
       for (int h = 0; h < NH; ++h) {
         for (int d = 0; d < HS; ++d)
           q[d] = qkv[size_t(t) * 3 * C + h * HS + d] * (order_.scale_queries ? scale : 1.0f);
@@ -292,10 +305,14 @@ class OrderedKernels : public optimized::Kernels {
   const std::vector<float>& projection_bias(int layer, Projection p) const {
     const auto& b = w_.blocks[layer];
     switch (p) {
-      case Projection::qkv: return b.attn_c_attn_bias;
-      case Projection::attn_proj: return b.attn_c_proj_bias;
-      case Projection::fc: return b.mlp_c_fc_bias;
-      case Projection::mlp_proj: return b.mlp_c_proj_bias;
+      case Projection::qkv:
+        return b.attn_c_attn_bias;
+      case Projection::attn_proj:
+        return b.attn_c_proj_bias;
+      case Projection::fc:
+        return b.mlp_c_fc_bias;
+      case Projection::mlp_proj:
+        return b.mlp_c_proj_bias;
     }
     GPT2_CHECK(false, "unknown projection");
   }

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "model/error.h"
+#include "model/json_strict.h"
 #include "model/tokens.h"
 #include "optimized/engine.h"
 #include "oracle/heatmap_svg.h"
@@ -217,11 +218,6 @@ std::vector<std::string> decode_findings(const PaddingAblation& a) {
   return lines;
 }
 
-nlohmann::ordered_json number(double x) {
-  if (!std::isfinite(x)) return nullptr;
-  return x;
-}
-
 }  // namespace
 
 PaddingAblation run_padding_ablation(const Weights<float>& weights, const std::vector<int>& tokens,
@@ -345,7 +341,7 @@ std::string padding_ablation_json(const PaddingAblation& a) {
   ordered_json rows = ordered_json::array();
   for (const MaskAblationRow& r : a.rows) {
     ordered_json values = ordered_json::array();
-    for (double x : r.relative_difference) values.push_back(number(x));
+    for (double x : r.relative_difference) values.push_back(number_or_null(x));
     rows.push_back({{"tensor", r.tensor}, {"relative_difference", values}});
   }
   j["rows"] = rows;
@@ -353,22 +349,23 @@ std::string padding_ablation_json(const PaddingAblation& a) {
   for (const NextTokenChange& c : a.next_tokens)
     next.push_back({{"argmax_masked", c.argmax_causal},
                     {"argmax_unmasked", c.argmax_none},
-                    {"kl_divergence", number(c.kl_divergence)}});
+                    {"kl_divergence", number_or_null(c.kl_divergence)}});
   j["next_token"] = next;
   const DecodeAblation& d = a.decode;
   ordered_json steps = ordered_json::array();
   for (size_t k = 0; k < d.steps.size(); ++k) {
     const DecodeStep& st = d.steps[k];
-    steps.push_back({{"step", k},
-                     {"token", st.token < 0 ? ordered_json(nullptr) : ordered_json(st.token)},
-                     {"relative_difference", number(st.relative_difference)},
-                     {"argmax_masked", st.next_token.argmax_causal},
-                     {"argmax_unmasked", st.next_token.argmax_none},
-                     {"kl_divergence", number(st.next_token.kl_divergence)},
-                     {"one_step_identical",
-                      k == 0 ? ordered_json(nullptr) : ordered_json(st.one_query_pass_identical)},
-                     {"one_step_relative_difference",
-                      k == 0 ? ordered_json(nullptr) : number(a.one_query_difference[k - 1])}});
+    steps.push_back(
+        {{"step", k},
+         {"token", st.token < 0 ? ordered_json(nullptr) : ordered_json(st.token)},
+         {"relative_difference", number_or_null(st.relative_difference)},
+         {"argmax_masked", st.next_token.argmax_causal},
+         {"argmax_unmasked", st.next_token.argmax_none},
+         {"kl_divergence", number_or_null(st.next_token.kl_divergence)},
+         {"one_step_identical",
+          k == 0 ? ordered_json(nullptr) : ordered_json(st.one_query_pass_identical)},
+         {"one_step_relative_difference",
+          k == 0 ? ordered_json(nullptr) : number_or_null(a.one_query_difference[k - 1])}});
   }
   j["decode"] = {{"implementation", d.implementation},
                  {"room", d.room},

@@ -43,7 +43,7 @@ TEST(PaddingAblation, LeftPaddingChangesEveryRealPositionFromBlock0AndEveryDecod
   const std::string text = report_of(a);
   EXPECT_THAT(text, HasSubstr("positions 0-3 change from block.0 on"));
   EXPECT_THAT(text, HasSubstr("the padding mask is needed at every decode step"));
-  EXPECT_NO_THROW((void)nlohmann::json::parse(padding_ablation_json(a)));
+  EXPECT_TRUE(nlohmann::json::accept(padding_ablation_json(a)));
   EXPECT_THAT(padding_ablation_svg(a), HasSubstr("<svg"));
 }
 

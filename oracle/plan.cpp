@@ -152,6 +152,7 @@ std::string group_name(const Group& g) {
 // that rounds them (KernelSet::effective_weights) its own.
 std::vector<int> weight_variants(const std::vector<const optimized::KernelSet*>& sets) {
   std::vector<int> out;
+  out.reserve(sets.size());
   int next = 1;
   for (const auto* set : sets) out.push_back(set->effective_weights ? next++ : 0);
   return out;

@@ -53,8 +53,8 @@ TEST(Replay, EveryRealKernelSetPassesEveryOpInEveryPassStructure) {
   const std::vector<int> tokens = {5, 0, 63, 17, 42};
   for (const auto& set : optimized::kernels()) {
     const Weights<float> used = set.weights_used(w);
-    const ReplayReference ref = compute_replay_reference(used, tokens, Mask::causal,
-                                                         tiny_truth(used, tokens), 1);
+    const ReplayReference ref =
+        compute_replay_reference(used, tokens, Mask::causal, tiny_truth(used, tokens), 1);
     for (const auto& chunks : std::vector<std::vector<int>>{{5}, {1}, {2, 2}, {3, 1}}) {
       const ReplayResult r = replay(w, set, ref, scenario_passes(5, chunks, Mask::causal));
       EXPECT_TRUE(r.passed()) << set.name << ": " << r.summary();
@@ -95,8 +95,11 @@ TEST(Replay, FindsEachFaultyOpOnItsOwnAndShrinksItToAReproducer) {
   EXPECT_EQ(o.reproduce,
             "gpt2-oracle replay --model tiny --kernel broken-bias-from-layer-0-in-block-1 "
             "--tokens 5 --op attn_proj --layer 1 --rows 0");
-  for (const auto& other : r.ops)
-    if (!other.beyond) EXPECT_EQ(other.reproduce, "");
+  for (const auto& other : r.ops) {
+    if (!other.beyond) {
+      EXPECT_EQ(other.reproduce, "");
+    }
+  }
 }
 
 TEST(Replay, ANonFiniteOutputIsBeyondBudgetAtItsRow) {

@@ -7,21 +7,16 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "model/json_strict.h"
 #include "model/tokens.h"
 #include "oracle/dd_truth.h"
 #include "oracle/heatmap_svg.h"
 #include "oracle/report_merge.h"
+#include "oracle/report_text.h"
 
 namespace gpt2::oracle {
 
-namespace {
-
-nlohmann::ordered_json number(double x) {
-  if (std::isfinite(x)) return x;
-  return nullptr;
-}
-
-}  // namespace
+using report_text::xml_escape;
 
 // The --precision dd line: how the truths were certified (oracle/dd_truth.h).
 std::string dd_truth_text(const ConformanceReport& r) {
@@ -247,12 +242,13 @@ nlohmann::ordered_json replay_json(const ReplayResult& replay) {
     const bool non_finite = o.metrics.first_non_finite >= 0;
     jo["verdict"] = !o.beyond ? "pass" : non_finite ? "NON-FINITE" : "FAIL";
     jo["non_finite"] = non_finite;
-    jo["max_abs_error"] = non_finite ? ordered_json(nullptr) : number(o.metrics.max_abs_error);
-    jo["budget"] = number(o.budget.limit());
-    jo["ratio"] = non_finite ? ordered_json(nullptr) : number(o.ratio);
-    jo["baseline_error"] = number(o.budget.baseline_error);
+    jo["max_abs_error"] =
+        non_finite ? ordered_json(nullptr) : number_or_null(o.metrics.max_abs_error);
+    jo["budget"] = number_or_null(o.budget.limit());
+    jo["ratio"] = non_finite ? ordered_json(nullptr) : number_or_null(o.ratio);
+    jo["baseline_error"] = number_or_null(o.budget.baseline_error);
     jo["k"] = o.budget.multiplier;
-    jo["floor"] = number(o.budget.floor);
+    jo["floor"] = number_or_null(o.budget.floor);
     jo["first_failing_position"] =
         o.first_failing_position >= 0 ? ordered_json(o.first_failing_position) : nullptr;
     jo["failing_positions"] = o.failing_positions;
@@ -264,8 +260,142 @@ nlohmann::ordered_json replay_json(const ReplayResult& replay) {
   return j;
 }
 
+namespace {
+
+using nlohmann::ordered_json;
+
+// One tensor of a result's "tensors": its verdict and, unless absent, every
+// figure of its metrics and budget (a non-finite tensor: its first NaN/Inf
+// instead of an error figure). `comparison` names the budget's inputs.
+ordered_json tensor_json(const TensorResult& t, const TraceComparison& comparison) {
+  ordered_json jt;
+  jt["tensor"] = t.name;
+  jt["layer"] = t.layer >= 0 ? ordered_json(t.layer) : ordered_json(nullptr);
+  jt["verdict"] = verdict_name(t.verdict);
+  if (t.verdict == Verdict::absent) return jt;
+  if (!t.downstream_of.empty()) jt["downstream_of"] = t.downstream_of;
+  const auto& m = t.metrics;
+  // A non-finite tensor has no error figure: its first NaN/Inf is located
+  // instead, so that no consumer reads a finite-looking error.
+  jt["non_finite"] = t.non_finite();
+  jt["first_non_finite"] = t.non_finite() ? ordered_json{{"index", m.first_non_finite},
+                                                         {"position", t.non_finite_position()},
+                                                         {"column", t.non_finite_column()}}
+                                          : ordered_json(nullptr);
+  jt["max_abs_error"] = t.non_finite() ? ordered_json(nullptr) : number_or_null(m.max_abs_error);
+  jt["budget"] = number_or_null(t.budget.limit());
+  jt["ratio"] = t.non_finite() ? ordered_json(nullptr) : number_or_null(t.ratio);
+  jt["baseline_error"] = number_or_null(t.budget.baseline_error);
+  jt["k"] = t.budget.multiplier;
+  jt["floor"] = number_or_null(t.budget.floor);
+  ordered_json inputs = ordered_json::array();
+  for (const auto& e : t.budget.inputs)
+    inputs.push_back(
+        {{"tensor", comparison.tensors.at(e.tensor).name}, {"gain", number_or_null(e.gain)}});
+  jt["inputs"] = inputs;
+  if (t.budget.block_input.tensor >= 0)
+    jt["block_input"] = {{"tensor", comparison.tensors.at(t.budget.block_input.tensor).name},
+                         {"gain", number_or_null(t.budget.block_input.gain)}};
+  jt["inherited"] = number_or_null(t.budget.inherited);
+  jt["worst_position"] = t.worst_position;
+  jt["first_failing_position"] =
+      t.first_failing_position >= 0 ? ordered_json(t.first_failing_position) : nullptr;
+  jt["worst_value"] = number_or_null(m.worst_value);
+  jt["worst_truth"] = number_or_null(m.worst_truth);
+  jt["scale"] = number_or_null(m.scale);
+  jt["max_error_to_scale"] = number_or_null(m.max_error_to_scale);
+  jt["max_relative_error"] = number_or_null(m.max_relative_error);
+  jt["max_ulp_error"] = number_or_null(m.max_ulp_error);
+  jt["nmse"] = number_or_null(m.nmse);
+  jt["cosine"] = number_or_null(m.cosine);
+  if (!t.logits.empty()) {
+    ordered_json positions = ordered_json::array();
+    for (const auto& p : t.logits)
+      positions.push_back({{"truth_argmax", p.truth_argmax},
+                           {"argmax", p.value_argmax},
+                           {"argmax_agrees", p.truth_argmax == p.value_argmax},
+                           {"truth_margin", number_or_null(p.truth_margin)},
+                           {"top5_overlap", p.top5_overlap},
+                           {"kl_divergence", number_or_null(p.kl_divergence)}});
+    jt["positions"] = positions;
+  }
+  return jt;
+}
+
+// A batch scenario's "batch": its rows, every row's result, the declared
+// invariance and its first difference, the verdict.
+ordered_json batch_json(const ScenarioResult& r) {
+  const BatchResult& b = *r.batch;
+  ordered_json jb;
+  jb["padding"] = padding_name(b.padding);
+  jb["rows"] = b.rows;
+  jb["prompt_lengths"] = b.prompt_lengths;
+  jb["reported_row"] = b.reported_row;
+  ordered_json rows = ordered_json::array();
+  for (size_t i = 0; i < b.comparisons.size(); ++i)
+    rows.push_back({{"row", i},
+                    {"passed", b.comparisons[i].passed()},
+                    {"worst_ratio", number_or_null(b.comparisons[i].worst_ratio())},
+                    {"summary", b.comparisons[i].summary()}});
+  jb["row_results"] = rows;
+  ordered_json inv;
+  inv["declared"] = b.invariance_checked;
+  inv["invariant"] = b.invariance_checked ? ordered_json(b.invariant) : ordered_json(nullptr);
+  inv["summary"] = b.invariance_summary();
+  if (b.difference)
+    inv["first_difference"] = {{"row", b.difference_row},
+                               {"tensor", b.difference->id.name()},
+                               {"position", b.difference->position},
+                               {"column", b.difference->column},
+                               {"batch_value", number_or_null(b.difference->a)},
+                               {"single_value", number_or_null(b.difference->b)}};
+  jb["invariance"] = inv;
+  jb["verdict"] = !r.comparison.passed()                  ? "FAIL"
+                  : r.within_budget_not_batch_invariant() ? "within budget, not batch-invariant"
+                                                          : "pass";
+  return jb;
+}
+
+// The effect of a set's weight rounding on the truth (reported, not judged).
+ordered_json quantization_json(const ScenarioResult& r) {
+  ordered_json q;
+  q["max_truth_change_per_tensor"] = ordered_json::array();
+  for (double e : r.quantization_effect)
+    q["max_truth_change_per_tensor"].push_back(number_or_null(e));
+  q["worst_logits_kl"] = number_or_null(r.quantization_logits_kl);
+  q["argmax_changes"] = r.quantization_argmax_changes;
+  return q;
+}
+
+// One scenario x kernel of "results".
+ordered_json result_json(const ScenarioResult& r) {
+  ordered_json jr;
+  jr["name"] = r.name();
+  jr["scenario"] = r.scenario;
+  jr["kernel"] = r.kernel;
+  jr["mask"] = mask_name(r.mask);
+  jr["tokens"] = r.tokens;
+  jr["prefill_chunks"] = r.chunks;
+  jr["passed"] = r.passed();
+  jr["trace_passed"] = r.comparison.passed();
+  jr["summary"] = r.comparison.summary();
+  // The set failed to run (a plugin crashed or hung): no tensor was judged.
+  jr["failure"] =
+      r.comparison.failure.empty() ? ordered_json(nullptr) : ordered_json(r.comparison.failure);
+  jr["worst_ratio"] = number_or_null(r.comparison.worst_ratio());
+  ordered_json tensors = ordered_json::array();
+  for (const auto& t : r.comparison.tensors) tensors.push_back(tensor_json(t, r.comparison));
+  jr["tensors"] = tensors;
+  if (r.replay) jr["replay"] = replay_json(*r.replay);
+  if (r.batch) jr["batch"] = batch_json(r);
+  if (r.weights_changed && !r.quantization_effect.empty())
+    jr["quantization_effect"] = quantization_json(r);
+  return jr;
+}
+
+}  // namespace
+
 std::string format_json(const ConformanceReport& report) {
-  using nlohmann::ordered_json;
   ordered_json j;
   j["model"] = report.model;
   j["seed"] = report.seed;
@@ -295,122 +425,7 @@ std::string format_json(const ConformanceReport& report) {
                   {"plan_sha256", s.plan_sha256}};
   }
   ordered_json results = ordered_json::array();
-  for (const auto& r : report.results) {
-    ordered_json jr;
-    jr["name"] = r.name();
-    jr["scenario"] = r.scenario;
-    jr["kernel"] = r.kernel;
-    jr["mask"] = mask_name(r.mask);
-    jr["tokens"] = r.tokens;
-    jr["prefill_chunks"] = r.chunks;
-    jr["passed"] = r.passed();
-    jr["trace_passed"] = r.comparison.passed();
-    jr["summary"] = r.comparison.summary();
-    // The set failed to run (a plugin crashed or hung): no tensor was judged.
-    jr["failure"] =
-        r.comparison.failure.empty() ? ordered_json(nullptr) : ordered_json(r.comparison.failure);
-    jr["worst_ratio"] = number(r.comparison.worst_ratio());
-    ordered_json tensors = ordered_json::array();
-    for (const auto& t : r.comparison.tensors) {
-      ordered_json jt;
-      jt["tensor"] = t.name;
-      jt["layer"] = t.layer >= 0 ? ordered_json(t.layer) : ordered_json(nullptr);
-      jt["verdict"] = verdict_name(t.verdict);
-      if (t.verdict == Verdict::absent) {
-        tensors.push_back(jt);
-        continue;
-      }
-      if (!t.downstream_of.empty()) jt["downstream_of"] = t.downstream_of;
-      const auto& m = t.metrics;
-      // A non-finite tensor has no error figure: its first NaN/Inf is located
-      // instead, so that no consumer reads a finite-looking error.
-      jt["non_finite"] = t.non_finite();
-      jt["first_non_finite"] = t.non_finite() ? ordered_json{{"index", m.first_non_finite},
-                                                             {"position", t.non_finite_position()},
-                                                             {"column", t.non_finite_column()}}
-                                              : ordered_json(nullptr);
-      jt["max_abs_error"] = t.non_finite() ? ordered_json(nullptr) : number(m.max_abs_error);
-      jt["budget"] = number(t.budget.limit());
-      jt["ratio"] = t.non_finite() ? ordered_json(nullptr) : number(t.ratio);
-      jt["baseline_error"] = number(t.budget.baseline_error);
-      jt["k"] = t.budget.multiplier;
-      jt["floor"] = number(t.budget.floor);
-      ordered_json inputs = ordered_json::array();
-      for (const auto& e : t.budget.inputs)
-        inputs.push_back(
-            {{"tensor", r.comparison.tensors.at(e.tensor).name}, {"gain", number(e.gain)}});
-      jt["inputs"] = inputs;
-      if (t.budget.block_input.tensor >= 0)
-        jt["block_input"] = {{"tensor", r.comparison.tensors.at(t.budget.block_input.tensor).name},
-                             {"gain", number(t.budget.block_input.gain)}};
-      jt["inherited"] = number(t.budget.inherited);
-      jt["worst_position"] = t.worst_position;
-      jt["first_failing_position"] =
-          t.first_failing_position >= 0 ? ordered_json(t.first_failing_position) : nullptr;
-      jt["worst_value"] = number(m.worst_value);
-      jt["worst_truth"] = number(m.worst_truth);
-      jt["scale"] = number(m.scale);
-      jt["max_error_to_scale"] = number(m.max_error_to_scale);
-      jt["max_relative_error"] = number(m.max_relative_error);
-      jt["max_ulp_error"] = number(m.max_ulp_error);
-      jt["nmse"] = number(m.nmse);
-      jt["cosine"] = number(m.cosine);
-      if (!t.logits.empty()) {
-        ordered_json positions = ordered_json::array();
-        for (const auto& p : t.logits)
-          positions.push_back({{"truth_argmax", p.truth_argmax},
-                               {"argmax", p.value_argmax},
-                               {"argmax_agrees", p.truth_argmax == p.value_argmax},
-                               {"truth_margin", number(p.truth_margin)},
-                               {"top5_overlap", p.top5_overlap},
-                               {"kl_divergence", number(p.kl_divergence)}});
-        jt["positions"] = positions;
-      }
-      tensors.push_back(jt);
-    }
-    jr["tensors"] = tensors;
-    if (r.replay) jr["replay"] = replay_json(*r.replay);
-    if (r.batch) {
-      const BatchResult& b = *r.batch;
-      ordered_json jb;
-      jb["padding"] = padding_name(b.padding);
-      jb["rows"] = b.rows;
-      jb["prompt_lengths"] = b.prompt_lengths;
-      jb["reported_row"] = b.reported_row;
-      ordered_json rows = ordered_json::array();
-      for (size_t i = 0; i < b.comparisons.size(); ++i)
-        rows.push_back({{"row", i},
-                        {"passed", b.comparisons[i].passed()},
-                        {"worst_ratio", number(b.comparisons[i].worst_ratio())},
-                        {"summary", b.comparisons[i].summary()}});
-      jb["row_results"] = rows;
-      ordered_json inv;
-      inv["declared"] = b.invariance_checked;
-      inv["invariant"] = b.invariance_checked ? ordered_json(b.invariant) : ordered_json(nullptr);
-      inv["summary"] = b.invariance_summary();
-      if (b.difference)
-        inv["first_difference"] = {{"row", b.difference_row},
-                                   {"tensor", b.difference->id.name()},
-                                   {"position", b.difference->position},
-                                   {"column", b.difference->column},
-                                   {"batch_value", number(b.difference->a)},
-                                   {"single_value", number(b.difference->b)}};
-      jb["invariance"] = inv;
-      jb["verdict"] = !r.comparison.passed()                  ? "FAIL"
-                      : r.within_budget_not_batch_invariant() ? "within budget, not batch-invariant"
-                                                              : "pass";
-      jr["batch"] = jb;
-    }
-    if (r.weights_changed && !r.quantization_effect.empty()) {
-      ordered_json q;
-      q["max_truth_change_per_tensor"] = ordered_json::array();
-      for (double e : r.quantization_effect) q["max_truth_change_per_tensor"].push_back(number(e));
-      q["worst_logits_kl"] = number(r.quantization_logits_kl);
-      q["argmax_changes"] = r.quantization_argmax_changes;
-      jr["quantization_effect"] = q;
-    }
-    results.push_back(jr);
-  }
+  for (const auto& r : report.results) results.push_back(result_json(r));
   j["results"] = results;
   return j.dump(2) + "\n";
 }

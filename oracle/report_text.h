@@ -1,6 +1,6 @@
-// Text helpers of the oracle's reports for people (mask-ablation and
-// mask-ablation --padding): numbers, wrapped paragraphs, padded cells, token
-// labels.
+// Text helpers of the oracle's reports: numbers, wrapped paragraphs, padded
+// cells and token labels for the reports people read (mask-ablation and
+// mask-ablation --padding), and XML escaping for the JUnit reports and SVGs.
 #pragma once
 
 #include <cstdio>
@@ -70,7 +70,7 @@ inline std::string pad_right(const std::string& s, size_t width) {
 // given) receives the label's length in characters.
 inline std::string token_label(const std::string& text, size_t max_characters,
                                size_t* characters = nullptr) {
-  const std::string quoted = quoted_for_display(text);
+  std::string quoted = quoted_for_display(text);
   std::vector<size_t> starts;  // byte offset of each character
   for (size_t i = 0; i < quoted.size(); ++i)
     if ((static_cast<unsigned char>(quoted[i]) & 0xc0) != 0x80) starts.push_back(i);
@@ -101,6 +101,35 @@ inline std::string join(const std::vector<std::string>& items, const std::string
   for (size_t i = 0; i < items.size(); ++i) {
     if (i > 0) s += i + 1 == items.size() ? last_separator : ", ";
     s += items[i];
+  }
+  return s;
+}
+
+// Text with &, <, >, " and ' escaped for XML (JUnit reports, SVG), and the
+// control characters XML 1.0 does not allow dropped.
+inline std::string xml_escape(const std::string& text) {
+  std::string s;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        s += "&amp;";
+        break;
+      case '<':
+        s += "&lt;";
+        break;
+      case '>':
+        s += "&gt;";
+        break;
+      case '"':
+        s += "&quot;";
+        break;
+      case '\'':
+        s += "&apos;";
+        break;
+      default:
+        // XML 1.0 allows no control characters but tab, newline and return.
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') s += c;
+    }
   }
   return s;
 }

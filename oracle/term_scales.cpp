@@ -38,8 +38,8 @@ double product_terms(const Vector& x, const std::vector<float>& w, const std::ve
 // rstd is up to 1/sqrt(eps) and the output is pure amplified rounding), and
 // the bias at its own. max over rows and channels of
 // (|x_c| + |mean|)·rstd·|g_c| + |b_c|.   x: [T, C];  g, b: [C].
-double norm_terms(const Vector& x, const std::vector<float>& g, const std::vector<float>& b,
-                  int C, double eps) {
+double norm_terms(const Vector& x, const std::vector<float>& g, const std::vector<float>& b, int C,
+                  double eps) {
   double m = 0;
   for (size_t row = 0; row < x.size() / C; ++row) {
     const double* r = &x[row * C];
@@ -70,7 +70,7 @@ double attention_terms(const Vector& qkv, int T, int C, int NH, Mask mask) {
   Vector p(T), score_terms(T);
   for (int t = 0; t < T; ++t)
     for (int h = 0; h < NH; ++h) {
-      const int n = reference::visible_keys(mask, t, T);
+      const int n = visible_keys(mask, t, T);
       const double* q = &qkv[size_t(t) * 3 * C + h * HS];
       double max_score = -INFINITY, max_terms = 0;
       for (int j = 0; j < n; ++j) {
@@ -106,7 +106,6 @@ double gelu_derivative(double u) {
   return 0.5 * (1 + th) + 0.5 * u * (1 - th * th) * k * (1 + 3 * c * u * u);
 }
 
-
 // The terms of gelu(u), u = x·W + b: the pre-activation's terms S_u carried by
 // |gelu'(u)|, and gelu's own rounding at |gelu(u)|. max over elements of
 // |gelu(u)| + |gelu'(u)|·(Σ_i |x_i·W_ij| + |b_j|).
@@ -129,7 +128,8 @@ double gelu_terms(const Vector& x, const std::vector<float>& w, const std::vecto
       }
     }
     for (int j = 0; j < out; ++j)
-      m = std::max(m, std::abs(g[size_t(t) * out + j]) + std::abs(gelu_derivative(u[j])) * terms[j]);
+      m = std::max(m,
+                   std::abs(g[size_t(t) * out + j]) + std::abs(gelu_derivative(u[j])) * terms[j]);
   }
   return m;
 }

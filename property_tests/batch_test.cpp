@@ -1,4 +1,4 @@
-// Claims about padded batches (model/batch.h, DESIGN: Batches), on random
+// Claims about padded batches (model/batch.h, README.md "Batches"), on random
 // models and batches (gen_batch: 1 to B rows of their own lengths, left or
 // right padding, 0-2 decode steps after the prompts):
 //

@@ -96,14 +96,16 @@ RC_GTEST_PROP(RoundTrip, ExportLoadAndDumpReadAreBitIdentical, ()) {
   const Trace<double> f64 = reference::run(weights, m.tokens, reference::Precision::f64, options);
   const fs::path f64_file = dir.path() / "reference.safetensors";
   write_trace(f64_file.string(), f64, TraceDtype::F64, {{"impl", "reference"}});
-  finding = bit_difference("reference trace", f64, "read back from F64", read_trace(f64_file.string()));
+  finding =
+      bit_difference("reference trace", f64, "read back from F64", read_trace(f64_file.string()));
   if (!finding.empty()) RC_FAIL(failure(m, "trace dump then read: " + finding));
 
   const Trace<double> engine =
       optimized::run_trace(weights, m.tokens, "eigen", Mode::full, 0, Mask::causal, kThreads);
   const fs::path f32_file = dir.path() / "engine.safetensors";
   write_trace(f32_file.string(), engine, TraceDtype::F32);
-  finding = bit_difference("engine trace", engine, "read back from F32", read_trace(f32_file.string()));
+  finding =
+      bit_difference("engine trace", engine, "read back from F32", read_trace(f32_file.string()));
   if (!finding.empty()) RC_FAIL(failure(m, "trace dump then read: " + finding));
 }
 
@@ -121,7 +123,8 @@ std::string directory_difference(const fs::path& a, const fs::path& b) {
   std::sort(names_b.begin(), names_b.end());
   if (names_a != names_b) return "the two cases hold different files";
   for (const auto& name : names_a)
-    if (file_bytes(a / name) != file_bytes(b / name)) return name + " differs between the two cases";
+    if (file_bytes(a / name) != file_bytes(b / name))
+      return name + " differs between the two cases";
   return "";
 }
 
@@ -140,23 +143,25 @@ RC_GTEST_PROP(RoundTrip, FixtureGenerateThenReadIsBitIdentical, ()) {
   options.threads = kThreads;
   const std::string what = std::string("fixture (mask ") + mask_name(mask) + ")";
   const fs::path first = dir.path() / "case", second = dir.path() / "again";
-  const fixtures::GenerateResult generated = fixtures::generate_case(weights, options, first.string());
+  const fixtures::GenerateResult generated =
+      fixtures::generate_case(weights, options, first.string());
   if (!generated.certified)
     RC_FAIL(failure(m, what + ": the 50- and 100-digit references agree to only " +
                            std::to_string(generated.min_certified_digits) +
-                           " digits (DESIGN: at least " +
+                           " digits (the numerics policy asks at least " +
                            std::to_string(fixtures::kMinCertifiedDigits) + ")"));
 
   const fixtures::Case c = fixtures::read_case(first.string());
   if (!(c.config == m.config) || c.tokens != m.tokens || c.mask != mask)
     RC_FAIL(failure(m, what + ": case.json read back with config " + describe(c.config) +
-                           ", tokens [" + format_tokens(c.tokens) + "], mask " + mask_name(c.mask)));
+                           ", tokens [" + format_tokens(c.tokens) + "], mask " +
+                           mask_name(c.mask)));
   reference::Options ro;
   ro.mask = mask;
   ro.threads = kThreads;
-  std::string finding = bit_difference(
-      "expected.safetensors", fixtures::read_expected(c), "the 50-digit reference",
-      reference::run(weights, m.tokens, reference::Precision::digits50, ro));
+  std::string finding =
+      bit_difference("expected.safetensors", fixtures::read_expected(c), "the 50-digit reference",
+                     reference::run(weights, m.tokens, reference::Precision::digits50, ro));
   if (!finding.empty()) RC_FAIL(failure(m, what + ": " + finding));
   finding = weight_difference(weights, fixtures::load_case_weights(c));
   if (!finding.empty()) RC_FAIL(failure(m, what + ", embedded weights: " + finding));

@@ -20,7 +20,7 @@
 
 #include <memory>
 
-#include "model/test_gpt2_tokenizer.h"
+#include "model/gpt2_tokenizer_test_support.h"
 #include "model/utf8.h"
 #include "property_tests/checks.h"
 #include "property_tests/javascript_encoder.h"

@@ -19,15 +19,8 @@
 
 namespace gpt2::reference {
 
-// The keys a query may attend to are always a prefix 0 .. n-1 of the keys;
-// this returns n. Mask::causal: keys at positions <= the query's
-// (GPT-2's lower-triangular "bias" buffer); Mask::none: all Tk keys. This is
-// the only place where the two masks differ: whether the scores above the
-// diagonal take part.
-inline int visible_keys(Mask mask, int query_position, int Tk) {
-  if (mask == Mask::none) return Tk;
-  return std::min(query_position + 1, Tk);
-}
+// The keys a query may attend to: visible_keys(mask, query_position, Tk)
+// (model/modes.h), a prefix 0 .. n-1 of the Tk keys.
 
 // s_j = (q · k_j) / sqrt(HS)   for the visible keys j = 0 .. n-1 of one head
 // scores: [n] (resized);  q: [HS] (one query row of one head);
@@ -137,7 +130,7 @@ void padded_attention(Real* a, const Real* q, const Real* keys, const Real* valu
     const int h = static_cast<int>(item / W), c = static_cast<int>(item % W);
     const int offset = h * HS;
     auto visible = [&](int j) {
-      const bool unmasked = mask == Mask::none || j <= c;
+      const bool unmasked = j < visible_keys(mask, c, W);
       return unmasked && (!padding_mask || (real[j] && real[c]));
     };
     Real* out = a + static_cast<size_t>(c) * C + offset;

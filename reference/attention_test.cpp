@@ -10,16 +10,6 @@
 namespace gpt2::reference {
 namespace {
 
-TEST(AttentionTest, CausalMaskShowsKeysUpToTheQueryPosition) {
-  EXPECT_EQ(visible_keys(Mask::causal, 0, 4), 1);
-  EXPECT_EQ(visible_keys(Mask::causal, 2, 4), 3);
-  EXPECT_EQ(visible_keys(Mask::causal, 3, 4), 4);
-  EXPECT_EQ(visible_keys(Mask::none, 0, 4), 4);
-  // An incremental step: query at position 5 over a cache of 6 keys.
-  EXPECT_EQ(visible_keys(Mask::causal, 5, 6), 6);
-  EXPECT_EQ(visible_keys(Mask::none, 5, 6), 6);
-}
-
 // q = (1, 1, 1, 1), keys (1, 1, 1, 1) and 0: scores 4/sqrt(4) = 2 and 0.
 TEST(AttentionTest, ScoresAreScaledByOneOverSqrtHeadSize) {
   std::vector<double> scores;

@@ -9,7 +9,7 @@
 #include "model/checkpoint.h"
 #include "model/error.h"
 #include "reference/forward.h"
-#include "reference/test_helpers.h"
+#include "reference/reference_test_support.h"
 
 namespace gpt2::reference {
 namespace {

@@ -1,10 +1,10 @@
-// The reference's own accuracy, shown rather than assumed (DESIGN: Numerics
-// policy): 50 digits against 100 digits, and double against 50 digits.
+// The reference's own accuracy, shown rather than assumed (docs/architecture.md,
+// numerics policy): 50 digits against 100 digits, and double against 50 digits.
 #include <gtest/gtest.h>
 
 #include "model/checkpoint.h"
 #include "reference/forward.h"
-#include "reference/test_helpers.h"
+#include "reference/reference_test_support.h"
 
 namespace gpt2::reference {
 namespace {

@@ -218,6 +218,7 @@ std::vector<Trace<Real>> forward_batch(const Weights<Weight>& weights,
   logits(rectangle.logits, rectangle.ln_f, weights.wte, N, C, V, parallel);
   // Each row's real columns, in order: its trace at positions 0 .. n_r - 1.
   std::vector<Trace<Real>> out;
+  out.reserve(B);
   for (int r = 0; r < B; ++r)
     out.push_back(trace_rows(rectangle, r * W + layout.first_column(r), layout.length(r)));
   return out;

@@ -1,6 +1,6 @@
 // forward<Real> for the hardware scalars, on the stored (float) weights.
-// float is the naive float32 baseline of the oracle's error budget (DESIGN:
-// Numerics policy).
+// float is the naive float32 baseline of the oracle's error budget (docs/architecture.md,
+// numerics policy).
 #include "reference/forward_impl.h"
 
 namespace gpt2::reference {

@@ -9,7 +9,7 @@
 #include "reference/forward_impl.h"
 #include "reference/layers.h"
 #include "reference/parallel.h"
-#include "reference/test_helpers.h"
+#include "reference/reference_test_support.h"
 
 namespace gpt2::reference {
 namespace {

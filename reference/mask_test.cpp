@@ -1,11 +1,12 @@
-// What removing the causal mask does (DESIGN: "The question it settles"):
+// What removing the causal mask does (README.md, "Is the causal mask needed at
+// inference?"):
 // every position before the last changes from block 0 on; the last position
 // is unchanged in block 0 and changes from block 1 on.
 #include <gtest/gtest.h>
 
 #include "model/checkpoint.h"
 #include "reference/forward.h"
-#include "reference/test_helpers.h"
+#include "reference/reference_test_support.h"
 
 namespace gpt2::reference {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "model/init.h"
 #include "reference/real.h"
-#include "reference/test_helpers.h"
+#include "reference/reference_test_support.h"
 
 namespace gpt2::reference {
 namespace {

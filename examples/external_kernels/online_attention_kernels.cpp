@@ -14,8 +14,9 @@ void OnlineAttentionKernels::attention(const gpt2::optimized::Pass& pass, int la
   std::vector<float> acc(HS);
   for (int t = 0; t < pass.n_tokens; ++t) {
     const int pos = pass.pos0 + t;
-    // Keys 0 .. n-1: up to the query under the causal mask, the whole pass without it.
-    const int n = pass.mask == gpt2::Mask::causal ? pos + 1 : pass.end();
+    // Keys 0 .. n-1: up to the query under the causal mask, the whole pass
+    // without it (the mask's rule, model/modes.h).
+    const int n = gpt2::visible_keys(pass.mask, pos, pass.end());
     for (int h = 0; h < NH; ++h) {
       const float* q = qkv + size_t(t) * 3 * C + h * HS;  // [HS]
       float m = -std::numeric_limits<float>::infinity(), l = 0.0f;

@@ -26,7 +26,9 @@ inline uint64_t test_seed(uint64_t fallback) {
   return seed;
 }
 
-// Tokens t_i = (seed-mixed i) mod V, always including 0 and V-1 when T >= 2.
+// Tokens t_i = (7i + 3) mod V, then t_0 = 0 and t_{T-1} = V-1 when T >= 2 (so
+// the first and last ids of the vocabulary always take part). No seed: every
+// test that calls it sees the same tokens for the same T and V.
 inline std::vector<int> test_tokens(int T, int V) {
   std::vector<int> tokens(T);
   for (int i = 0; i < T; ++i) tokens[i] = static_cast<int>((7 * i + 3) % V);
@@ -67,7 +69,7 @@ void for_each_tensor_pair(const Trace<A>& a, const Trace<B>& b, F&& f) {
   ASSERT_EQ(a.block.size(), b.block.size());
   f(std::string("embed"), a.embed, b.embed);
   for (size_t l = 0; l < a.block.size(); ++l)
-    f("block." + std::to_string(l), a.block[l], b.block[l]);
+    f(TensorId{TensorKind::block, static_cast<int>(l)}.name(), a.block[l], b.block[l]);
   f(std::string("ln_f"), a.ln_f, b.ln_f);
   f(std::string("logits"), a.logits, b.logits);
 }

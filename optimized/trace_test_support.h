@@ -44,7 +44,7 @@ inline TraceDifference max_scaled_difference(const Trace<double>& a, const Trace
   };
   visit("embed", a.embed, b.embed, a.n_embd);
   for (size_t l = 0; l < a.block.size(); ++l)
-    visit("block." + std::to_string(l), a.block[l], b.block[l], a.n_embd);
+    visit(TensorId{TensorKind::block, int(l)}.name(), a.block[l], b.block[l], a.n_embd);
   visit("ln_f", a.ln_f, b.ln_f, a.n_embd);
   visit("logits", a.logits, b.logits, a.vocab_size);
   return worst;

@@ -165,8 +165,7 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kSecond)
           ->Iterations(1)
           ->UseRealTime();
-      benchmark::RegisterBenchmark("BM_Reference124m/dd-scalar", BM_Reference124mDd,
-                                   DdPath::scalar)
+      benchmark::RegisterBenchmark("BM_Reference124m/dd-scalar", BM_Reference124mDd, DdPath::scalar)
           ->Unit(benchmark::kSecond)
           ->Iterations(1)
           ->UseRealTime();

@@ -123,13 +123,14 @@ int main(int argc, char** argv) {
     // and N ranks would write its outputs.
     if (g_mpi_job && g_mpi_job->size() > 1) {
       const std::string name = verb.command->get_name();
-      const bool splits = name == "run" ||
-                          (name == "fixtures" && (verb.command->got_subcommand("generate") ||
-                                                  verb.command->got_subcommand("generate-set")));
+      const bool splits =
+          name == "run" || (name == "fixtures" && (verb.command->got_subcommand("generate") ||
+                                                   verb.command->got_subcommand("generate-set")));
       if (!splits)
-        return fail(name + ": does not run under mpirun (run --impl reference, fixtures generate "
-                           "and fixtures generate-set split their work across the ranks; run "
-                           "the others as one process)");
+        return fail(name +
+                    ": does not run under mpirun (run --impl reference, fixtures generate "
+                    "and fixtures generate-set split their work across the ranks; run "
+                    "the others as one process)");
     }
 #endif
     try {

@@ -106,13 +106,13 @@ oracle::ShardOfRun shard_the_run(const Config& config, const oracle::Conformance
           group_of_truth.try_emplace({s.gpt2_activations, s.tokens, s.mask}, group);
       group = it->second;
       if (added)
-        group_cost.push_back(oracle::truth_seconds(config, static_cast<int>(s.tokens.size()), s.mask,
-                                                   fixed, plan_options.replay));
+        group_cost.push_back(oracle::truth_seconds(config, static_cast<int>(s.tokens.size()),
+                                                   s.mask, fixed, plan_options.replay));
     } else {
       double cost = 0;
       for (const auto& row : s.batch)
-        cost += oracle::truth_seconds(config, static_cast<int>(row.size()), Mask::causal, fixed,
-                                      false);
+        cost +=
+            oracle::truth_seconds(config, static_cast<int>(row.size()), Mask::causal, fixed, false);
       group_cost.push_back(cost);
     }
     scenario_group.push_back(group);
@@ -136,11 +136,13 @@ oracle::ShardOfRun shard_the_run(const Config& config, const oracle::Conformance
   out.shard = shard;
   out.results_total = static_cast<int>(result_group.size());
   for (size_t i = 0; i < result_group.size(); ++i)
-    if (group_shard[result_group[i]] == shard.index) out.result_indices.push_back(static_cast<int>(i));
+    if (group_shard[result_group[i]] == shard.index)
+      out.result_indices.push_back(static_cast<int>(i));
   out.plan_sha256 = sha256_hex(names);
   scenarios.clear();
   for (size_t i = 0; i < plan.scenarios.size(); ++i)
-    if (group_shard[scenario_group[i]] == shard.index) scenarios.push_back(plan.scenarios[i].scenario);
+    if (group_shard[scenario_group[i]] == shard.index)
+      scenarios.push_back(plan.scenarios[i].scenario);
   return out;
 }
 

@@ -80,11 +80,10 @@ void check_generate_resources(const GenerateArgs& a, const Config& config, int T
   const TraceLevel level = parse_trace_level(a.trace_level);
   const Mask mask = a.mask == "none" ? Mask::none : Mask::causal;
   const uint64_t weights = reference::weight_bytes(config);
-  const uint64_t truth =
-      weights /* a kernel set's copy */ +
-      reference::run_bytes(config, T, dd ? Precision::dd : Precision::digits50, TraceLevel::ops,
-                           Mode::full) +
-      reference::trace_elements(config, T, TraceLevel::ops) * sizeof(double);
+  const uint64_t truth = weights /* a kernel set's copy */ +
+                         reference::run_bytes(config, T, dd ? Precision::dd : Precision::digits50,
+                                              TraceLevel::ops, Mode::full) +
+                         reference::trace_elements(config, T, TraceLevel::ops) * sizeof(double);
   const uint64_t certification =
       dd ? reference::run_bytes(config, T, Precision::dd, TraceLevel::ops, Mode::full) +
                reference::run_bytes(config, T, Precision::digits50, TraceLevel::ops, Mode::full)
@@ -245,10 +244,11 @@ int generate_set(const GenerateSetArgs& s) {
       throw InputError(r->c->where(s.manifest) + ": " + e.what());
     }
   }
-  std::printf("%s: %zu cases%s\n", s.manifest.c_str(), mine.size(),
-              shard ? (" (shard " + shard->text() + " of " + std::to_string(cases.size()) +
-                       " cases)").c_str()
-                    : "");
+  std::printf(
+      "%s: %zu cases%s\n", s.manifest.c_str(), mine.size(),
+      shard
+          ? (" (shard " + shard->text() + " of " + std::to_string(cases.size()) + " cases)").c_str()
+          : "");
   std::fflush(stdout);
   const oracle::TruthCache cache(truth_cache_directory(s.common.cache));
   int verdict = 0;
@@ -348,8 +348,9 @@ Verb add_fixtures_verb(CLI::App& app) {
   gen_set->add_option("--shard", gs->shard,
                       "Only the K-th of N slices of the cases (K/N; without it "
                       "GTEST_TOTAL_SHARDS and GTEST_SHARD_INDEX are honoured when set)");
-  gen_set->add_option("--precision", gs->common.precision,
-                      "The truth: 50 (digits, default), 100 or dd, as for fixtures generate")
+  gen_set
+      ->add_option("--precision", gs->common.precision,
+                   "The truth: 50 (digits, default), 100 or dd, as for fixtures generate")
       ->check(CLI::IsMember({"50", "100", "dd"}));
   add_seed_option(*gen_set, gs->common.seed,
                   "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");

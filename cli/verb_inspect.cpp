@@ -13,10 +13,11 @@ namespace gpt2::cli {
 namespace {
 
 void print_config(const Config& c) {
-  std::printf("config: n_layer %d, n_head %d, n_embd %d, n_positions %d, vocab_size %d, "
-              "layer_norm_epsilon %g, activation %s\n",
-              c.n_layer, c.n_head, c.n_embd, c.n_ctx, c.vocab_size, c.layer_norm_epsilon,
-              c.activation.c_str());
+  std::printf(
+      "config: n_layer %d, n_head %d, n_embd %d, n_positions %d, vocab_size %d, "
+      "layer_norm_epsilon %g, activation %s\n",
+      c.n_layer, c.n_head, c.n_embd, c.n_ctx, c.vocab_size, c.layer_norm_epsilon,
+      c.activation.c_str());
   std::printf("parameters: %lld (lm_head tied to wte)\n",
               static_cast<long long>(c.parameter_count()));
 }
@@ -49,11 +50,11 @@ int run_inspect(const ModelSource& source) {
   const Weights<float> weights = seeded_weights(preset.config, preset.seed);
   std::vector<TensorToWrite> tensors;
   std::vector<TensorInfo> table;
-  for_each_tensor(weights, [&](const std::string& name, const std::vector<float>& t,
-                               const Shape& shape) {
-    tensors.push_back(TensorToWrite{name, Dtype::F32, shape, nullptr, t.data()});
-    table.push_back(TensorInfo{name, Dtype::F32, shape, 0, 0});
-  });
+  for_each_tensor(weights,
+                  [&](const std::string& name, const std::vector<float>& t, const Shape& shape) {
+                    tensors.push_back(TensorToWrite{name, Dtype::F32, shape, nullptr, t.data()});
+                    table.push_back(TensorInfo{name, Dtype::F32, shape, 0, 0});
+                  });
   std::printf("model: %s (built-in preset, seed 0x%llx): %s\n", preset.name.c_str(),
               static_cast<unsigned long long>(preset.seed), preset.description.c_str());
   print_config(weights.config);
@@ -68,9 +69,9 @@ int run_inspect(const ModelSource& source) {
 
 Verb add_inspect_verb(CLI::App& app) {
   auto source = std::make_shared<ModelSource>();
-  CLI::App* command =
-      app.add_subcommand("inspect", "Show a checkpoint's or preset's config, parameter count, "
-                                    "tensor table and weights sha256");
+  CLI::App* command = app.add_subcommand("inspect",
+                                         "Show a checkpoint's or preset's config, parameter count, "
+                                         "tensor table and weights sha256");
   source->add_options(*command);
   return Verb{command, [source] { return run_inspect(*source); }};
 }

@@ -37,7 +37,8 @@ int merge(const MergeArgs& a) {
   const bool complete = merged["complete"].get<bool>();
   std::printf("merged %zu shard reports of conformance on %s: %d of %d results pass%s%s\n",
               files.size(), merged["model"].get<std::string>().c_str(), passed,
-              merged["results_planned"].get<int>(), complete ? "" : " (incomplete: a shard stopped)",
+              merged["results_planned"].get<int>(),
+              complete ? "" : " (incomplete: a shard stopped)",
               merged["passed"].get<bool>() && complete ? "" : " -- FAIL");
   std::fflush(stdout);
   return write_outputs(merged["passed"].get<bool>() && complete ? 0 : 1, outputs);

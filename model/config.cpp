@@ -34,9 +34,9 @@ void Config::validate(const std::string& source) const {
                      "\"gelu_pytorch_tanh\")");
   // Keep every tensor's element count, and 4·C, comfortably inside int64 and
   // int: 2^31 elements per tensor is far beyond any GPT-2.
-  const int64_t largest = std::max<int64_t>(int64_t{vocab_size} * n_embd,
-                                            std::max<int64_t>(int64_t{n_ctx} * n_embd,
-                                                              int64_t{4} * n_embd * n_embd));
+  const int64_t largest =
+      std::max<int64_t>(int64_t{vocab_size} * n_embd,
+                        std::max<int64_t>(int64_t{n_ctx} * n_embd, int64_t{4} * n_embd * n_embd));
   if (largest > (int64_t{1} << 31))
     throw InputError(source + ": model too large (a tensor would hold " + std::to_string(largest) +
                      " elements)");
@@ -54,12 +54,12 @@ Config make_config(int n_layer, int n_head, int n_embd, int n_ctx, int vocab_siz
 
 int64_t Config::parameter_count() const {
   const int64_t C = n_embd;
-  const int64_t per_block = 2 * C                 // ln_1
-                            + C * 3 * C + 3 * C   // attn.c_attn
-                            + C * C + C           // attn.c_proj
-                            + 2 * C               // ln_2
-                            + C * 4 * C + 4 * C   // mlp.c_fc
-                            + 4 * C * C + C;      // mlp.c_proj
+  const int64_t per_block = 2 * C                // ln_1
+                            + C * 3 * C + 3 * C  // attn.c_attn
+                            + C * C + C          // attn.c_proj
+                            + 2 * C              // ln_2
+                            + C * 4 * C + 4 * C  // mlp.c_fc
+                            + 4 * C * C + C;     // mlp.c_proj
   return int64_t{vocab_size} * C + int64_t{n_ctx} * C + n_layer * per_block + 2 * C;
 }
 
@@ -100,8 +100,8 @@ Config config_from_json(const std::string& text, const std::string& source) {
   };
   require_flag("scale_attn_weights", true);
   require_flag("scale_attn_by_inverse_layer_idx", false);
-  if (auto it = j.find("n_ctx"); it != j.end() && it->is_number_integer() &&
-                                 it->get<int64_t>() != c.n_ctx)
+  if (auto it = j.find("n_ctx");
+      it != j.end() && it->is_number_integer() && it->get<int64_t>() != c.n_ctx)
     throw InputError(source + ": \"n_ctx\" (" + it->dump() + ") disagrees with \"n_positions\" (" +
                      std::to_string(c.n_ctx) + ")");
   c.validate(source);

@@ -10,9 +10,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const char* kTiny =
-    R"({"n_layer":2,"n_head":2,"n_embd":16,"n_positions":32,"vocab_size":64,)"
-    R"("layer_norm_epsilon":1e-5,"activation_function":"gelu_new"})";
+const char* kTiny = R"({"n_layer":2,"n_head":2,"n_embd":16,"n_positions":32,"vocab_size":64,)"
+                    R"("layer_norm_epsilon":1e-5,"activation_function":"gelu_new"})";
 
 std::string error_of(const std::string& text) {
   try {
@@ -70,7 +69,8 @@ TEST(Config, RejectsEachBadValueWithTheFieldNamed) {
               HasSubstr("activation_function \"gelu\" is not supported"));
   EXPECT_THAT(error_of(tiny_with("\"n_embd\":16", "\"n_embd\":16.5")),
               HasSubstr("\"n_embd\" must be an integer"));
-  EXPECT_THAT(error_of(tiny_with("\"vocab_size\":64,", "")), HasSubstr("missing key \"vocab_size\""));
+  EXPECT_THAT(error_of(tiny_with("\"vocab_size\":64,", "")),
+              HasSubstr("missing key \"vocab_size\""));
   EXPECT_THAT(error_of(tiny_with("\"n_layer\":2", "\"n_layer\":2,\"n_layer\":3")),
               HasSubstr("duplicate key 'n_layer'"));
   EXPECT_THAT(error_of(tiny_with("\"n_layer\":2", "\"n_layer\":2,\"n_inner\":10")),

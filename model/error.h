@@ -38,8 +38,7 @@ namespace detail {
 }  // namespace gpt2
 
 // Always-on invariant check: GPT2_CHECK(n > 0, "n_layer must be positive").
-#define GPT2_CHECK(condition, message)                                            \
-  do {                                                                            \
-    if (!(condition)) ::gpt2::detail::check_failed(__FILE__, __LINE__, #condition, \
-                                                   (message));                    \
+#define GPT2_CHECK(condition, message)                                                         \
+  do {                                                                                         \
+    if (!(condition)) ::gpt2::detail::check_failed(__FILE__, __LINE__, #condition, (message)); \
   } while (false)

@@ -9,9 +9,12 @@ namespace gpt2 {
 
 const char* float_format_name(FloatFormat format) {
   switch (format) {
-    case FloatFormat::f32: return "f32";
-    case FloatFormat::bf16: return "bf16";
-    case FloatFormat::f16: return "f16";
+    case FloatFormat::f32:
+      return "f32";
+    case FloatFormat::bf16:
+      return "bf16";
+    case FloatFormat::f16:
+      return "f16";
   }
   return "?";
 }
@@ -26,9 +29,12 @@ FloatFormat parse_float_format(const std::string& text, const std::string& sourc
 
 FormatShape format_shape(FloatFormat format) {
   switch (format) {
-    case FloatFormat::f32: return {24, -126, 3.4028234663852886e38};
-    case FloatFormat::bf16: return {8, -126, 3.3895313892515355e38};
-    case FloatFormat::f16: return {11, -14, 65504.0};
+    case FloatFormat::f32:
+      return {24, -126, 3.4028234663852886e38};
+    case FloatFormat::bf16:
+      return {8, -126, 3.3895313892515355e38};
+    case FloatFormat::f16:
+      return {11, -14, 65504.0};
   }
   return {24, -126, 3.4028234663852886e38};
 }

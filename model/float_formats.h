@@ -21,8 +21,8 @@ const char* float_format_name(FloatFormat format);  // "f32", "bf16", "f16"
 // "f32", "bf16" or "f16"; InputError naming `source` otherwise.
 FloatFormat parse_float_format(const std::string& text, const std::string& source);
 
-float f16_to_f32(uint16_t bits);   // exact (every f16 is a float)
-float bf16_to_f32(uint16_t bits);  // exact
+float f16_to_f32(uint16_t bits);    // exact (every f16 is a float)
+float bf16_to_f32(uint16_t bits);   // exact
 uint16_t f32_to_bf16(float value);  // nearest, ties to even; NaN stays NaN
 uint16_t f32_to_f16(float value);   // nearest, ties to even; subnormals; overflow to ±Inf
 
@@ -44,9 +44,8 @@ Real round_to(FloatFormat format, const Real& x) {
   using std::frexp;
   using std::ldexp;
   if (format == FloatFormat::f32 && std::is_same_v<Real, float>) return x;
-  const FormatShape s = format == FloatFormat::f32
-                            ? FormatShape{24, -126, 3.4028234663852886e38}
-                            : format_shape(format);
+  const FormatShape s = format == FloatFormat::f32 ? FormatShape{24, -126, 3.4028234663852886e38}
+                                                   : format_shape(format);
   if (!(x == x) || x == Real(0)) return x;  // NaN, ±0
   const Real magnitude = x < Real(0) ? Real(-x) : x;
   if (!(magnitude < Real(INFINITY))) return x;  // ±Inf stays

@@ -28,9 +28,9 @@ TEST(FloatFormats, RoundToAgreesWithTheBitLevelConversionsAcrossTheFloatLine) {
 
 TEST(FloatFormats, HalfRoundsToNearestTiesToEvenWithSubnormalsAndOverflow) {
   EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
-  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);              // largest finite
-  EXPECT_EQ(f32_to_f16(65519.0f), 0x7bff);              // below largest + ulp/2
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);              // a tie to the even: Inf
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);  // largest finite
+  EXPECT_EQ(f32_to_f16(65519.0f), 0x7bff);  // below largest + ulp/2
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);  // a tie to the even: Inf
   EXPECT_EQ(f32_to_f16(-1e6f), 0xfc00);
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);  // a tie to even: 0

@@ -62,9 +62,7 @@ TEST(Presets, TinyPresetIsDeterministicAndGpt2Like) {
   for (float g : a.blocks[0].ln_1_weight) EXPECT_NEAR(g, 1.0, 0.13);  // 1 ± 6σ
 }
 
-TEST(Presets, UnknownPresetIsAnInputError) {
-  EXPECT_THROW(find_preset("gpt5"), InputError);
-}
+TEST(Presets, UnknownPresetIsAnInputError) { EXPECT_THROW(find_preset("gpt5"), InputError); }
 
 }  // namespace
 }  // namespace gpt2

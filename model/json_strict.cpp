@@ -149,13 +149,15 @@ int64_t require_int(const json& object, const std::string& key, const std::strin
 
 double require_number(const json& object, const std::string& key, const std::string& source) {
   const json& v = require_key(object, key, source);
-  if (!v.is_number()) throw InputError(source + ": \"" + key + "\" must be a number, found " + v.dump());
+  if (!v.is_number())
+    throw InputError(source + ": \"" + key + "\" must be a number, found " + v.dump());
   return v.get<double>();
 }
 
 std::string require_string(const json& object, const std::string& key, const std::string& source) {
   const json& v = require_key(object, key, source);
-  if (!v.is_string()) throw InputError(source + ": \"" + key + "\" must be a string, found " + v.dump());
+  if (!v.is_string())
+    throw InputError(source + ": \"" + key + "\" must be a string, found " + v.dump());
   return v.get<std::string>();
 }
 

@@ -35,8 +35,8 @@ TEST(StrictJson, RejectsWhatRfc8259Rejects) {
   EXPECT_THAT(error_of("{\"a\": NaN}"), HasSubstr("invalid JSON"));
   EXPECT_THAT(error_of("{\"a\": 1,}"), HasSubstr("invalid JSON"));
   EXPECT_THAT(error_of("{\"a\": 1} // c"), HasSubstr("invalid JSON"));
-  EXPECT_THAT(error_of("{\"a\": \"\xff\"}"), HasSubstr("invalid JSON"));   // bad UTF-8
-  EXPECT_THAT(error_of("{\"a\": \"\xc3\"}"), HasSubstr("invalid JSON"));   // truncated UTF-8
+  EXPECT_THAT(error_of("{\"a\": \"\xff\"}"), HasSubstr("invalid JSON"));  // bad UTF-8
+  EXPECT_THAT(error_of("{\"a\": \"\xc3\"}"), HasSubstr("invalid JSON"));  // truncated UTF-8
   EXPECT_THAT(error_of("{\"a\": 1} x"), HasSubstr("invalid JSON"));
 }
 

@@ -6,9 +6,12 @@ const char* mask_name(Mask mask) { return mask == Mask::causal ? "causal" : "non
 
 const char* mode_name(Mode mode) {
   switch (mode) {
-    case Mode::full: return "full";
-    case Mode::incremental: return "incremental";
-    case Mode::chunked: return "chunked";
+    case Mode::full:
+      return "full";
+    case Mode::incremental:
+      return "incremental";
+    case Mode::chunked:
+      return "chunked";
   }
   return "?";
 }

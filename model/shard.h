@@ -20,8 +20,8 @@ namespace gpt2 {
 inline constexpr int kMaxShards = 10000;
 
 struct Shard {
-  int index = 1;  // K, from 1
-  int count = 1;  // N
+  int index = 1;             // K, from 1
+  int count = 1;             // N
   std::string text() const;  // "K/N"
   bool operator==(const Shard&) const = default;
 };

@@ -29,13 +29,20 @@ constexpr TensorKind kBlockOps[] = {TensorKind::ln_1, TensorKind::qkv,  TensorKi
 
 const char* TensorId::op_name() const {
   switch (kind) {
-    case TensorKind::ln_1: return "ln_1";
-    case TensorKind::qkv: return "qkv";
-    case TensorKind::attn: return "attn";
-    case TensorKind::mid: return "mid";
-    case TensorKind::ln_2: return "ln_2";
-    case TensorKind::gelu: return "gelu";
-    default: return "";
+    case TensorKind::ln_1:
+      return "ln_1";
+    case TensorKind::qkv:
+      return "qkv";
+    case TensorKind::attn:
+      return "attn";
+    case TensorKind::mid:
+      return "mid";
+    case TensorKind::ln_2:
+      return "ln_2";
+    case TensorKind::gelu:
+      return "gelu";
+    default:
+      return "";
   }
 }
 
@@ -43,20 +50,29 @@ bool TensorId::is_op() const { return *op_name() != '\0'; }
 
 std::string TensorId::name() const {
   switch (kind) {
-    case TensorKind::embed: return "embed";
-    case TensorKind::block: return "block." + std::to_string(layer);
-    case TensorKind::ln_f: return "ln_f";
-    case TensorKind::logits: return "logits";
-    default: return "block." + std::to_string(layer) + "." + op_name();
+    case TensorKind::embed:
+      return "embed";
+    case TensorKind::block:
+      return "block." + std::to_string(layer);
+    case TensorKind::ln_f:
+      return "ln_f";
+    case TensorKind::logits:
+      return "logits";
+    default:
+      return "block." + std::to_string(layer) + "." + op_name();
   }
 }
 
 int tensor_width(TensorKind kind, const Config& config) {
   switch (kind) {
-    case TensorKind::qkv: return 3 * config.n_embd;
-    case TensorKind::gelu: return 4 * config.n_embd;
-    case TensorKind::logits: return config.vocab_size;
-    default: return config.n_embd;
+    case TensorKind::qkv:
+      return 3 * config.n_embd;
+    case TensorKind::gelu:
+      return 4 * config.n_embd;
+    case TensorKind::logits:
+      return config.vocab_size;
+    default:
+      return config.n_embd;
   }
 }
 
@@ -88,25 +104,25 @@ void write_trace(const std::string& path, const Trace<double>& trace, TraceDtype
                  const std::vector<std::pair<std::string, std::string>>& metadata) {
   std::vector<std::vector<float>> narrowed;  // keeps F32 copies alive until written
   std::vector<TensorToWrite> tensors;
-  for_each_trace_tensor(trace, [&](const std::string& name, const std::vector<double>& t,
-                                   const Shape& shape) {
-    GPT2_CHECK(static_cast<int64_t>(t.size()) == element_count(shape), name);
-    TensorToWrite w;
-    w.name = name;
-    w.shape = shape;
-    if (dtype == TraceDtype::F64) {
-      w.dtype = Dtype::F64;
-      w.data_f64 = t.data();
-    } else {
-      w.dtype = Dtype::F32;
-      narrowed.emplace_back(t.begin(), t.end());
-    }
-    tensors.push_back(w);
-  });
+  for_each_trace_tensor(
+      trace, [&](const std::string& name, const std::vector<double>& t, const Shape& shape) {
+        GPT2_CHECK(static_cast<int64_t>(t.size()) == element_count(shape), name);
+        TensorToWrite w;
+        w.name = name;
+        w.shape = shape;
+        if (dtype == TraceDtype::F64) {
+          w.dtype = Dtype::F64;
+          w.data_f64 = t.data();
+        } else {
+          w.dtype = Dtype::F32;
+          narrowed.emplace_back(t.begin(), t.end());
+        }
+        tensors.push_back(w);
+      });
   if (dtype == TraceDtype::F32)
     for (size_t i = 0; i < tensors.size(); ++i) tensors[i].data_f32 = narrowed[i].data();
-  write_safetensors(path, tensors, std::map<std::string, std::string>(metadata.begin(),
-                                                                      metadata.end()));
+  write_safetensors(path, tensors,
+                    std::map<std::string, std::string>(metadata.begin(), metadata.end()));
 }
 
 Trace<double> read_trace(const std::string& path) {
@@ -129,26 +145,26 @@ Trace<double> read_trace(const std::string& path) {
   // An op-level trace carries every op tensor of every block.
   if (n_layer > 0 && file.find("block.0.ln_1") != nullptr) trace.ops.resize(n_layer);
   size_t expected_count = 0;
-  for_each_trace_tensor(trace, [&](const std::string& name, std::vector<double>& t,
-                                   const Shape& shape) {
-    ++expected_count;
-    const TensorInfo* info = file.find(name);
-    if (info == nullptr) throw InputError(path + ": missing tensor '" + name + "'");
-    if (info->dtype != Dtype::F32 && info->dtype != Dtype::F64)
-      throw InputError(path + ": tensor '" + name + "' is " + dtype_name(info->dtype) +
-                       ", expected F32 or F64");
-    if (info->shape != shape)
-      throw InputError(path + ": tensor '" + name + "' has the wrong shape (expected [" +
-                       std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + "])");
-    t = file.read_f64(name);
-  });
+  for_each_trace_tensor(
+      trace, [&](const std::string& name, std::vector<double>& t, const Shape& shape) {
+        ++expected_count;
+        const TensorInfo* info = file.find(name);
+        if (info == nullptr) throw InputError(path + ": missing tensor '" + name + "'");
+        if (info->dtype != Dtype::F32 && info->dtype != Dtype::F64)
+          throw InputError(path + ": tensor '" + name + "' is " + dtype_name(info->dtype) +
+                           ", expected F32 or F64");
+        if (info->shape != shape)
+          throw InputError(path + ": tensor '" + name + "' has the wrong shape (expected [" +
+                           std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + "])");
+        t = file.read_f64(name);
+      });
   if (file.tensors().size() != expected_count) {
     const std::vector<std::string> names =
         trace_tensor_names(static_cast<int>(n_layer), trace.level());
     for (const TensorInfo& t : file.tensors())
       if (std::find(names.begin(), names.end(), t.name) == names.end())
-        throw InputError(path + ": unexpected tensor " + quote_for_message(t.name) +
-                         " (a " + trace_level_name(trace.level()) + "-level trace of " +
+        throw InputError(path + ": unexpected tensor " + quote_for_message(t.name) + " (a " +
+                         trace_level_name(trace.level()) + "-level trace of " +
                          std::to_string(n_layer) + " blocks)");
   }
   return trace;

@@ -26,7 +26,7 @@
 namespace gpt2 {
 
 enum class TraceLevel { blocks, ops };
-const char* trace_level_name(TraceLevel level);        // "blocks", "ops"
+const char* trace_level_name(TraceLevel level);         // "blocks", "ops"
 TraceLevel parse_trace_level(const std::string& text);  // InputError otherwise
 
 // The tensors inside block l, in forward order (see the legend above).
@@ -42,9 +42,9 @@ struct BlockOps {
 
 template <class T>
 struct Trace {
-  int n_tokens = 0;    // T
-  int n_embd = 0;      // C
-  int vocab_size = 0;  // V
+  int n_tokens = 0;                   // T
+  int n_embd = 0;                     // C
+  int vocab_size = 0;                 // V
   std::vector<T> embed;               // [T, C]
   std::vector<BlockOps<T>> ops;       // L entries at TraceLevel::ops, empty at blocks
   std::vector<std::vector<T>> block;  // L x [T, C]
@@ -62,7 +62,7 @@ enum class TensorKind { embed, ln_1, qkv, attn, mid, ln_2, gelu, block, ln_f, lo
 
 struct TensorId {
   TensorKind kind = TensorKind::embed;
-  int layer = -1;  // l for the tensors of block l; -1 for embed, ln_f, logits
+  int layer = -1;            // l for the tensors of block l; -1 for embed, ln_f, logits
   std::string name() const;  // "embed", "block.2.ln_1", "block.2", "ln_f", "logits"
   // The op's short name inside its block ("ln_1", ..., "gelu"); "" otherwise.
   const char* op_name() const;
@@ -112,16 +112,26 @@ Trace<T> make_trace(const Config& config, int n_tokens, TraceLevel level = Trace
 template <class Tr>
 auto& tensor_of(Tr& trace, const TensorId& id) {
   switch (id.kind) {
-    case TensorKind::embed: return trace.embed;
-    case TensorKind::ln_1: return trace.ops.at(id.layer).ln_1;
-    case TensorKind::qkv: return trace.ops.at(id.layer).qkv;
-    case TensorKind::attn: return trace.ops.at(id.layer).attn;
-    case TensorKind::mid: return trace.ops.at(id.layer).mid;
-    case TensorKind::ln_2: return trace.ops.at(id.layer).ln_2;
-    case TensorKind::gelu: return trace.ops.at(id.layer).gelu;
-    case TensorKind::block: return trace.block.at(id.layer);
-    case TensorKind::ln_f: return trace.ln_f;
-    case TensorKind::logits: return trace.logits;
+    case TensorKind::embed:
+      return trace.embed;
+    case TensorKind::ln_1:
+      return trace.ops.at(id.layer).ln_1;
+    case TensorKind::qkv:
+      return trace.ops.at(id.layer).qkv;
+    case TensorKind::attn:
+      return trace.ops.at(id.layer).attn;
+    case TensorKind::mid:
+      return trace.ops.at(id.layer).mid;
+    case TensorKind::ln_2:
+      return trace.ops.at(id.layer).ln_2;
+    case TensorKind::gelu:
+      return trace.ops.at(id.layer).gelu;
+    case TensorKind::block:
+      return trace.block.at(id.layer);
+    case TensorKind::ln_f:
+      return trace.ln_f;
+    case TensorKind::logits:
+      return trace.logits;
   }
   return trace.logits;  // unreachable: every kind is handled above
 }
@@ -178,8 +188,8 @@ Trace<To> convert_trace(const Trace<From>& from) {
   };
   to.embed = conv(from.embed);
   for (const auto& o : from.ops)
-    to.ops.push_back({conv(o.ln_1), conv(o.qkv), conv(o.attn), conv(o.mid), conv(o.ln_2),
-                      conv(o.gelu)});
+    to.ops.push_back(
+        {conv(o.ln_1), conv(o.qkv), conv(o.attn), conv(o.mid), conv(o.ln_2), conv(o.gelu)});
   for (const auto& b : from.block) to.block.push_back(conv(b));
   to.ln_f = conv(from.ln_f);
   to.logits = conv(from.logits);

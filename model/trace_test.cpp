@@ -49,8 +49,7 @@ TEST(Trace, F32RoundTripRoundsToFloat) {
   const std::string path = temp_path("trace_f32");
   write_trace(path, t, TraceDtype::F32);
   const Trace<double> r = read_trace(path);
-  for (size_t i = 0; i < t.logits.size(); ++i)
-    EXPECT_EQ(r.logits[i], double(float(t.logits[i])));
+  for (size_t i = 0; i < t.logits.size(); ++i) EXPECT_EQ(r.logits[i], double(float(t.logits[i])));
   std::filesystem::remove(path);
 }
 
@@ -87,8 +86,9 @@ TEST(Trace, OpLevelRoundTripKeepsEveryOpTensorInForwardOrder) {
   EXPECT_EQ(r.ops[1].qkv.size(), 4u * 3 * 2);
   EXPECT_EQ(r.block, t.block);
   std::vector<std::string> visited;
-  for_each_trace_tensor(r, [&](const std::string& name, const std::vector<double>&,
-                               const Shape&) { visited.push_back(name); });
+  for_each_trace_tensor(r, [&](const std::string& name, const std::vector<double>&, const Shape&) {
+    visited.push_back(name);
+  });
   EXPECT_EQ(visited, trace_tensor_names(3, TraceLevel::ops));
   EXPECT_EQ(visited[1], "block.0.ln_1");
   EXPECT_EQ(visited[7], "block.0");
@@ -109,10 +109,10 @@ TEST(Trace, AnOpTraceMissingOneOpTensorIsRejected) {
   Trace<double> t = sample_trace(TraceLevel::ops);
   const std::string path = temp_path("trace_ops_partial");
   std::vector<TensorToWrite> tensors;
-  for_each_trace_tensor(t, [&](const std::string& name, const std::vector<double>& v,
-                               const Shape& shape) {
-    if (name != "block.1.attn") tensors.push_back({name, Dtype::F64, shape, v.data(), nullptr});
-  });
+  for_each_trace_tensor(
+      t, [&](const std::string& name, const std::vector<double>& v, const Shape& shape) {
+        if (name != "block.1.attn") tensors.push_back({name, Dtype::F64, shape, v.data(), nullptr});
+      });
   write_safetensors(path, tensors);
   try {
     read_trace(path);

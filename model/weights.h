@@ -38,11 +38,11 @@ struct BlockWeights {
 template <class T>
 struct Weights {
   Config config;
-  std::vector<T> wte;  // [V, C]  token embedding, also the (tied) lm_head
-  std::vector<T> wpe;  // [P, C]  position embedding
+  std::vector<T> wte;                   // [V, C]  token embedding, also the (tied) lm_head
+  std::vector<T> wpe;                   // [P, C]  position embedding
   std::vector<BlockWeights<T>> blocks;  // L of them
-  std::vector<T> ln_f_weight;  // [C]
-  std::vector<T> ln_f_bias;    // [C]
+  std::vector<T> ln_f_weight;           // [C]
+  std::vector<T> ln_f_bias;             // [C]
 };
 
 // The shape of a tensor, outermost dimension first.

@@ -258,8 +258,8 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
         r.certified_digits[i] = std::min(r.certified_digits[i], bound[i]);
     }
     r.checked_tokens = checked;
-    stage(("the 50-digit check of the first " + std::to_string(checked) + " positions done")
-              .c_str());
+    stage(
+        ("the 50-digit check of the first " + std::to_string(checked) + " positions done").c_str());
     const auto worst = std::min_element(r.certified_digits.begin(), r.certified_digits.end());
     if (*worst < kMinDdCertifiedDigits) {
       const auto names = trace_tensor_names(weights.config.n_layer, TraceLevel::ops);

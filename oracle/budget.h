@@ -56,7 +56,7 @@ std::vector<Budget> make_budgets(const std::vector<double>& baseline_errors,
 // (oracle/dd_truth.h).
 struct TruthPrecision {
   reference::Precision precision = reference::Precision::digits50;  // digits50 or dd
-  int dd_checked_tokens = 8;  // kDdCheckedTokens
+  int dd_checked_tokens = 8;                                        // kDdCheckedTokens
 };
 
 // Runs the reference (op level) and the baseline ensemble on `weights`.

@@ -24,16 +24,13 @@ Trace<double> truth_trace(TraceLevel level = TraceLevel::blocks) {
 
 // Baseline (and shared) errors of 1e-7 and terms of magnitude 0.5
 // everywhere: limit = 2·1e-7 + 4·ulp(0.5) = 2e-7 + 2.4e-7.
-std::vector<Budget> baseline(int n) {
-  return std::vector<Budget>(n, make_budget(1e-7, 1e-7, 0.5));
-}
+std::vector<Budget> baseline(int n) { return std::vector<Budget>(n, make_budget(1e-7, 1e-7, 0.5)); }
 constexpr double kLimit = 2e-7 + 4 * 5.9604644775390625e-08;
 
 // An error put into a value x of order 0.5 reads back as (x + d) - x, off by
 // up to one double rounding of x (1.1e-16): relative 1e-7 of d = 1e-9.
 constexpr double kReadBack = 1e-6;
-#define EXPECT_INHERITED(actual, expected) \
-  EXPECT_NEAR(actual, expected, kReadBack * (expected))
+#define EXPECT_INHERITED(actual, expected) EXPECT_NEAR(actual, expected, kReadBack*(expected))
 
 // The block-level chain embed -> block.0 -> block.1 -> ln_f -> logits, each
 // tensor reading the previous one with gain `gain`.
@@ -239,8 +236,7 @@ TEST(CompareTraces, AnOpFindingIsNamedByItsOp) {
   const auto r = compare_traces(v, t, op_budgets(t), Mask::causal);
   ASSERT_FALSE(r.passed());
   EXPECT_EQ(r.tensors[r.first_finding].name, "block.1.gelu");
-  EXPECT_NE(r.summary().find("FAIL at block.1 gelu, position 3"), std::string::npos)
-      << r.summary();
+  EXPECT_NE(r.summary().find("FAIL at block.1 gelu, position 3"), std::string::npos) << r.summary();
 }
 
 TEST(Budget, LimitIsKTimesBaselinePlusFloor) {
@@ -255,11 +251,11 @@ TEST(Budget, FloorFollowsTheTermsOfTheResidualSumsAndTheDotProducts) {
   w.blocks[0].mlp_c_proj_weight[0] = 0.5f;  // [4C, C]: gelu[0] -> block[0]
   Trace<double> t = make_trace<double>(w.config, 1, TraceLevel::ops);
   t.embed = {1.0, -2.0};
-  t.ops[0].mid = {1.0, -0.5};   // attention projection is zero: mid = embed's terms
-  t.ops[0].gelu[0] = -2.0;      // block[0] = 1 + (-2)(0.5) = 0: the terms are 2
+  t.ops[0].mid = {1.0, -0.5};  // attention projection is zero: mid = embed's terms
+  t.ops[0].gelu[0] = -2.0;     // block[0] = 1 + (-2)(0.5) = 0: the terms are 2
   t.block[0] = {0.0, -0.5};
   t.ln_f = {1.0, 1.0};
-  t.logits = {0.25};            // 0.5 - 0.25: terms of magnitude 0.75
+  t.logits = {0.25};  // 0.5 - 0.25: terms of magnitude 0.75
   const auto s = term_scales(t, w, Mask::causal);
   ASSERT_EQ(s.size(), 10u);
   EXPECT_EQ(s[0], 2.0);  // embed

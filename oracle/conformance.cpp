@@ -234,10 +234,9 @@ class WeightsInUse {
                              const ConformanceOptions& o) {
     auto& slot = references_[{w, tokens, mask}];
     if (!slot) {
-      slot = std::make_unique<Reference>(
-          cached_reference(cache(o), *distinct_[w], digest(w, o), tokens, mask, o.seed, o.threads,
-                           o.progress, description(w, tokens, mask, o, "the truth"),
-                           o.truth_precision));
+      slot = std::make_unique<Reference>(cached_reference(
+          cache(o), *distinct_[w], digest(w, o), tokens, mask, o.seed, o.threads, o.progress,
+          description(w, tokens, mask, o, "the truth"), o.truth_precision));
       note_truth(*slot, o);
     }
     return *slot;

@@ -19,12 +19,10 @@ std::vector<int> dd_agreement_digits(const Trace<reference::DoubleDouble>& dd,
   GPT2_CHECK(truth50.n_tokens == checked && checked <= dd.n_tokens, "a prefix of the dd pass");
   std::vector<const std::vector<reference::DoubleDouble>*> a;
   std::vector<const std::vector<Wide>*> b;
-  for_each_trace_tensor(dd, [&](const std::string&, const auto& v, const Shape&) {
-    a.push_back(&v);
-  });
-  for_each_trace_tensor(truth50, [&](const std::string&, const auto& v, const Shape&) {
-    b.push_back(&v);
-  });
+  for_each_trace_tensor(dd,
+                        [&](const std::string&, const auto& v, const Shape&) { a.push_back(&v); });
+  for_each_trace_tensor(truth50,
+                        [&](const std::string&, const auto& v, const Shape&) { b.push_back(&v); });
   GPT2_CHECK(a.size() == b.size(), "traces of one model have the same tensors");
   std::vector<int> out;
   for (size_t i = 0; i < a.size(); ++i) {

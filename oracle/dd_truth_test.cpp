@@ -35,20 +35,20 @@ TEST(DdTruth, CertifiesItselfAndRoundsLikeTheFiftyDigitTruth) {
   // 32 digits round to the 50-digit truth's doubles (a double has 17); a
   // value within 1e-28 of a rounding boundary could differ by one ulp.
   size_t i = 0;
-  for_each_trace_tensor(r.truth, [&](const std::string& name, const std::vector<double>& v,
-                                     const Shape&) {
-    const std::vector<double>* other = nullptr;
-    for_each_trace_tensor(fifty.truth, [&](const std::string& n, const std::vector<double>& u,
-                                           const Shape&) {
-      if (n == name) other = &u;
-    });
-    ASSERT_NE(other, nullptr);
-    for (size_t k = 0; k < v.size(); ++k)
-      EXPECT_LE(std::fabs(v[k] - (*other)[k]), std::fabs((*other)[k]) * 0x1p-52) << name << k;
-    // The budgets are those of the 50-digit truth (they rest on doubles).
-    EXPECT_EQ(r.budgets[i].baseline_error, fifty.budgets[i].baseline_error) << name;
-    ++i;
-  });
+  for_each_trace_tensor(
+      r.truth, [&](const std::string& name, const std::vector<double>& v, const Shape&) {
+        const std::vector<double>* other = nullptr;
+        for_each_trace_tensor(
+            fifty.truth, [&](const std::string& n, const std::vector<double>& u, const Shape&) {
+              if (n == name) other = &u;
+            });
+        ASSERT_NE(other, nullptr);
+        for (size_t k = 0; k < v.size(); ++k)
+          EXPECT_LE(std::fabs(v[k] - (*other)[k]), std::fabs((*other)[k]) * 0x1p-52) << name << k;
+        // The budgets are those of the 50-digit truth (they rest on doubles).
+        EXPECT_EQ(r.budgets[i].baseline_error, fifty.budgets[i].baseline_error) << name;
+        ++i;
+      });
 }
 
 TEST(DdTruth, BoundDigitsFollowTheFloat32BudgetScaled) {
@@ -66,7 +66,8 @@ TEST(DdTruth, BoundDigitsFollowTheFloat32BudgetScaled) {
   const std::vector<int> digits = dd_bound_digits(std::vector<Budget>(n, b), t, 50);
   for (int d : digits) EXPECT_EQ(d, 26);
   b.baseline_error = 10;  // a float32 budget 20x the tensor (ill-conditioned): 19 digits
-  for (int d : dd_bound_digits(std::vector<Budget>(n, b), t, 50)) EXPECT_LT(d, kMinDdCertifiedDigits);
+  for (int d : dd_bound_digits(std::vector<Budget>(n, b), t, 50))
+    EXPECT_LT(d, kMinDdCertifiedDigits);
 }
 
 }  // namespace

@@ -63,9 +63,9 @@ EnsembleErrors ensemble_errors(const Weights<float>& weights, const std::vector<
                                Mask mask, uint64_t seed, int threads, const Trace<double>& truth);
 
 // One stochastic-rounding float32 run of the reference code (full mode).
-Trace<double> stochastic_float32_run(const Weights<float>& weights,
-                                     const std::vector<int>& tokens, Mask mask, uint64_t seed,
-                                     int threads, TraceLevel level = TraceLevel::blocks);
+Trace<double> stochastic_float32_run(const Weights<float>& weights, const std::vector<int>& tokens,
+                                     Mask mask, uint64_t seed, int threads,
+                                     TraceLevel level = TraceLevel::blocks);
 
 // One engine run of `set` over `tokens`: a single prefill with `mask`, the
 // trace captured at `level`.

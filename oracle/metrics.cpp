@@ -51,7 +51,8 @@ TensorMetrics compare_tensors(std::span<const double> value, std::span<const dou
     m.worst_truth = truth[m.worst_index];
   }
   m.max_error_to_scale = m.scale > 0 ? m.max_abs_error / m.scale : 0;
-  m.nmse = truth2 > 0 ? error2 / truth2 : (error2 > 0 ? std::numeric_limits<double>::infinity() : 0);
+  m.nmse =
+      truth2 > 0 ? error2 / truth2 : (error2 > 0 ? std::numeric_limits<double>::infinity() : 0);
   m.cosine = (truth2 > 0 && value2 > 0) ? dot / std::sqrt(truth2 * value2)
                                         : (truth2 == value2 ? 1.0 : 0.0);
   return m;
@@ -64,9 +65,8 @@ std::vector<int> top_k(std::span<const double> row, int k) {
   std::vector<int> index(row.size());
   std::iota(index.begin(), index.end(), 0);
   k = std::min<int>(k, static_cast<int>(row.size()));
-  std::partial_sort(index.begin(), index.begin() + k, index.end(), [&](int a, int b) {
-    return row[a] > row[b] || (row[a] == row[b] && a < b);
-  });
+  std::partial_sort(index.begin(), index.begin() + k, index.end(),
+                    [&](int a, int b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
   index.resize(k);
   return index;
 }
@@ -96,8 +96,8 @@ std::vector<LogitPositionMetrics> compare_logits(std::span<const double> value,
     const auto top_t = top_k(t, 5), top_v = top_k(v, 5);
     m.truth_argmax = top_t[0];
     m.value_argmax = top_v[0];
-    m.truth_margin = top_t.size() > 1 ? t[top_t[0]] - t[top_t[1]]
-                                      : std::numeric_limits<double>::infinity();
+    m.truth_margin =
+        top_t.size() > 1 ? t[top_t[0]] - t[top_t[1]] : std::numeric_limits<double>::infinity();
     for (int a : top_v) m.top5_overlap += std::count(top_t.begin(), top_t.end(), a) > 0;
     const bool finite = std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
     if (!finite) {

@@ -42,9 +42,9 @@ TensorMetrics compare_tensors(std::span<const double> value, std::span<const dou
 struct LogitPositionMetrics {
   int truth_argmax = 0;
   int value_argmax = 0;
-  double truth_margin = 0;  // top-1 minus top-2 truth logit (a near-tie when small)
-  int top5_overlap = 0;     // |top5(value) ∩ top5(truth)|, 0..5 (min(5, V) at most)
-  double kl_divergence = 0; // KL(softmax(truth) || softmax(value)) in nats
+  double truth_margin = 0;   // top-1 minus top-2 truth logit (a near-tie when small)
+  int top5_overlap = 0;      // |top5(value) ∩ top5(truth)|, 0..5 (min(5, V) at most)
+  double kl_divergence = 0;  // KL(softmax(truth) || softmax(value)) in nats
 };
 
 std::vector<LogitPositionMetrics> compare_logits(std::span<const double> value,

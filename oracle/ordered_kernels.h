@@ -46,9 +46,9 @@ enum class Epilogue {
 
 struct SummationOrder {
   SumOrder order = SumOrder::ascending;
-  int width = 1;        // lanes or block size
-  uint64_t seed = 0;    // permuted: which permutation
-  bool fma = false;     // each product fused into its accumulation (one rounding)
+  int width = 1;      // lanes or block size
+  uint64_t seed = 0;  // permuted: which permutation
+  bool fma = false;   // each product fused into its accumulation (one rounding)
   Epilogue epilogue = Epilogue::sum_bias_residual;
   // Attention in one pass over the keys with a running max and rescaled
   // running sums (FlashAttention's online softmax), instead of scores, max,

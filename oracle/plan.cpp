@@ -106,8 +106,7 @@ PlanSpeeds plan_speeds(const TruthCache& cache, int threads) {
       });
 }
 
-double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, bool replay,
-                     bool dd) {
+double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, bool replay, bool dd) {
   const Work forward = reference::forward_work(c, T, mask);
   const Work blocks = reference::blocks_work(c, T, mask);
   const Work logits = reference::logits_work(c, T);
@@ -182,9 +181,8 @@ GroupCost cost_of(const Config& config, const Group& g, const PlanOptions& o,
         ++p.results;
         for (const auto& row : s.batch)
           if (truths.insert({variant[k], row}).second) {
-            p.truth_seconds +=
-                truth_seconds(config, static_cast<int>(row.size()), Mask::causal, speeds, false,
-                              o.dd_truth);
+            p.truth_seconds += truth_seconds(config, static_cast<int>(row.size()), Mask::causal,
+                                             speeds, false, o.dd_truth);
             ++out.truths;
           }
       }
@@ -325,12 +323,12 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
       1 + static_cast<int>(std::count_if(o.sets.begin(), o.sets.end(),
                                          [](const auto* s) { return bool(s->effective_weights); }));
   const uint64_t trace = reference::trace_elements(config, longest, TraceLevel::ops);
-  plan.bytes = weights * (1 + variants + 1) +
-               uint64_t(std::max(truths_at_longest, 1)) * trace * (8 + (o.replay ? 8 + 4 : 0)) +
-               reference::run_bytes(config, longest,
-                                    o.dd_truth ? reference::Precision::dd
-                                               : reference::Precision::digits50,
-                                    TraceLevel::ops, Mode::full);
+  plan.bytes =
+      weights * (1 + variants + 1) +
+      uint64_t(std::max(truths_at_longest, 1)) * trace * (8 + (o.replay ? 8 + 4 : 0)) +
+      reference::run_bytes(config, longest,
+                           o.dd_truth ? reference::Precision::dd : reference::Precision::digits50,
+                           TraceLevel::ops, Mode::full);
   return plan;
 }
 

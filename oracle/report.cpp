@@ -22,14 +22,12 @@ using report_text::xml_escape;
 std::string dd_truth_text(const ConformanceReport& r) {
   std::string out = "double-double (--precision dd): " + std::to_string(r.dd_truths) +
                     " truths certified against 50 digits on (up to) their first " +
-                    std::to_string(kDdCheckedTokens) +
-                    " positions and an a-priori bound beyond";
+                    std::to_string(kDdCheckedTokens) + " positions and an a-priori bound beyond";
   if (r.dd_truths > 0)
     out += ", at least " + std::to_string(r.dd_min_certified_digits) + " digits on every tensor";
   if (r.dd_fallbacks > 0)
-    out += "; " + std::to_string(r.dd_fallbacks) +
-           " computed at 50 digits instead (fewer than " + std::to_string(kMinDdCertifiedDigits) +
-           " digits certified)";
+    out += "; " + std::to_string(r.dd_fallbacks) + " computed at 50 digits instead (fewer than " +
+           std::to_string(kMinDdCertifiedDigits) + " digits certified)";
   return out + "\n";
 }
 

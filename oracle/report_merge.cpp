@@ -8,9 +8,11 @@
 #include "model/error.h"
 #include "model/json_strict.h"
 #include "model/shard.h"
-#include "oracle/heatmap_svg.h"
+#include "oracle/report_text.h"
 
 namespace gpt2::oracle {
+
+using report_text::xml_escape;
 
 namespace {
 
@@ -34,8 +36,7 @@ std::string integer_text(const ordered_json& value) {
 std::string tokens_text(const ordered_json& tokens) {
   std::string s;
   if (!tokens.is_array()) return s;
-  for (size_t i = 0; i < tokens.size(); ++i)
-    s += (i ? "," : "") + integer_text(tokens[i]);
+  for (size_t i = 0; i < tokens.size(); ++i) s += (i ? "," : "") + integer_text(tokens[i]);
   return s;
 }
 
@@ -98,8 +99,8 @@ struct ShardReport {
   throw InputError(f.path + ": " + what);
 }
 
-int64_t integer_field(const ReportFile& f, const ordered_json& object, const char* key,
-                      int64_t low, int64_t high, const char* where) {
+int64_t integer_field(const ReportFile& f, const ordered_json& object, const char* key, int64_t low,
+                      int64_t high, const char* where) {
   const ordered_json& v = member(object, key);
   if (!v.is_number_integer() || v.get<int64_t>() < low || v.get<int64_t>() > high)
     refuse(f, std::string(where) + key + ": expected an integer from " + std::to_string(low) +
@@ -120,8 +121,8 @@ ShardReport read_shard_report(const ReportFile& f) {
   for (const char* key : {"passed", "complete"})
     if (!member(r.json, key).is_boolean()) refuse(f, std::string(key) + ": expected true or false");
   const ordered_json& plan = member(r.json, "plan");
-  if (!plan.is_array() || !std::all_of(plan.begin(), plan.end(),
-                                       [](const ordered_json& l) { return l.is_string(); }))
+  if (!plan.is_array() ||
+      !std::all_of(plan.begin(), plan.end(), [](const ordered_json& l) { return l.is_string(); }))
     refuse(f, "plan: expected an array of strings");
   if (r.json.contains("truth")) {  // --precision dd (oracle/report.cpp)
     const ordered_json& truth = member(r.json, "truth");
@@ -202,10 +203,9 @@ ordered_json merge_shard_reports(const std::vector<ReportFile>& files) {
   for (int k = 1; k <= count; ++k)
     if (!by_index.count(k)) missing += (missing.empty() ? "" : ", ") + Shard{k, count}.text();
   if (!missing.empty())
-    throw InputError("report merge: shard" + std::string(missing.find(',') != std::string::npos
-                                                             ? "s "
-                                                             : " ") +
-                     missing + " missing (given " + std::to_string(shards.size()) + " of " +
+    throw InputError("report merge: shard" +
+                     std::string(missing.find(',') != std::string::npos ? "s " : " ") + missing +
+                     " missing (given " + std::to_string(shards.size()) + " of " +
                      std::to_string(count) + ")");
   // Together they cover the run's results once each.
   std::vector<const ordered_json*> results(first.results_total, nullptr);
@@ -283,15 +283,15 @@ std::string junit_from_json(const ordered_json& report) {
     if (flag_of(invariance, "declared")) {
       Case bc{"batch_invariance." + kernel, "batch invariance: " + name, "", ""};
       if (!flag_of(invariance, "invariant")) {
-        bc.failure = (flag_of(r, "trace_passed") ? "within budget, " : "") +
-                     text_of(invariance, "summary");
+        bc.failure =
+            (flag_of(r, "trace_passed") ? "within budget, " : "") + text_of(invariance, "summary");
         const ordered_json& difference_row = member(member(invariance, "first_difference"), "row");
         const ordered_json& rows = member(batch, "rows");
         const int64_t d = difference_row.is_number_integer() ? difference_row.get<int64_t>() : -1;
-        bc.detail = "tokens of row " + std::to_string(d) + ": " +
-                    (rows.is_array() && d >= 0 && d < int64_t(rows.size()) ? tokens_text(rows[d])
-                                                                           : "") +
-                    "\n";
+        bc.detail =
+            "tokens of row " + std::to_string(d) + ": " +
+            (rows.is_array() && d >= 0 && d < int64_t(rows.size()) ? tokens_text(rows[d]) : "") +
+            "\n";
       }
       cases.push_back(bc);
     }
@@ -320,9 +320,9 @@ std::string junit_from_json(const ordered_json& report) {
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<testsuites name=\"gpt2-oracle\" tests=\"" + std::to_string(cases.size()) +
          "\" failures=\"" + std::to_string(failures) + "\">\n";
-  out += "  <testsuite name=\"conformance." + xml_escape(text_of(report, "model")) +
-         "\" tests=\"" + std::to_string(cases.size()) + "\" failures=\"" +
-         std::to_string(failures) + "\" errors=\"0\">\n";
+  out += "  <testsuite name=\"conformance." + xml_escape(text_of(report, "model")) + "\" tests=\"" +
+         std::to_string(cases.size()) + "\" failures=\"" + std::to_string(failures) +
+         "\" errors=\"0\">\n";
   if (!flag_of(report, "complete"))
     out +=
         "    <properties>\n      <property name=\"complete\" value=\"false\"/>\n"

@@ -59,8 +59,8 @@ std::string merge_error(const std::vector<ReportFile>& files) {
 
 TEST(ReportMerge, ShardsInAnyOrderGiveTheWholeRunsReport) {
   const ConformanceReport whole = whole_run(7);
-  const auto merged =
-      merge_shard_reports({shard_file(whole, 3, 3), shard_file(whole, 1, 3), shard_file(whole, 2, 3)});
+  const auto merged = merge_shard_reports(
+      {shard_file(whole, 3, 3), shard_file(whole, 1, 3), shard_file(whole, 2, 3)});
   EXPECT_EQ(dump_report_json(merged), format_json(whole));
   EXPECT_EQ(junit_from_json(merged), format_junit(whole));
   EXPECT_FALSE(merged["passed"].get<bool>());
@@ -74,8 +74,8 @@ TEST(ReportMerge, AShardMissingOrGivenTwiceIsNamed) {
             "report merge: shards 1/4, 3/4, 4/4 missing (given 1 of 4)");
   ReportFile again = shard_file(whole, 2, 3);
   again.path = "again.json";
-  EXPECT_EQ(merge_error({shard_file(whole, 1, 3), shard_file(whole, 2, 3), again,
-                         shard_file(whole, 3, 3)}),
+  EXPECT_EQ(merge_error(
+                {shard_file(whole, 1, 3), shard_file(whole, 2, 3), again, shard_file(whole, 3, 3)}),
             "report merge: shard 2/3 given twice (shard2.json and again.json)");
 }
 

@@ -35,7 +35,7 @@ class StochasticFloat {
  public:
   StochasticFloat() = default;
   StochasticFloat(int v) : value_(static_cast<float>(v)) {}  // NOLINT: like float
-  StochasticFloat(float v) : value_(v) {}                      // NOLINT
+  StochasticFloat(float v) : value_(v) {}                    // NOLINT
   // A double (a config's epsilon, a constant) is rounded to nearest, once, as
   // float(x) would in the float32 baseline.
   StochasticFloat(double v) : value_(static_cast<float>(v)) {}  // NOLINT

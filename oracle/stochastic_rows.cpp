@@ -38,19 +38,21 @@ void row_scalar(StochasticFloat* acc, StochasticFloat x, const float* w, int n) 
 
 // ---- AVX-512: 8 columns -----------------------------------------------------------
 
-__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) inline __m256 round8(
-    __m512d exact, uint64_t seed_op, __m256 a, __m256 b) {
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) inline __m256 round8(__m512d exact,
+                                                                                   uint64_t seed_op,
+                                                                                   __m256 a,
+                                                                                   __m256 b) {
   const __m256 nearest = _mm512_cvtpd_ps(exact);
   const __m512d nearest_d = _mm512_cvtps_pd(nearest);
   const __m256i near_bits = _mm256_castps_si256(nearest);
-  const __mmask8 away = _mm512_cmp_pd_mask(_mm512_abs_pd(exact), _mm512_abs_pd(nearest_d),
-                                           _CMP_GT_OQ);
+  const __mmask8 away =
+      _mm512_cmp_pd_mask(_mm512_abs_pd(exact), _mm512_abs_pd(nearest_d), _CMP_GT_OQ);
   const __m256i one = _mm256_set1_epi32(1);
   const __m256i other_bits = _mm256_mask_blend_epi32(away, _mm256_sub_epi32(near_bits, one),
                                                      _mm256_add_epi32(near_bits, one));
-  const __m512i key = _mm512_or_si512(
-      _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm256_castps_si256(a)), 32),
-      _mm512_cvtepu32_epi64(_mm256_castps_si256(b)));
+  const __m512i key =
+      _mm512_or_si512(_mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm256_castps_si256(a)), 32),
+                      _mm512_cvtepu32_epi64(_mm256_castps_si256(b)));
   __m512i z = _mm512_add_epi64(_mm512_xor_si512(key, _mm512_set1_epi64(int64_t(seed_op))),
                                _mm512_set1_epi64(int64_t(kGolden)));
   z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
@@ -68,8 +70,10 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) inline __m256 roun
   return _mm256_castsi256_ps(bits);
 }
 
-__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) void row_avx512(
-    StochasticFloat* acc, StochasticFloat x, const float* w, int n) {
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) void row_avx512(StochasticFloat* acc,
+                                                                              StochasticFloat x,
+                                                                              const float* w,
+                                                                              int n) {
   const uint64_t seed = StochasticFloat::session_seed();
   const uint64_t seed_mul = seed ^ (uint64_t{StochasticFloat::kMultiply} * kOpMultiplier);
   const uint64_t seed_add = seed ^ (uint64_t{StochasticFloat::kAdd} * kOpMultiplier);
@@ -116,8 +120,8 @@ __attribute__((target("avx2,fma"))) inline __m128 round4(__m256d exact, uint64_t
   const __m256d nearest_d = _mm256_cvtps_pd(nearest);
   const __m128i near_bits = _mm_castps_si128(nearest);
   const __m256d sign = _mm256_set1_pd(-0.0);
-  const __m128i away = low_halves(_mm256_castpd_si256(_mm256_cmp_pd(
-      _mm256_andnot_pd(sign, exact), _mm256_andnot_pd(sign, nearest_d), _CMP_GT_OQ)));
+  const __m128i away = low_halves(_mm256_castpd_si256(
+      _mm256_cmp_pd(_mm256_andnot_pd(sign, exact), _mm256_andnot_pd(sign, nearest_d), _CMP_GT_OQ)));
   // away is -1 or 0: near - 1 - 2·away is near + 1 or near - 1.
   const __m128i other_bits =
       _mm_sub_epi32(_mm_sub_epi32(near_bits, _mm_set1_epi32(1)), _mm_slli_epi32(away, 1));

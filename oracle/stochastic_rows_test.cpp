@@ -17,9 +17,9 @@ namespace gpt2::oracle {
 namespace {
 
 float special_or_random(std::mt19937& rng) {
-  const float specials[] = {0.0f,     -0.0f,   1.0f,   -1.0f, 0.5f,
-                            1e-40f,   -1e-40f, 3e38f,  -3e38f, std::numeric_limits<float>::max(),
-                            1e-30f,   65504.0f};
+  const float specials[] = {0.0f,   -0.0f,   1.0f,  -1.0f,  0.5f,
+                            1e-40f, -1e-40f, 3e38f, -3e38f, std::numeric_limits<float>::max(),
+                            1e-30f, 65504.0f};
   if (rng() % 8 == 0) return specials[rng() % (sizeof specials / sizeof specials[0])];
   std::normal_distribution<float> d(0.0f, 1.0f);
   return d(rng) * std::ldexp(1.0f, static_cast<int>(rng() % 20) - 10);

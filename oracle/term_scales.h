@@ -21,8 +21,8 @@ double product_terms(const Vector& x, const std::vector<float>& w, const std::ve
                      int T, int in, int out, const Vector& extra = {});
 
 // LayerNorm of x ([T, C]) with gain g and bias b ([C]).
-double norm_terms(const Vector& x, const std::vector<float>& g, const std::vector<float>& b,
-                  int C, double eps);
+double norm_terms(const Vector& x, const std::vector<float>& g, const std::vector<float>& b, int C,
+                  double eps);
 
 // Attention over qkv ([T, 3C], NH heads) with `mask`.
 double attention_terms(const Vector& qkv, int T, int C, int NH, Mask mask);

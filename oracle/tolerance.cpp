@@ -29,12 +29,13 @@ const char* budget_rule_text(BudgetRule rule) {
 
 std::string describe_budget_rule() {
   char text[512];
-  std::snprintf(text, sizeof text,
-                "max |value - truth| <= K x E + floor + sum of gain x excess of each input over "
-                "its shared error; K = %g, floor = %g float32 ULPs of the magnitude of the tensor's "
-                "terms; E = worst of the float32 reference, %d stochastic-rounding runs and "
-                "reordered-sum runs (oracle/ensemble.h)",
-                kBudgetMultiplier, kFloorUlps, kStochasticRuns);
+  std::snprintf(
+      text, sizeof text,
+      "max |value - truth| <= K x E + floor + sum of gain x excess of each input over "
+      "its shared error; K = %g, floor = %g float32 ULPs of the magnitude of the tensor's "
+      "terms; E = worst of the float32 reference, %d stochastic-rounding runs and "
+      "reordered-sum runs (oracle/ensemble.h)",
+      kBudgetMultiplier, kFloorUlps, kStochasticRuns);
   return text;
 }
 

@@ -312,8 +312,8 @@ CacheEntry encode_reference(const Reference& r, const std::string& key,
   if (r.truth_precision != "50") {  // a dd truth's certificate; 50-digit entries stay as they were
     e.fields["truth_precision"] = r.truth_precision;
     e.fields["checked_tokens"] = std::to_string(r.checked_tokens);
-    e.arrays.emplace_back("certified_digits",
-                          std::vector<double>(r.certified_digits.begin(), r.certified_digits.end()));
+    e.arrays.emplace_back("certified_digits", std::vector<double>(r.certified_digits.begin(),
+                                                                  r.certified_digits.end()));
   }
   return e;
 }

@@ -70,10 +70,9 @@ RC_GTEST_PROP(UnmaskedPrefill, PoisonsTheCache, ()) {
   Truths truths(weights, m.tokens, Mask::causal, m.weight_seed);
   for (const optimized::KernelSet* set : kernel_sets()) {
     const oracle::Reference& truth = truths.of(*set);
-    std::string finding =
-        budget_finding("kernel " + set->name + ", causal prefill then decode",
-                       prefill_then_decode(weights, m.tokens, *set, Mask::causal), truth,
-                       Mask::causal);
+    std::string finding = budget_finding("kernel " + set->name + ", causal prefill then decode",
+                                         prefill_then_decode(weights, m.tokens, *set, Mask::causal),
+                                         truth, Mask::causal);
     if (!finding.empty()) RC_FAIL(failure(m, finding));
 
     const Trace<double> poisoned = prefill_then_decode(weights, m.tokens, *set, Mask::none);
@@ -83,9 +82,9 @@ RC_GTEST_PROP(UnmaskedPrefill, PoisonsTheCache, ()) {
     for (int l = 1; l < decoded.n_layer(); ++l) decoded.block[l] = block0.truth.block[l];
     decoded.ln_f = block0.truth.ln_f;
     decoded.logits = block0.truth.logits;
-    finding = budget_finding("kernel " + set->name +
-                                 ", unmasked prefill then decode: block.0 of the decoded position",
-                             decoded, block0, Mask::causal);
+    finding = budget_finding(
+        "kernel " + set->name + ", unmasked prefill then decode: block.0 of the decoded position",
+        decoded, block0, Mask::causal);
     if (!finding.empty()) RC_FAIL(failure(m, finding));
 
     for (int l = 1; l < m.config.n_layer; ++l) {
@@ -103,9 +102,8 @@ RC_GTEST_PROP(UnmaskedPrefill, PoisonsTheCache, ()) {
         s << "kernel " << set->name << ": after an unmasked prefill, the decoded position ("
           << T - 1 << ") of block." << l << " (layer " << l << ") differs from the causal truth "
           << "by only " << change << ", within the oracle's budget " << threshold
-          << ": the cache was not poisoned; at channel " << channel
-          << ": decoded " << to_text(poisoned.block[l][i]) << ", truth "
-          << to_text(truth.truth.block[l][i]);
+          << ": the cache was not poisoned; at channel " << channel << ": decoded "
+          << to_text(poisoned.block[l][i]) << ", truth " << to_text(truth.truth.block[l][i]);
         RC_FAIL(failure(m, s.str()));
       }
     }

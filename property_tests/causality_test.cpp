@@ -24,7 +24,8 @@ RC_GTEST_PROP(Causality, AppendingTokensNeverChangesEarlierPositions, ()) {
   const std::string reference = bit_difference(
       "reference(prefix)", reference50(weights, prefix, Mask::causal),
       "reference(tokens) " + appended, rows_of(reference50(weights, m.tokens, Mask::causal), 0, k));
-  if (!reference.empty()) RC_FAIL(failure(m, "prefix length " + std::to_string(k) + ": " + reference));
+  if (!reference.empty())
+    RC_FAIL(failure(m, "prefix length " + std::to_string(k) + ": " + reference));
 
   Truths truths(weights, prefix, Mask::causal, m.weight_seed);
   for (const optimized::KernelSet* set : kernel_sets()) {

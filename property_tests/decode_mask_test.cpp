@@ -35,9 +35,10 @@ RC_GTEST_PROP(DecodeStep, IsIndifferentToTheMask, ()) {
   const ModelCase m = *gen_model_case();
   const Weights<float> weights = m.weights();
 
-  std::string finding = bit_difference(
-      "reference incremental masked", reference50(weights, m.tokens, Mask::causal, Mode::incremental),
-      "unmasked", reference50(weights, m.tokens, Mask::none, Mode::incremental));
+  std::string finding =
+      bit_difference("reference incremental masked",
+                     reference50(weights, m.tokens, Mask::causal, Mode::incremental), "unmasked",
+                     reference50(weights, m.tokens, Mask::none, Mode::incremental));
   if (!finding.empty()) RC_FAIL(failure(m, finding));
 
   for (const optimized::KernelSet* set : kernel_sets()) {

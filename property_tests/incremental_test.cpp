@@ -25,8 +25,8 @@ RC_GTEST_PROP(IncrementalDecoding, MatchesFullCausalRecompute, ()) {
   for (const optimized::KernelSet* set : kernel_sets()) {
     const Trace<double> trace = optimized::run_trace(weights, m.tokens, set->name,
                                                      Mode::incremental, 0, Mask::causal, kThreads);
-    const std::string finding =
-        budget_finding("kernel " + set->name + ", incremental", trace, truths.of(*set), Mask::causal);
+    const std::string finding = budget_finding("kernel " + set->name + ", incremental", trace,
+                                               truths.of(*set), Mask::causal);
     if (!finding.empty()) RC_FAIL(failure(m, finding));
   }
 }

@@ -64,7 +64,8 @@ std::string settle_rc_params() {
 class PrintSettings : public ::testing::Environment {
  public:
   void SetUp() override {
-    std::printf("property tests: RC_PARAMS=\"%s\"\n", gpt2::properties::rc_params_in_effect().c_str());
+    std::printf("property tests: RC_PARAMS=\"%s\"\n",
+                gpt2::properties::rc_params_in_effect().c_str());
     std::fflush(stdout);
   }
 };

@@ -121,10 +121,10 @@ RC_GTEST_PROP(MaskRemoval, ChangesEarlierPositionsButNotTheLastInBlock0, ()) {
     // The last position of the unmasked run against the masked truth.
     oracle::Reference last = truth;
     last.truth = rows_of(truth.truth, T - 1, 1);
-    finding = budget_finding(
-        "kernel " + set->name + ", unmasked, last position (" + std::to_string(T - 1) +
-            ") against the masked truth",
-        embed_and_block0(rows_of(engine_unmasked, T - 1, 1), last.truth), last, Mask::causal);
+    finding = budget_finding("kernel " + set->name + ", unmasked, last position (" +
+                                 std::to_string(T - 1) + ") against the masked truth",
+                             embed_and_block0(rows_of(engine_unmasked, T - 1, 1), last.truth), last,
+                             Mask::causal);
     if (!finding.empty()) RC_FAIL(failure(m, finding));
   }
 }
@@ -133,8 +133,9 @@ RC_GTEST_PROP(MaskRemoval, IsANoOpForASingleToken, ()) {
   ModelCase m = *gen_model_case();
   m.tokens.resize(1);
   const Weights<float> weights = m.weights();
-  std::string finding = bit_difference("reference masked", reference50(weights, m.tokens, Mask::causal),
-                                       "reference unmasked", reference50(weights, m.tokens, Mask::none));
+  std::string finding =
+      bit_difference("reference masked", reference50(weights, m.tokens, Mask::causal),
+                     "reference unmasked", reference50(weights, m.tokens, Mask::none));
   if (!finding.empty()) RC_FAIL(failure(m, finding));
   for (const optimized::KernelSet* set : kernel_sets()) {
     finding = bit_difference(

@@ -57,12 +57,10 @@ template <class A, class B>
 std::vector<int> agreeing_digits_per_tensor(const Trace<A>& a, const Trace<B>& b, int cap) {
   std::vector<const std::vector<A>*> as;
   std::vector<const std::vector<B>*> bs;
-  for_each_trace_tensor(a, [&](const std::string&, const std::vector<A>& v, const Shape&) {
-    as.push_back(&v);
-  });
-  for_each_trace_tensor(b, [&](const std::string&, const std::vector<B>& v, const Shape&) {
-    bs.push_back(&v);
-  });
+  for_each_trace_tensor(
+      a, [&](const std::string&, const std::vector<A>& v, const Shape&) { as.push_back(&v); });
+  for_each_trace_tensor(
+      b, [&](const std::string&, const std::vector<B>& v, const Shape&) { bs.push_back(&v); });
   GPT2_CHECK(as.size() == bs.size(), "traces of one model have the same tensors");
   std::vector<int> out;
   for (size_t i = 0; i < as.size(); ++i)

@@ -40,10 +40,12 @@ __attribute__((target("avx2,fma"))) void row_avx2(double* hi, double* lo, const 
     const __m256d ah = _mm256_loadu_pd(hi + j), al = _mm256_loadu_pd(lo + j);
     const __m256d sh = _mm256_add_pd(ah, th);
     const __m256d sb = _mm256_sub_pd(sh, ah);
-    const __m256d sl = _mm256_add_pd(_mm256_sub_pd(ah, _mm256_sub_pd(sh, sb)), _mm256_sub_pd(th, sb));
+    const __m256d sl =
+        _mm256_add_pd(_mm256_sub_pd(ah, _mm256_sub_pd(sh, sb)), _mm256_sub_pd(th, sb));
     const __m256d uh = _mm256_add_pd(al, tl);
     const __m256d ub = _mm256_sub_pd(uh, al);
-    const __m256d ul = _mm256_add_pd(_mm256_sub_pd(al, _mm256_sub_pd(uh, ub)), _mm256_sub_pd(tl, ub));
+    const __m256d ul =
+        _mm256_add_pd(_mm256_sub_pd(al, _mm256_sub_pd(uh, ub)), _mm256_sub_pd(tl, ub));
     const __m256d c = _mm256_add_pd(sl, uh);
     const __m256d vh = _mm256_add_pd(sh, c);
     const __m256d vl = _mm256_sub_pd(c, _mm256_sub_pd(vh, sh));
@@ -73,10 +75,12 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) void row_avx512(
     const __m512d ah = _mm512_loadu_pd(hi + j), al = _mm512_loadu_pd(lo + j);
     const __m512d sh = _mm512_add_pd(ah, th);
     const __m512d sb = _mm512_sub_pd(sh, ah);
-    const __m512d sl = _mm512_add_pd(_mm512_sub_pd(ah, _mm512_sub_pd(sh, sb)), _mm512_sub_pd(th, sb));
+    const __m512d sl =
+        _mm512_add_pd(_mm512_sub_pd(ah, _mm512_sub_pd(sh, sb)), _mm512_sub_pd(th, sb));
     const __m512d uh = _mm512_add_pd(al, tl);
     const __m512d ub = _mm512_sub_pd(uh, al);
-    const __m512d ul = _mm512_add_pd(_mm512_sub_pd(al, _mm512_sub_pd(uh, ub)), _mm512_sub_pd(tl, ub));
+    const __m512d ul =
+        _mm512_add_pd(_mm512_sub_pd(al, _mm512_sub_pd(uh, ub)), _mm512_sub_pd(tl, ub));
     const __m512d c = _mm512_add_pd(sl, uh);
     const __m512d vh = _mm512_add_pd(sh, c);
     const __m512d vl = _mm512_sub_pd(c, _mm512_sub_pd(vh, sh));
@@ -139,7 +143,8 @@ std::vector<DdPath> dd_paths_supported() {
 DdPath dd_path() { return chosen().load(std::memory_order_relaxed); }
 
 void force_dd_path(DdPath path) {
-  GPT2_CHECK(supports(path), std::string("this CPU does not run the dd path ") + dd_path_name(path));
+  GPT2_CHECK(supports(path),
+             std::string("this CPU does not run the dd path ") + dd_path_name(path));
   chosen().store(path, std::memory_order_relaxed);
 }
 

@@ -75,7 +75,8 @@ TEST(DdKernels, LinearAndLogitsGiveTheTextbookLoopsBits) {
         for (int i = 0; i < in; ++i)
           multiply_add(sum, x[t * in + i], static_cast<double>(w[i * out + j]));
         sum += DoubleDouble(b[j]);
-        ASSERT_TRUE(same_bits(sum, y[t * out + j])) << dd_path_name(path) << " t=" << t << " j=" << j;
+        ASSERT_TRUE(same_bits(sum, y[t * out + j]))
+            << dd_path_name(path) << " t=" << t << " j=" << j;
       }
       for (int v = 0; v < V; ++v) {
         DoubleDouble sum(0.0);

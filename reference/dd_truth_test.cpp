@@ -77,7 +77,8 @@ TEST(DoubleDoubleTruth, IncrementalEqualsFullAndThreadsChangeNoBit) {
   two.threads = 2;
   const auto a = forward<DoubleDouble>(w, tokens, full);
   const auto b = forward<DoubleDouble>(w, tokens, two);
-  EXPECT_EQ(0, std::memcmp(a.logits.data(), b.logits.data(), a.logits.size() * sizeof(DoubleDouble)));
+  EXPECT_EQ(0,
+            std::memcmp(a.logits.data(), b.logits.data(), a.logits.size() * sizeof(DoubleDouble)));
   Options incremental = full;
   incremental.mode = Mode::incremental;
   const auto c = forward<DoubleDouble>(w, tokens, incremental);

@@ -71,7 +71,8 @@ TEST(DoubleDouble, ArithmeticWithinPublishedBounds) {
 TEST(DoubleDouble, FunctionsWithinStatedBounds) {
   auto positive = [](std::mt19937_64& r) { return random_dd(r, -40, 40, false); };
   const double sqrt_worst = worst_error(
-      "sqrt", kSamples, positive, [](const DoubleDouble& x, const DoubleDouble&) { return sqrt(x); },
+      "sqrt", kSamples, positive,
+      [](const DoubleDouble& x, const DoubleDouble&) { return sqrt(x); },
       [](const Real100& x, const Real100&) { return sqrt(x); });
   EXPECT_LE(sqrt_worst, kWorstFunctionErrorInUnits);
   // exp over the arguments softmax gives it (s - max ≤ 0) and beyond, down
@@ -80,8 +81,8 @@ TEST(DoubleDouble, FunctionsWithinStatedBounds) {
   auto exp_arguments = [](std::mt19937_64& r) {
     std::uniform_real_distribution<double> d(-650, 700);
     const double hi = d(r);
-    return dd_detail::fast_two_sum(hi, std::ldexp(std::uniform_real_distribution<double>(-0.5, 0.5)(r),
-                                                  std::ilogb(hi) - 53));
+    return dd_detail::fast_two_sum(
+        hi, std::ldexp(std::uniform_real_distribution<double>(-0.5, 0.5)(r), std::ilogb(hi) - 53));
   };
   const double exp_worst = worst_error(
       "exp", kSamples, exp_arguments,

@@ -73,8 +73,9 @@ extern template std::vector<Trace<Real50>> forward_batch(const Weights<float>&,
 extern template std::vector<Trace<Real100>> forward_batch(const Weights<float>&,
                                                           const std::vector<std::vector<int>>&,
                                                           Padding, const Options&);
-extern template std::vector<Trace<DoubleDouble>> forward_batch(
-    const Weights<float>&, const std::vector<std::vector<int>>&, Padding, const Options&);
+extern template std::vector<Trace<DoubleDouble>> forward_batch(const Weights<float>&,
+                                                               const std::vector<std::vector<int>>&,
+                                                               Padding, const Options&);
 
 // The name of a scalar in progress lines: precision_name() of the four
 // instantiated here, "custom" for any other scalar a caller instantiates

@@ -169,9 +169,9 @@ void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<
       static_assert(std::is_same_v<Weight, float>, "a vectorised row reads float weights");
       for (int i = 0; i < in; ++i)
         for (int t = 0; t < T; ++t)
-          RowKernel<Real>::multiply_add(&y[static_cast<size_t>(t) * out + j_begin],
-                                        x[static_cast<size_t>(t) * in + i],
-                                        &w[static_cast<size_t>(i) * out + j_begin], j_end - j_begin);
+          RowKernel<Real>::multiply_add(
+              &y[static_cast<size_t>(t) * out + j_begin], x[static_cast<size_t>(t) * in + i],
+              &w[static_cast<size_t>(i) * out + j_begin], j_end - j_begin);
       for (int t = 0; t < T; ++t)
         for (int j = j_begin; j < j_end; ++j)
           y[static_cast<size_t>(t) * out + j] += as_real<Real>(b[j]);

@@ -13,8 +13,7 @@ namespace gpt2::reference {
 
 std::unique_ptr<MpiJob> MpiJob::join_if_launched(int* argc, char*** argv) {
   // mpirun (Open MPI), PMIx launchers and MPICH's hydra (PMI) set these.
-  if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMIX_RANK") &&
-      !std::getenv("PMI_SIZE"))
+  if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMIX_RANK") && !std::getenv("PMI_SIZE"))
     return nullptr;
   int provided = 0;
   // The reference's worker threads never call MPI: only the main thread does.

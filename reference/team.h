@@ -127,7 +127,8 @@ inline Slice owned_columns(int width, int granule, int rank, int size) {
 // on return every rank holds every column, exchanged in one all_gather.
 template <class Real>
 void share_columns(const Team& team, std::vector<Real>& y, int rows, int width, int granule) {
-  GPT2_CHECK(y.size() == static_cast<size_t>(rows) * width, "share_columns: y is not [rows, width]");
+  GPT2_CHECK(y.size() == static_cast<size_t>(rows) * width,
+             "share_columns: y is not [rows, width]");
   const size_t item = RealCodec<Real>::bytes();
   std::vector<int64_t> sizes(team.size());
   for (int r = 0; r < team.size(); ++r)

@@ -77,8 +77,12 @@ TEST(Team, SlicesCoverEveryItemOnceAndDifferByAtMostOne) {
 }
 
 TEST(Team, MultiprecisionNumbersCrossTheWireExactly) {
-  std::vector<Real50> values = {Real50(0), -Real50(0), Real50(1) / 3, -Real50(2) / 7,
-                                Real50("1e-300") / 3, Real50("1e300") * 7,
+  std::vector<Real50> values = {Real50(0),
+                                -Real50(0),
+                                Real50(1) / 3,
+                                -Real50(2) / 7,
+                                Real50("1e-300") / 3,
+                                Real50("1e300") * 7,
                                 std::numeric_limits<Real50>::infinity(),
                                 -std::numeric_limits<Real50>::infinity(),
                                 std::numeric_limits<Real50>::quiet_NaN()};
@@ -89,8 +93,9 @@ TEST(Team, MultiprecisionNumbersCrossTheWireExactly) {
     Real50 y = 12345;
     RealCodec<Real50>::unpack(wire.data(), y);
     EXPECT_TRUE(same_number(x, y)) << x;
-    if (!boost::multiprecision::isnan(x))
+    if (!boost::multiprecision::isnan(x)) {
       EXPECT_EQ(y + 1, x + 1);  // y is a working number, not only equal bits
+    }
   }
   Real100 z = Real100(1) / 3, w;
   std::vector<uint8_t> wide(RealCodec<Real100>::bytes());
@@ -102,8 +107,8 @@ TEST(Team, MultiprecisionNumbersCrossTheWireExactly) {
 // forward<Real> split across `size` ranks, each in its own thread: rank 0's
 // trace (every rank holds the whole trace).
 template <class Real>
-std::vector<Trace<Real>> split_forward(const Weights<float>& weights, const std::vector<int>& tokens,
-                                       Options options, int size) {
+std::vector<Trace<Real>> split_forward(const Weights<float>& weights,
+                                       const std::vector<int>& tokens, Options options, int size) {
   ThreadTeams teams(size);
   std::vector<Trace<Real>> traces(size);
   std::vector<std::thread> threads;
@@ -125,13 +130,14 @@ void expect_same_trace(const Trace<Real>& a, const Trace<Real>& b, const std::st
     ta.push_back(&t);
     names.push_back(name);
   });
-  for_each_trace_tensor(b,
-                        [&](const std::string&, const std::vector<Real>& t, const Shape&) { tb.push_back(&t); });
+  for_each_trace_tensor(
+      b, [&](const std::string&, const std::vector<Real>& t, const Shape&) { tb.push_back(&t); });
   ASSERT_EQ(ta.size(), tb.size());
   for (size_t i = 0; i < ta.size(); ++i) {
     ASSERT_EQ(ta[i]->size(), tb[i]->size()) << what << " " << names[i];
     for (size_t j = 0; j < ta[i]->size(); ++j)
-      ASSERT_TRUE(same_number((*ta[i])[j], (*tb[i])[j])) << what << " " << names[i] << "[" << j << "]";
+      ASSERT_TRUE(same_number((*ta[i])[j], (*tb[i])[j]))
+          << what << " " << names[i] << "[" << j << "]";
   }
 }
 

@@ -228,6 +228,7 @@ int generate_set(const GenerateSetArgs& s) {
   // The slice: cases dealt out by their length (the truth's cost grows
   // with it), the same on every runner.
   std::vector<double> costs;
+  costs.reserve(ready.size());
   for (const auto& r : ready) costs.push_back(static_cast<double>(r.prompt.ids.size()));
   const std::vector<int> shard_of = assign_to_shards(costs, shard ? shard->count : 1);
   std::vector<Ready*> mine;

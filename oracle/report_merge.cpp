@@ -173,6 +173,7 @@ ShardReport read_shard_report(const ReportFile& f) {
 ordered_json merge_shard_reports(const std::vector<ReportFile>& files) {
   if (files.empty()) throw InputError("report merge: no reports given");
   std::vector<ShardReport> shards;
+  shards.reserve(files.size());
   for (const auto& f : files) shards.push_back(read_shard_report(f));
   const ShardReport& first = shards.front();
   const int count = first.shard.count;

@@ -86,8 +86,8 @@ void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vect
   GPT2_CHECK(values.size() >= static_cast<size_t>(Tk) * C, "attention: values are not [Tk, C]");
   GPT2_CHECK(first_position + Tq <= Tk, "attention: a query has no key at its own position");
   a.assign(static_cast<size_t>(Tq) * C, Real(0));
-  const int64_t cost =
-      static_cast<int64_t>(2 * Tk * HS + 40 * Tk) * multiply_add_nanoseconds<Real>();
+  const int64_t cost = (2 * static_cast<int64_t>(Tk) * HS + 40 * static_cast<int64_t>(Tk)) *
+                       multiply_add_nanoseconds<Real>();
   const Slice heads = owned_slice(parallel, NH);  // every head, in one process
   parallel.for_each(heads.size() * Tq, cost, [&](int64_t item) {
     const int h = static_cast<int>(heads.begin + item / Tq), r = static_cast<int>(item % Tq);
@@ -125,7 +125,8 @@ void padded_attention(Real* a, const Real* q, const Real* keys, const Real* valu
   using std::sqrt;
   const int C = NH * HS;
   const Real root_head_size = sqrt(Real(HS));
-  const int64_t cost = static_cast<int64_t>(2 * W * HS + 40 * W) * multiply_add_nanoseconds<Real>();
+  const int64_t cost = (2 * static_cast<int64_t>(W) * HS + 40 * static_cast<int64_t>(W)) *
+                       multiply_add_nanoseconds<Real>();
   parallel.for_each(static_cast<int64_t>(NH) * W, cost, [&](int64_t item) {
     const int h = static_cast<int>(item / W), c = static_cast<int>(item % W);
     const int offset = h * HS;

@@ -18,7 +18,6 @@
 #include "fixtures/verify_report.h"
 #include "model/error.h"
 #include "model/files.h"
-#include "oracle/dd_truth.h"
 #include "model/shard.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
@@ -100,12 +99,8 @@ void check_generate_resources(const GenerateArgs& a, const Config& config, int T
     return;  // short
   const oracle::PlanSpeeds speeds = oracle::plan_speeds(cache, threads);
   if (dd) {
-    // truth_seconds counts a 50-digit check of the first kDdCheckedTokens
-    // positions; a case checks every position.
-    const int counted = mask == Mask::causal ? std::min(T, oracle::kDdCheckedTokens) : T;
-    e.seconds = oracle::truth_seconds(config, T, mask, speeds, false, true) -
-                speeds.digits50.seconds(reference::forward_work(config, counted, mask)) +
-                speeds.digits50.seconds(forward);
+    // A case checks its dd truth on every position.
+    e.seconds = oracle::truth_seconds(config, T, mask, speeds, false, true, T);
   } else {
     const reference::Speed digits100 = reference::calibrate(Precision::digits100, threads);
     e.seconds = oracle::truth_seconds(config, T, mask, speeds, false) +

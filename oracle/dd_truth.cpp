@@ -17,23 +17,7 @@ template <class Wide>
 std::vector<int> dd_agreement_digits(const Trace<reference::DoubleDouble>& dd,
                                      const Trace<Wide>& truth50, int checked) {
   GPT2_CHECK(truth50.n_tokens == checked && checked <= dd.n_tokens, "a prefix of the dd pass");
-  std::vector<const std::vector<reference::DoubleDouble>*> a;
-  std::vector<const std::vector<Wide>*> b;
-  for_each_trace_tensor(dd,
-                        [&](const std::string&, const auto& v, const Shape&) { a.push_back(&v); });
-  for_each_trace_tensor(truth50,
-                        [&](const std::string&, const auto& v, const Shape&) { b.push_back(&v); });
-  GPT2_CHECK(a.size() == b.size(), "traces of one model have the same tensors");
-  std::vector<int> out;
-  for (size_t i = 0; i < a.size(); ++i) {
-    // Every trace tensor is [T, width]: its first `checked` rows are the
-    // first checked·width elements.
-    const size_t width = a[i]->size() / static_cast<size_t>(dd.n_tokens);
-    GPT2_CHECK(b[i]->size() == width * static_cast<size_t>(checked), "prefix rows");
-    const std::vector<reference::DoubleDouble> rows(a[i]->begin(), a[i]->begin() + b[i]->size());
-    out.push_back(reference::digits_of_agreement(reference::relative_difference(rows, *b[i]), 50));
-  }
-  return out;
+  return reference::agreeing_digits_per_tensor(trace_rows(dd, 0, checked), truth50, 50);
 }
 
 template std::vector<int> dd_agreement_digits(const Trace<reference::DoubleDouble>&,

@@ -106,7 +106,10 @@ PlanSpeeds plan_speeds(const TruthCache& cache, int threads) {
       });
 }
 
-double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, bool replay, bool dd) {
+static_assert(kDdCheckedTokens == 8, "truth_seconds' default dd_checked (plan.h)");
+
+double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, bool replay, bool dd,
+                     int dd_checked) {
   const Work forward = reference::forward_work(c, T, mask);
   const Work blocks = reference::blocks_work(c, T, mask);
   const Work logits = reference::logits_work(c, T);
@@ -119,7 +122,7 @@ double truth_seconds(const Config& c, int T, Mask mask, const PlanSpeeds& s, boo
   // kGainDirections directions, at double; the logits' term scale (T·V·C).
   const double gains = (kGainDirections + 1) * s.float64.seconds(blocks * 2 + logits) +
                        s.float64.seconds(logits) * s.threads;
-  const int checked = mask == Mask::causal ? std::min(T, kDdCheckedTokens) : T;
+  const int checked = mask == Mask::causal ? std::min(T, dd_checked) : T;
   const double truth =
       dd ? s.dd.seconds(forward) + s.digits50.seconds(reference::forward_work(c, checked, mask))
          : s.digits50.seconds(forward);

@@ -57,10 +57,10 @@ PlanSpeeds plan_speeds(const TruthCache& cache, int threads);
 // reference, the ensemble and the gains; plus, with `replay`, the replay
 // reference.
 // `dd`: the truth at double-double plus its 50-digit check of the first
-// kDdCheckedTokens positions (oracle/dd_truth.h); the replay reference stays
-// at 50 digits.
+// `dd_checked` positions (all of them without the causal mask;
+// oracle/dd_truth.h); the replay reference stays at 50 digits.
 double truth_seconds(const Config& config, int T, Mask mask, const PlanSpeeds& speeds, bool replay,
-                     bool dd = false);
+                     bool dd = false, int dd_checked = 8 /* kDdCheckedTokens */);
 
 struct PlanOptions {
   uint64_t seed = 1;

@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "model/init.h"
+#include "optimized/cpu_features.h"
 #include "oracle/stochastic_float.h"
 #include "oracle/stochastic_rows.h"
 
@@ -166,13 +167,9 @@ __attribute__((target("avx2,fma"))) void row_avx2(StochasticFloat* acc, Stochast
 
 enum class Path { scalar, avx2, avx512 };
 
-Path widest() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma"))
-    return Path::avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Path::avx2;
+Path widest() {  // optimized/cpu_features.h: its avx512 is f, bw, vl and dq
+  if (optimized::cpu_supports(optimized::Simd::avx512)) return Path::avx512;
+  if (optimized::cpu_supports(optimized::Simd::avx2_fma)) return Path::avx2;
   return Path::scalar;
 }
 

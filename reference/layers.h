@@ -256,6 +256,20 @@ void add_in_place(std::vector<Real>& x, const std::vector<Real>& y) {
 // by one work item of `logits`.
 inline constexpr int kLogitsColumnBlock = 64;
 
+// Rows [v_begin, v_end) of wte ([V, C]) laid out column by column, exactly
+// as To: panel[c][v - v_begin]. The vectorised logits loops read it so that
+// their lanes run across vocabulary entries.
+template <class To, class Weight>
+std::vector<To> column_panel(const std::vector<Weight>& wte, int C, int v_begin, int v_end) {
+  const int n = v_end - v_begin;
+  std::vector<To> panel(static_cast<size_t>(C) * n);
+  for (int v = 0; v < n; ++v)
+    for (int c = 0; c < C; ++c)
+      panel[static_cast<size_t>(c) * n + v] =
+          static_cast<To>(wte[static_cast<size_t>(v_begin + v) * C + c]);
+  return panel;
+}
+
 // logits' vocabulary entries [v_begin, v_end) at Real = DoubleDouble: the
 // same sums in the same order as the loop in `logits` (sum += h[t][c]·wte[v][c]
 // for c ascending), vectorised across v: the block's rows of wte are first
@@ -266,11 +280,8 @@ template <class Weight>
 void logits_block_dd(std::vector<DoubleDouble>& logits, const std::vector<DoubleDouble>& h,
                      const std::vector<Weight>& wte, int T, int C, int V, int v_begin, int v_end) {
   const int n = v_end - v_begin;
-  std::vector<double> panel(static_cast<size_t>(C) * n), hi(n), lo(n);
-  for (int v = 0; v < n; ++v)
-    for (int c = 0; c < C; ++c)
-      panel[static_cast<size_t>(c) * n + v] =
-          static_cast<double>(wte[static_cast<size_t>(v_begin + v) * C + c]);
+  const std::vector<double> panel = column_panel<double>(wte, C, v_begin, v_end);
+  std::vector<double> hi(n), lo(n);
   for (int t = 0; t < T; ++t) {
     std::fill(hi.begin(), hi.end(), 0.0);
     std::fill(lo.begin(), lo.end(), 0.0);
@@ -308,10 +319,7 @@ void logits(std::vector<Real>& logits, const std::vector<Real>& h, const std::ve
       // for c ascending (reference/row_kernel.h).
       static_assert(std::is_same_v<Weight, float>, "a vectorised row reads float weights");
       const int n = v_end - v_begin;
-      std::vector<float> panel(static_cast<size_t>(C) * n);
-      for (int v = 0; v < n; ++v)
-        for (int c = 0; c < C; ++c)
-          panel[static_cast<size_t>(c) * n + v] = wte[static_cast<size_t>(v_begin + v) * C + c];
+      const std::vector<float> panel = column_panel<float>(wte, C, v_begin, v_end);
       std::vector<Real> sums(n);
       for (int t = 0; t < T; ++t) {
         std::fill(sums.begin(), sums.end(), Real(0));

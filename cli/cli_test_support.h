@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
 
 #include "model/files.h"
 
@@ -22,16 +23,32 @@ struct Result {
   std::string err;
 };
 
-// A scratch directory for this test process, emptied at first use.
+// A scratch directory for this test process: emptied at first use, removed
+// when the process exits (ctest runs each test in a process of its own, so
+// a directory left behind would be one per test and run).
+class ScratchDirectory {
+ public:
+  ScratchDirectory()
+      : path_(std::filesystem::temp_directory_path() /
+              ("gpt2_cli_test_" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDirectory() {
+    std::error_code ignored;  // nothing to report from a destructor at exit
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 inline std::filesystem::path scratch() {
-  static const std::filesystem::path dir = [] {
-    auto d =
-        std::filesystem::temp_directory_path() / ("gpt2_cli_test_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(d);
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const ScratchDirectory dir;
+  return dir.path();
 }
 
 // The exit code of a std::system status (128 + signal when killed).

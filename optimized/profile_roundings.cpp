@@ -116,9 +116,12 @@ KernelSet with_profile(const KernelSet& set, const Profile& profile, const std::
   KernelSet out = set;
   out.name = name;
   out.description = set.description + "; under profile " + profile.name;
+  out.profile = profile.name;
   auto create = set.create;
   out.create = [create, profile](const Weights<float>& weights, ThreadPool& pool) {
-    return std::make_unique<ProfileRoundings>(create(weights, pool), profile, weights.config);
+    // The base keeps its own copy of what it needs (KernelSet::create).
+    return std::make_unique<ProfileRoundings>(create(round_weights(weights, profile), pool),
+                                              profile, weights.config);
   };
   auto used = set.effective_weights;
   out.effective_weights = [used, profile](const Weights<float>& weights) {

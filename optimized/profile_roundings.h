@@ -20,6 +20,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "model/profile.h"
@@ -60,9 +61,9 @@ class ProfileRoundings : public Kernels {
   std::vector<float> scratch_;
 };
 
-// `set`'s kernels under `profile`: a KernelSet named `name` whose weights are
-// round_weights(weights, profile) and whose operations are wrapped in
-// ProfileRoundings.
+// `set`'s kernels under `profile`: a KernelSet named `name`, declaring
+// `profile`, that builds `set`'s kernels on round_weights(weights, profile)
+// and wraps their operations in ProfileRoundings.
 KernelSet with_profile(const KernelSet& set, const Profile& profile, const std::string& name);
 
 }  // namespace gpt2::optimized

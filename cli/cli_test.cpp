@@ -141,6 +141,23 @@ TEST(Cli, RunWritesTracesAndRejectsBadInput) {
                    "--precision applies to --impl reference only");
 }
 
+TEST(Cli, RunTheReferenceUnderAProfile) {
+  const std::string plain = (scratch() / "plain.safetensors").string();
+  const std::string kv = (scratch() / "f16kv.safetensors").string();
+  ASSERT_EQ(run("run --model tiny --tokens 5,17,3 --precision f64 --out " + plain).exit_code, 0);
+  const Result r =
+      run("run --model tiny --tokens 5,17,3 --precision f64 --profile f16-kv --out " + kv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("profile f16-kv"));
+  const gpt2::Trace<double> a = gpt2::read_trace(plain), b = gpt2::read_trace(kv);
+  EXPECT_EQ(a.embed, b.embed) << "the embedding is before the cache";
+  EXPECT_NE(a.logits, b.logits) << "the keys and values are rounded";
+  expect_bad_input("run --model tiny --tokens 1 --profile fp8 --out " + kv,
+                   "unknown profile 'fp8'");
+  expect_bad_input("run --impl optimized --profile f16-kv --model tiny --tokens 1 --out " + kv,
+                   "--profile applies to --impl reference only");
+}
+
 TEST(Cli, RunWritesOpLevelTracesOnRequest) {
   const std::string out = (scratch() / "ops.safetensors").string();
   for (const char* impl : {"--impl reference", "--impl optimized --mode incremental"}) {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
 #include "model/error.h"
 #include "model/files.h"
@@ -19,7 +20,8 @@ bool Profile::is_f32() const {
 std::string Profile::roundings() const {
   std::string out;
   auto add = [&](const char* point, FloatFormat f) {
-    if (f != FloatFormat::f32) out += (out.empty() ? "" : ", ") + std::string(point) + " " + float_format_name(f);
+    if (f != FloatFormat::f32)
+      out += (out.empty() ? "" : ", ") + std::string(point) + " " + float_format_name(f);
   };
   add("weights", weights);
   add("norms and biases", norms_and_biases);
@@ -48,7 +50,8 @@ const std::vector<Profile>& builtin_profiles() {
     p[2].description = "keys and values stored in IEEE half (llama.cpp's, vLLM's f16 cache)";
     p[2].kv_cache = F::f16;
     p[3].name = "bf16-autocast";
-    p[3].description = "bfloat16 weights and matmul inputs, float32 accumulation (PyTorch autocast)";
+    p[3].description =
+        "bfloat16 weights and matmul inputs, float32 accumulation (PyTorch autocast)";
     p[3].weights = p[3].matmul_inputs = F::bf16;
     p[4].name = "f16-gelu-table";
     p[4].description = "GELU from an f16 lookup table (ggml's CPU GELU)";
@@ -80,12 +83,10 @@ struct Point {
   const char* key;
   FloatFormat Profile::*member;
 };
-constexpr Point kPoints[] = {{"weights", &Profile::weights},
-                             {"norms_and_biases", &Profile::norms_and_biases},
-                             {"residual", &Profile::residual},
-                             {"matmul_inputs", &Profile::matmul_inputs},
-                             {"kv_cache", &Profile::kv_cache},
-                             {"attention_probs", &Profile::attention_probs}};
+constexpr Point kPoints[] = {
+    {"weights", &Profile::weights},   {"norms_and_biases", &Profile::norms_and_biases},
+    {"residual", &Profile::residual}, {"matmul_inputs", &Profile::matmul_inputs},
+    {"kv_cache", &Profile::kv_cache}, {"attention_probs", &Profile::attention_probs}};
 
 }  // namespace
 
@@ -111,8 +112,10 @@ Profile profile_from_json(const std::string& text, const std::string& source) {
                                            source + ": \"" + point.key + "\"");
   if (j.contains("gelu")) {
     const std::string gelu = require_string(j, "gelu", source);
-    if (gelu == "formula") p.gelu = GeluForm::formula;
-    else if (gelu == "table_f16") p.gelu = GeluForm::table_f16;
+    if (gelu == "formula")
+      p.gelu = GeluForm::formula;
+    else if (gelu == "table_f16")
+      p.gelu = GeluForm::table_f16;
     else
       throw InputError(source + ": \"gelu\": expected \"formula\" or \"table_f16\", found " +
                        quote_for_message(gelu));
@@ -122,9 +125,9 @@ Profile profile_from_json(const std::string& text, const std::string& source) {
 }
 
 Profile load_profile(const std::string& name_or_file) {
-  const bool is_file = name_or_file.find('/') != std::string::npos ||
-                       (name_or_file.size() > 5 &&
-                        name_or_file.compare(name_or_file.size() - 5, 5, ".json") == 0);
+  const bool is_file =
+      name_or_file.find('/') != std::string::npos ||
+      (name_or_file.size() > 5 && name_or_file.compare(name_or_file.size() - 5, 5, ".json") == 0);
   if (!is_file) return find_profile(name_or_file);
   return profile_from_json(read_file(name_or_file, 1 << 20), name_or_file);
 }
@@ -136,6 +139,52 @@ std::string profile_to_json(const Profile& p) {
   for (const Point& point : kPoints) j[point.key] = float_format_name(p.*point.member);
   j["gelu"] = gelu_form_name(p.gelu);
   return j.dump(2) + "\n";
+}
+
+namespace {
+
+// v as `format` stores it, widened back to float (exact): the conversions of
+// model/float_formats.h, so a NaN stays a quiet NaN as a stored bf16 or f16 would.
+float stored_as(FloatFormat format, float v) {
+  switch (format) {
+    case FloatFormat::f32:
+      return v;
+    case FloatFormat::bf16:
+      return bf16_to_f32(f32_to_bf16(v));
+    case FloatFormat::f16:
+      return f16_to_f32(f32_to_f16(v));
+  }
+  return v;
+}
+
+void round_tensor(std::vector<float>& t, FloatFormat format) {
+  if (format == FloatFormat::f32) return;
+  for (float& v : t) v = stored_as(format, v);
+}
+
+}  // namespace
+
+Weights<float> round_weights(Weights<float>&& weights, const Profile& profile) {
+  // The `weights` point: the embeddings (wte is also the tied lm_head) and the matrices.
+  round_tensor(weights.wte, profile.weights);
+  round_tensor(weights.wpe, profile.weights);
+  for (BlockWeights<float>& b : weights.blocks) {
+    for (std::vector<float>* matrix :
+         {&b.attn_c_attn_weight, &b.attn_c_proj_weight, &b.mlp_c_fc_weight, &b.mlp_c_proj_weight})
+      round_tensor(*matrix, profile.weights);
+    // The `norms_and_biases` point: LayerNorm gains and biases, projection biases.
+    for (std::vector<float>* vector :
+         {&b.ln_1_weight, &b.ln_1_bias, &b.ln_2_weight, &b.ln_2_bias, &b.attn_c_attn_bias,
+          &b.attn_c_proj_bias, &b.mlp_c_fc_bias, &b.mlp_c_proj_bias})
+      round_tensor(*vector, profile.norms_and_biases);
+  }
+  round_tensor(weights.ln_f_weight, profile.norms_and_biases);
+  round_tensor(weights.ln_f_bias, profile.norms_and_biases);
+  return std::move(weights);
+}
+
+Weights<float> round_weights(const Weights<float>& weights, const Profile& profile) {
+  return round_weights(Weights<float>(weights), profile);
 }
 
 }  // namespace gpt2

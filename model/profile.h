@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "model/float_formats.h"
+#include "model/weights.h"
 
 namespace gpt2 {
 
@@ -77,5 +78,20 @@ Profile profile_from_json(const std::string& text, const std::string& source);
 Profile load_profile(const std::string& name_or_file);
 // The JSON form (every key, in the order above).
 std::string profile_to_json(const Profile& profile);
+
+// The weights an engine under `profile` computes with: every value of the
+// `weights` point's tensors (wte, wpe and the four projection matrices of
+// each block: c_attn, attn c_proj, c_fc, mlp c_proj) rounded once to its
+// format, and every value of the `norms_and_biases` point's (ln_1, ln_2,
+// ln_f gains and biases, the four projection biases) to its own; nearest,
+// ties to even, as the format stores it (NaN stays NaN, quiet) and widened
+// back, so each value is a float exactly representable in the format. A
+// point at f32 leaves its tensors as they are. The truth under a profile is
+// the reference run on these weights (reference/reference.h, Options::profile:
+// the reference rounds activations only).
+Weights<float> round_weights(const Weights<float>& weights, const Profile& profile);
+// The same, rounding `weights` in place and moving it out (no second copy of
+// a large model).
+Weights<float> round_weights(Weights<float>&& weights, const Profile& profile);
 
 }  // namespace gpt2

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "model/checkpoint.h"
 #include "model/error.h"
 
 namespace gpt2 {
@@ -41,8 +42,8 @@ TEST(Profile, BuiltInsAreTheIssuesSixWithF32First) {
 }
 
 TEST(Profile, JsonRoundTripsAndDefaultsToFloat32) {
-  const Profile p = profile_from_json(R"({"name": "mine", "kv_cache": "bf16", "gelu": "table_f16"})",
-                                      "p.json");
+  const Profile p =
+      profile_from_json(R"({"name": "mine", "kv_cache": "bf16", "gelu": "table_f16"})", "p.json");
   EXPECT_EQ(p.name, "mine");
   EXPECT_EQ(p.kv_cache, FloatFormat::bf16);
   EXPECT_EQ(p.gelu, GeluForm::table_f16);
@@ -57,13 +58,48 @@ TEST(Profile, JsonIsStrict) {
   EXPECT_THAT(parse_error("[1]"), HasSubstr("p.json: expected a JSON object"));
   EXPECT_THAT(parse_error(R"({"kv_cache": "f16"})"), HasSubstr("missing key \"name\""));
   EXPECT_THAT(parse_error(R"({"name": "a", "kv": "f16"})"), HasSubstr("unknown key 'kv'"));
-  EXPECT_THAT(parse_error(R"({"name": "a", "kv_cache": "fp16"})"),
-              HasSubstr("p.json: \"kv_cache\": expected \"f32\", \"bf16\" or \"f16\", found 'fp16'"));
+  EXPECT_THAT(
+      parse_error(R"({"name": "a", "kv_cache": "fp16"})"),
+      HasSubstr("p.json: \"kv_cache\": expected \"f32\", \"bf16\" or \"f16\", found 'fp16'"));
   EXPECT_THAT(parse_error(R"({"name": "a", "gelu": "erf"})"), HasSubstr("\"gelu\": expected"));
   EXPECT_THAT(parse_error(R"({"name": "a b"})"), HasSubstr("non-empty word"));
   EXPECT_THAT(parse_error(R"({"name": "a", "name": "b"})"), HasSubstr("duplicate key"));
   EXPECT_THAT(parse_error(R"({"name": 3})"), HasSubstr("\"name\""));
   EXPECT_THAT(parse_error("{\"name\": \"a\", \"weights\": \"f16\""), HasSubstr("invalid JSON"));
+}
+
+// Each tensor is rounded by its own point (and only by it), once: every value
+// becomes the nearest value of the point's format, and a point at f32 leaves
+// its tensors bit for bit.
+TEST(Profile, RoundWeightsRoundsEachTensorAtItsOwnPointOnce) {
+  const Weights<float> w = seeded_weights(make_config(2, 2, 8, 5, 11), 16);
+  for (FloatFormat weights : {FloatFormat::f32, FloatFormat::bf16, FloatFormat::f16})
+    for (FloatFormat norms : {FloatFormat::f32, FloatFormat::bf16, FloatFormat::f16}) {
+      Profile p;
+      p.name = "test";
+      p.weights = weights;
+      p.norms_and_biases = norms;
+      const Weights<float> r = round_weights(w, p);
+      std::vector<const std::vector<float>*> before;
+      for_each_tensor(w, [&](const std::string&, const std::vector<float>& t, const Shape&) {
+        before.push_back(&t);
+      });
+      size_t i = 0, changed = 0;
+      for_each_tensor(r, [&](const std::string& name, const std::vector<float>& t, const Shape&) {
+        const std::vector<float>& original = *before[i++];
+        const bool is_norm_or_bias =
+            name.find("ln_") != std::string::npos || name.ends_with(".bias");
+        const FloatFormat format = is_norm_or_bias ? norms : weights;
+        ASSERT_EQ(t.size(), original.size()) << name;
+        for (size_t k = 0; k < t.size(); ++k) {
+          ASSERT_EQ(t[k], round_to(format, original[k])) << name << "[" << k << "]";
+          changed += t[k] != original[k];
+        }
+      });
+      EXPECT_EQ(changed == 0, weights == FloatFormat::f32 && norms == FloatFormat::f32)
+          << float_format_name(weights) << " " << float_format_name(norms);
+      EXPECT_EQ(round_weights(r, p).wte, r.wte) << "rounding twice is rounding once";
+    }
 }
 
 }  // namespace

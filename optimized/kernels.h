@@ -214,6 +214,8 @@ struct KernelSet {
   // (plugin ABI 1), so it runs single sequences only, and the batch
   // scenarios leave it out.
   bool runs_batches = true;
+  // TEMPORARY until the sets' branch lands: the profile the set declares.
+  std::string profile = "f32";
 
   Weights<float> weights_used(const Weights<float>& weights) const {
     return effective_weights ? effective_weights(weights) : weights;

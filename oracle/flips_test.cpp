@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/checkpoint.h"
+#include "model/error.h"
 #include "model/profile.h"
 #include "oracle/budget.h"
 
@@ -155,8 +156,10 @@ TEST(FlipAllowance, AttentionProbabilitiesAreRefusedBeforeAnyWork) {
   p.name = "probs";
   p.attention_probs = FloatFormat::bf16;
   const Config c{1, 1, 4, 4, 8, 1e-5, "gelu_new"};
-  EXPECT_THROW(compute_reference(seeded_weights(c, 1), {1, 2}, Mask::causal, 1, 1, false, {}, p),
-               InputError);
+  const Weights<float> w = seeded_weights(c, 1);
+  const std::vector<int> tokens = {1, 2};
+  const TruthPrecision fifty;
+  EXPECT_THROW(compute_reference(w, tokens, Mask::causal, 1, 1, false, fifty, p), InputError);
 }
 
 }  // namespace

@@ -396,7 +396,8 @@ ReplayReference decode_replay_reference(const CacheEntry& e, const Config& confi
 Reference cached_reference(const TruthCache& cache, const Weights<float>& weights,
                            const std::string& weights_sha256, const std::vector<int>& tokens,
                            Mask mask, uint64_t seed, int threads, bool progress,
-                           const std::string& description, const TruthPrecision& precision) {
+                           const std::string& description, const TruthPrecision& precision,
+                           const Profile& profile) {
   const Config& config = weights.config;
   const std::string precision_text =
       precision.precision == reference::Precision::dd

@@ -260,7 +260,8 @@ Verdicts judge(const Trace<double>& value, const Truth& t, Mask mask,
   const auto& r = t.reference;
   const size_t n_ops = r.budgets.size(), n_blocks = t.landed.size();
   std::vector<bool> logits_only(n_ops, false), landed_logits_only(n_blocks, false);
-  logits_only.back() = landed_logits_only.back() = true;
+  logits_only.back() = true;
+  if (t.f32) landed_logits_only.back() = true;
   const Trace<double> blocks = block_level(value);
   // Format 1's rule only where its budgets exist (f32).
   const oracle::TraceComparison c[kJudgements] = {

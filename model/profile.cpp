@@ -138,4 +138,26 @@ std::string profile_to_json(const Profile& p) {
   return j.dump(2) + "\n";
 }
 
+Weights<float> round_weights(const Weights<float>& weights, const Profile& profile) {
+  Weights<float> rounded = weights;
+  auto round_all = [](std::vector<float>& tensor, FloatFormat format) {
+    if (format == FloatFormat::f32) return;
+    for (float& v : tensor) v = round_to<float>(format, v);
+  };
+  const FloatFormat w = profile.weights, nb = profile.norms_and_biases;
+  round_all(rounded.wte, w);
+  round_all(rounded.wpe, w);
+  for (auto& b : rounded.blocks) {
+    for (auto* m : {&b.attn_c_attn_weight, &b.attn_c_proj_weight, &b.mlp_c_fc_weight,
+                    &b.mlp_c_proj_weight})
+      round_all(*m, w);
+    for (auto* t : {&b.ln_1_weight, &b.ln_1_bias, &b.attn_c_attn_bias, &b.attn_c_proj_bias,
+                    &b.ln_2_weight, &b.ln_2_bias, &b.mlp_c_fc_bias, &b.mlp_c_proj_bias})
+      round_all(*t, nb);
+  }
+  round_all(rounded.ln_f_weight, nb);
+  round_all(rounded.ln_f_bias, nb);
+  return rounded;
+}
+
 }  // namespace gpt2

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "model/float_formats.h"
+#include "model/weights.h"
 
 namespace gpt2 {
 
@@ -77,5 +78,11 @@ Profile profile_from_json(const std::string& text, const std::string& source);
 Profile load_profile(const std::string& name_or_file);
 // The JSON form (every key, in the order above).
 std::string profile_to_json(const Profile& profile);
+
+// The weights as `profile` rounds them, once, before anything (nearest, ties
+// to even): wte, wpe and the 4 projection matrices of every block to
+// profile.weights; the LayerNorm gains and biases and the 4 projection biases
+// to profile.norms_and_biases. Unchanged where a point is f32.
+Weights<float> round_weights(const Weights<float>& weights, const Profile& profile);
 
 }  // namespace gpt2

@@ -110,13 +110,16 @@ TEST(KernelRegistry, Bf16EffectiveWeightsAreRoundedOnlyThere) {
 }
 
 // Each kernel set's full trace against eigen's on the weights it computes
-// with (bf16: eigen on the rounded weights), for T = 1 and T = n_ctx.
+// with (bf16: eigen on the rounded weights), for T = 1 and T = n_ctx. A set
+// that rounds inside its arithmetic (f16kv, bf16-autocast, f16-gelu-table,
+// ggml-f16) is not float32 on any weights: the oracle judges it under its
+// profile (issue 16), and profile_kernels_test.cpp checks its roundings.
 TEST(KernelsAgainstEigen, FullTraceWithinFloat32RoundingOfEigen) {
   uint64_t seed = 42;
   double worst_fraction = 0;  // of the tolerance, printed pass or fail
   for (const Config& config : shape_table()) {
     for (const KernelSet& set : kernels()) {
-      if (set.name == "eigen") continue;
+      if (set.name == "eigen" || !set.float32_arithmetic()) continue;
       for (int T : {1, config.n_ctx}) {
         ++seed;
         SCOPED_TRACE(::testing::Message()
@@ -141,6 +144,7 @@ TEST(KernelsAgainstEigen, MaskNoneWithinFloat32RoundingOfEigen) {
   const Weights<float> w = random_weights(config, 9);
   const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 9);
   for (const KernelSet& set : kernels()) {
+    if (!set.float32_arithmetic()) continue;  // judged under its profile (issue 16)
     SCOPED_TRACE(set.name);
     const auto baseline =
         run_trace(set.weights_used(w), tokens, "eigen", Mode::full, 0, Mask::none, 1);

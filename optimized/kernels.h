@@ -237,9 +237,10 @@ struct KernelSet {
 };
 
 // The registry: on first use, the built-in sets register (one file each, in
-// file name order: bf16, eigen, example, fast); register_kernel_set adds one
-// more (tests, plugins). Registering a name twice, or a set whose profile is
-// not a built-in one, is an InternalError.
+// file name order: bf16-autocast, bf16, eigen, example, f16-gelu-table,
+// f16kv, fast, ggml-f16); register_kernel_set adds one more (tests, plugins).
+// Registering a name twice, or a set whose profile is not a built-in one, is
+// an InternalError.
 void register_kernel_set(KernelSet set);
 const std::vector<KernelSet>& kernels();  // in registration order
 // The registered sets that the float32 rule judges (float32_arithmetic()),
@@ -247,7 +248,7 @@ const std::vector<KernelSet>& kernels();  // in registration order
 // run when no set is named. The others round inside their arithmetic and are
 // judged under their own profile, named (issue 16).
 std::vector<const KernelSet*> float32_kernel_sets();
-// Throws InputError "unknown kernel set 'x' (known: bf16, eigen, example, fast)".
+// Throws InputError "unknown kernel set 'x' (known: bf16-autocast, bf16, ...)".
 const KernelSet& find_kernel(const std::string& name);
 
 }  // namespace gpt2::optimized

@@ -41,11 +41,15 @@ std::vector<Config> shape_table() {
 
 TEST(KernelRegistry, ListsTheBuiltInSetsInFileNameOrder) {
   const auto& sets = kernels();
-  ASSERT_GE(sets.size(), 4u);
-  EXPECT_EQ(sets[0].name, "bf16");     // bf16_kernels.cpp
-  EXPECT_EQ(sets[1].name, "eigen");    // eigen_kernels.cpp
-  EXPECT_EQ(sets[2].name, "example");  // example_kernels.cpp
-  EXPECT_EQ(sets[3].name, "fast");     // fast_kernels.cpp
+  ASSERT_GE(sets.size(), 8u);
+  EXPECT_EQ(sets[0].name, "bf16-autocast");   // bf16_autocast_kernels.cpp
+  EXPECT_EQ(sets[1].name, "bf16");            // bf16_kernels.cpp
+  EXPECT_EQ(sets[2].name, "eigen");           // eigen_kernels.cpp
+  EXPECT_EQ(sets[3].name, "example");         // example_kernels.cpp
+  EXPECT_EQ(sets[4].name, "f16-gelu-table");  // f16_gelu_table_kernels.cpp
+  EXPECT_EQ(sets[5].name, "f16kv");           // f16kv_kernels.cpp
+  EXPECT_EQ(sets[6].name, "fast");            // fast_kernels.cpp
+  EXPECT_EQ(sets[7].name, "ggml-f16");        // ggml_f16_kernels.cpp
   for (const auto& s : sets) EXPECT_FALSE(s.description.empty()) << s.name;
 }
 
@@ -95,7 +99,10 @@ TEST(KernelRegistry, UnknownNameListsTheKnownOnes) {
     find_kernel("nope");
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("known: bf16, eigen, example, fast"), std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find(
+            "known: bf16-autocast, bf16, eigen, example, f16-gelu-table, f16kv, fast, ggml-f16"),
+        std::string::npos)
         << e.what();
   }
 }

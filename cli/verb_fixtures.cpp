@@ -373,8 +373,9 @@ Verb add_fixtures_verb(CLI::App& app) {
       "Judge this engine's kernel sets (default: all), or a trace from another runtime "
       "(--trace), against cases with their stored budget. Exit 1 when anything fails");
   ver->add_option("cases", v->cases, "Case directories")->required();
-  auto* kernel = ver->add_option("--kernel", v->kernels,
-                                 "Kernel set to check (repeatable; default: every registered set)");
+  auto* kernel =
+      ver->add_option("--kernel", v->kernels,
+                      "Kernel set to check (repeatable; default: every registered float32 set)");
   auto* trace = ver->add_option("--trace", v->trace,
                                 "A trace (safetensors, F32 or F64; any subset of the trace "
                                 "tensors, op tensors included, that has logits) to judge");

@@ -143,23 +143,8 @@ std::string profile_to_json(const Profile& p) {
 
 namespace {
 
-// v as `format` stores it, widened back to float (exact): the conversions of
-// model/float_formats.h, so a NaN stays a quiet NaN as a stored bf16 or f16 would.
-float stored_as(FloatFormat format, float v) {
-  switch (format) {
-    case FloatFormat::f32:
-      return v;
-    case FloatFormat::bf16:
-      return bf16_to_f32(f32_to_bf16(v));
-    case FloatFormat::f16:
-      return f16_to_f32(f32_to_f16(v));
-  }
-  return v;
-}
-
 void round_tensor(std::vector<float>& t, FloatFormat format) {
-  if (format == FloatFormat::f32) return;
-  for (float& v : t) v = stored_as(format, v);
+  round_in_place(format, t.data(), t.size());
 }
 
 }  // namespace

@@ -40,7 +40,11 @@ void register_bf16_kernels() {
         return std::make_unique<PanelKernels>(w, pool, WeightFormat::bf16);
       },
       round_weights_to_bf16,
-      /*batch_invariant=*/true});
+      /*batch_invariant=*/true,
+      /*runs_batches=*/true,
+      // Its weights, LayerNorms and biases rounded to bf16 (round_weights(w,
+      // bf16-weights) is round_weights_to_bf16(w)); float32 arithmetic.
+      /*profile=*/"bf16-weights"});
 }
 
 }  // namespace gpt2::optimized

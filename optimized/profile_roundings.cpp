@@ -1,37 +1,10 @@
 #include "optimized/profile_roundings.h"
 
-#include <array>
-#include <cstdint>
-
 #include "model/error.h"
 #include "model/float_formats.h"
-#include "optimized/gelu.h"
+#include "optimized/gelu_table.h"
 
 namespace gpt2::optimized {
-
-namespace {
-
-// Each x[i] to the nearest value of `format` (ties to even), as a float.
-void round_in_place(FloatFormat format, float* x, size_t n) {
-  if (format == FloatFormat::bf16)
-    for (size_t i = 0; i < n; ++i) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
-  else if (format == FloatFormat::f16)
-    for (size_t i = 0; i < n; ++i) x[i] = f16_to_f32(f32_to_f16(x[i]));
-}
-
-}  // namespace
-
-float gelu_f16_table(float u) {
-  static const std::array<uint16_t, 65536> table = [] {
-    std::array<uint16_t, 65536> t{};
-    for (uint32_t h = 0; h < t.size(); ++h)
-      t[h] = f32_to_f16(gelu_tanh_f32(f16_to_f32(static_cast<uint16_t>(h))));
-    return t;
-  }();
-  if (u <= kGeluTableLow) return 0.0f;
-  if (u >= kGeluTableHigh) return u;
-  return f16_to_f32(table[f32_to_f16(u)]);
-}
 
 ProfileRoundings::ProfileRoundings(std::unique_ptr<Kernels> base, const Profile& profile,
                                    const Config& config)
@@ -84,7 +57,7 @@ void ProfileRoundings::gelu(float* x, size_t n) {
     base_->gelu(x, n);
     return;
   }
-  for (size_t i = 0; i < n; ++i) x[i] = gelu_f16_table(x[i]);
+  gelu_f16_table_array(x, n);
 }
 
 void ProfileRoundings::write_cache(const Pass& pass, int layer, const float* qkv,

@@ -2,8 +2,12 @@
 // them (model/profile.h): the KV cache, the matmul inputs, the residual
 // stream and the GELU table of an engine that keeps them in a short format,
 // applied to a set that computes in float32. The oracle's ensemble runs its
-// reordered-sum members this way under a profile (oracle/ensemble.h), so that
-// every member rounds at the same declared points as the engine it judges.
+// reordered-sum members this way under a profile (oracle/ensemble.h), and
+// the calibration its independent orders, so that every member rounds at the
+// same declared points as the engine it judges. The registered sets of the
+// profiles (f16kv, ...) are ProfileKernels (profile_kernels.h): the same
+// points inside `fast`'s PanelKernels, with its batch operations; this is
+// the wrapper for a set whose insides it does not know.
 //
 // Each point as model/profile.h and docs/architecture.md define it:
 //   weights, norms_and_biases  not here: the set is built on round_weights()
@@ -13,7 +17,8 @@
 //                    logits
 //   kv_cache         a copy of qkv with its key and value columns rounded goes
 //                    into write_cache (attention reads queries from qkv)
-//   gelu table_f16   gelu_f16_table below, after the base's fc projection
+//   gelu table_f16   gelu_f16_table_array (gelu_table.h), after the base's
+//                    fc projection
 //   attention_probs  inside a set's attention: not applicable from outside
 //                    (the constructor refuses such a profile)
 // The batch operations are Kernels' defaults, which call these row by row.
@@ -27,11 +32,6 @@
 #include "optimized/kernels.h"
 
 namespace gpt2::optimized {
-
-// ggml's f16 GELU: u <= -10 gives 0, u >= 10 gives u, otherwise the table's
-// entry at f16(u), the f16 value of the float32 formula (gelu_tanh_f32) at
-// that f16 input. The table (65536 entries) is built once.
-float gelu_f16_table(float u);
 
 class ProfileRoundings : public Kernels {
  public:

@@ -144,8 +144,9 @@ struct ConformanceOptions {
   std::string model;  // for reports: preset name or checkpoint directory
   uint64_t seed = 1;
   int threads = 1;
-  std::vector<std::string> kernels;  // empty: every registered set
-  std::string filter;                // run only scenarios whose name() contains this
+  // Empty: every registered set the float32 rule judges (float32_kernel_sets).
+  std::vector<std::string> kernels;
+  std::string filter;  // run only scenarios whose name() contains this
   // ops: the engine's op tensors are judged too (model/trace.h); blocks:
   // embed, block.{l}, ln_f and logits only.
   TraceLevel trace_level = TraceLevel::ops;

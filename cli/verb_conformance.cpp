@@ -179,9 +179,8 @@ int run_conformance_verb(const ConformanceArgs& a) {
   plan_options.dd_truth = precision == reference::Precision::dd;
   const std::vector<std::string>& chosen = a.kernels.empty() ? plugin_sets : a.kernels;
   if (chosen.empty()) {
-    // The sets the float32 rule judges; one that rounds inside its
-    // arithmetic (f16kv, ...) runs when named (issue 16: its profile).
-    plan_options.sets = optimized::float32_kernel_sets();
+    // Every registered set, each under its own precision profile.
+    for (const auto& k : optimized::kernels()) plan_options.sets.push_back(&k);
   } else {
     for (const auto& name : chosen) plan_options.sets.push_back(&optimized::find_kernel(name));
   }
@@ -285,8 +284,8 @@ Verb add_conformance_verb(CLI::App& app) {
       "The main job: every scenario (prefill, incremental decode, chunked prefill then decode, "
       "prefill without the mask; sequences of 1, a few and n_ctx tokens; padded batches "
       "prefilled and decoded together, each row against its own truth) x every registered "
-      "float32 kernel set (one that rounds inside its arithmetic, such as f16kv, runs when "
-      "named), judged against the 50-digit reference. Exit 1 when anything fails");
+      "kernel set, each judged under its own precision profile (or --profile) against the "
+      "50-digit reference. Exit 1 when anything fails");
   a->source.add_options(*command);
   add_seed_option(*command, a->seed, "Seed of the token sequences (printed; default 1)");
   command->add_option("--kernel", a->kernels, "Only these kernel sets (repeatable)");

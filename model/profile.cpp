@@ -17,6 +17,12 @@ bool Profile::is_f32() const {
          gelu == GeluForm::formula;
 }
 
+bool Profile::rounds_arithmetic() const {
+  Profile arithmetic = *this;
+  arithmetic.weights = arithmetic.norms_and_biases = FloatFormat::f32;
+  return !arithmetic.is_f32();
+}
+
 std::string Profile::roundings() const {
   std::string out;
   auto add = [&](const char* point, FloatFormat f) {

@@ -58,6 +58,10 @@ struct Profile {
 
   // No rounding point: float32 throughout.
   bool is_f32() const;
+  // A point other than weights and norms_and_biases rounds: the arithmetic
+  // itself is not float32's (a profile that rounds only weights is float32
+  // arithmetic on rounded weights).
+  bool rounds_arithmetic() const;
   // "weights bf16, matmul inputs bf16" (the points that round), or "float32 throughout".
   std::string roundings() const;
   bool operator==(const Profile&) const = default;

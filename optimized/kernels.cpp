@@ -171,9 +171,7 @@ const Profile* builtin_profile(const std::string& name) {
 bool KernelSet::float32_arithmetic() const {
   const Profile* declared = builtin_profile(profile);
   GPT2_CHECK(declared, "kernel set '" + name + "': unknown profile '" + profile + "'");
-  Profile arithmetic = *declared;  // without the roundings weights_used() gives
-  arithmetic.weights = arithmetic.norms_and_biases = FloatFormat::f32;
-  return arithmetic.is_f32();
+  return !declared->rounds_arithmetic();  // weights_used() gives the weights' roundings
 }
 
 void register_kernel_set(KernelSet set) {

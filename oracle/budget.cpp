@@ -27,23 +27,6 @@ const Vector& block_input(const Trace<double>& truth, int l) {
   return l == 0 ? truth.embed : truth.block[l - 1];
 }
 
-// The gain of a map f at x (tolerance.h, kGainDirections): max over random
-// sign vectors s of |f(x + h·s) - f(x)|∞ / h, h = 2^-20·max|x|.
-double measured_gain(const Vector& x, const std::function<Vector(const Vector&)>& f,
-                     uint64_t seed) {
-  const double h = std::ldexp(std::max(max_abs(x), 1e-30), -20);
-  const Vector base = f(x);
-  double gain = 0;
-  for (int d = 0; d < kGainDirections; ++d) {
-    Vector moved = x;
-    for (size_t e = 0; e < moved.size(); ++e)
-      moved[e] += (mix64(seed + 1000003ull * d + e) >> 63) ? h : -h;
-    const Vector out = f(moved);
-    for (size_t e = 0; e < out.size(); ++e) gain = std::max(gain, std::abs(out[e] - base[e]) / h);
-  }
-  return gain;
-}
-
 // Indices of the op-level truth's tensors (forward order of trace_tensor_ids).
 struct TensorIndex {
   int n_layer;
@@ -73,6 +56,21 @@ struct TensorIndex {
 };
 
 }  // namespace
+
+double measured_gain(const Vector& x, const std::function<Vector(const Vector&)>& f,
+                     uint64_t seed) {
+  const double h = std::ldexp(std::max(max_abs(x), 1e-30), -20);
+  const Vector base = f(x);
+  double gain = 0;
+  for (int d = 0; d < kGainDirections; ++d) {
+    Vector moved = x;
+    for (size_t e = 0; e < moved.size(); ++e)
+      moved[e] += (mix64(seed + 1000003ull * d + e) >> 63) ? h : -h;
+    const Vector out = f(moved);
+    for (size_t e = 0; e < out.size(); ++e) gain = std::max(gain, std::abs(out[e] - base[e]) / h);
+  }
+  return gain;
+}
 
 std::vector<double> term_scales(const Trace<double>& truth, const Weights<float>& weights,
                                 Mask mask) {
@@ -249,7 +247,8 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
   r.float32_errors = e.float32;
   r.budgets =
       make_budgets(r.baseline_errors, r.shared_errors, r.truth, weights, mask, seed, threads);
-  if (!profile.is_f32()) add_flip_allowances(r.budgets, r.truth, weights, tokens, profile, threads);
+  if (!profile.is_f32())
+    add_flip_allowances(r.budgets, r.truth, weights, tokens, profile, seed, threads);
   stage("the budgets' gains done");
   if (dd) {
     // The certificate (oracle/dd_truth.h): (a) on the first positions, (b)

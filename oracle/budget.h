@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,13 @@ struct Reference {
 // weights and the mask (which keys each query's attention sums over).
 std::vector<double> term_scales(const Trace<double>& truth, const Weights<float>& weights,
                                 Mask mask);
+
+// The gain of a map f at x (tolerance.h, kGainDirections): max over random
+// sign vectors s of |f(x + h·s) - f(x)|∞ / h, h = 2^-20·max|x|, the
+// directions drawn from `seed`.
+double measured_gain(const std::vector<double>& x,
+                     const std::function<std::vector<double>(const std::vector<double>&)>& f,
+                     uint64_t seed);
 
 // The budgets from the ensemble's errors, the truth and the weights: floors at
 // term_scales, the inputs of each tensor (the graph of tolerance.h) and their

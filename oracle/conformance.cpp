@@ -365,10 +365,8 @@ ConformanceReport run_conformance(const Weights<float>& weights,
                                   const ConformanceOptions& options) {
   std::vector<const optimized::KernelSet*> sets;
   if (options.kernels.empty()) {
-    // Every set the float32 rule judges; a set that rounds inside its
-    // arithmetic (f16kv, ...) runs when named, until the oracle judges it
-    // under its profile (issue 16).
-    sets = optimized::float32_kernel_sets();
+    // Every registered set, each under its own precision profile.
+    for (const auto& k : optimized::kernels()) sets.push_back(&k);
   } else {
     for (const auto& name : options.kernels) sets.push_back(&optimized::find_kernel(name));
   }
@@ -493,9 +491,12 @@ ConformanceReport run_conformance(const Weights<float>& weights,
         }
       }
       // Replay, unless the set already failed to run (it would again). Not
-      // under a precision profile: the replayed ops' own truths do not round
-      // at the profile's points yet; the trace comparison judges such a set.
-      if (options.replay && r.comparison.failure.empty() && model->profile(w).is_f32()) {
+      // under a precision profile that rounds activations: the replayed ops'
+      // own truths do not round at its points yet; the trace comparison
+      // judges such a set. (A profile that rounds only the weights, such as
+      // bf16-weights, is float32 arithmetic on them: replayed.)
+      if (options.replay && r.comparison.failure.empty() &&
+          !model->profile(w).rounds_arithmetic()) {
         const ReplayReference& rr = model->replay_reference(w, s, options);
         const int T = static_cast<int>(s.tokens.size());
         r.replay = replay(model->given(), *sets[k], rr, scenario_passes(T, s.chunks, s.mask));

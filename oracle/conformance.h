@@ -108,7 +108,8 @@ struct ScenarioResult {
   std::vector<int> chunks;  // prefill chunk sizes; the rest was decoded
   TraceComparison comparison;
   // Every op of every layer run alone on the truth's inputs (oracle/replay.h),
-  // when replay was asked for.
+  // when replay was asked for; not under a profile that rounds activations
+  // (Profile::rounds_arithmetic: the replayed ops' truths do not round yet).
   std::optional<ReplayResult> replay;
   // The precision profile the set was judged under (model/profile.h): its
   // own (KernelSet::profile) or ConformanceOptions::profile.

@@ -5,6 +5,8 @@
 
 #include "model/error.h"
 #include "model/float_formats.h"
+#include "model/init.h"
+#include "oracle/budget.h"
 #include "oracle/metrics.h"
 #include "oracle/term_scales.h"
 #include "reference/layers.h"
@@ -59,19 +61,43 @@ double gelu_slope(double x) {
   return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
 }
 
-// The f16 GELU table's flips (flips.h): u = c_fc's output, exact.
+// How far a float32 table entry gelu_f32(c) may be from gelu(c): tanh's
+// error, a few float32 units of 1 (|tanh| <= 1), through 0.5·c·(1 + tanh)
+// (where 1 + tanh cancels, for c below about -4, this is most of it: ggml's
+// entries there are up to 1.7 f16 units off), plus the few roundings of
+// the products at the magnitude of the result.
+double table_entry_noise(double c, double g) {
+  return 0.5 * std::abs(c) * kFloorUlps * std::ldexp(1.0, -24) + kFloorUlps * ulp_f32(g);
+}
+
+// The table's output for an input u (with the clamps), its entry being the
+// exact gelu(f16(u)) moved by `entry_shift` before the entry's rounding.
+double table_output(double u, double entry_shift) {
+  if (u <= double(kGeluTableLow)) return 0;
+  if (u >= double(kGeluTableHigh)) return u;
+  const double c = round_to(FloatFormat::f16, u);
+  return round_to(FloatFormat::f16, gelu(c) + entry_shift);
+}
+
+// The f16 GELU table's flips (flips.h): for each u (c_fc's output, exact),
+// the farthest a correct table's output can be from the truth's, over an
+// input anywhere within `input_noise` of u (the table's own input: its f16
+// rounding may differ, or the clamp may switch) and an entry anywhere within
+// its float32 noise of the exact value. 0 where neither can change a bit.
 double gelu_table_flip(const Vector& u, double input_noise) {
   double worst = 0;
   for (double x : u) {
-    if (x <= double(kGeluTableLow) || x >= double(kGeluTableHigh)) continue;  // no table
-    const double g = gelu(round_to(FloatFormat::f16, x));  // the entry before its rounding
-    const double out_unit = format_unit(FloatFormat::f16, g);
-    // The table's float32 formula is off by a few float32 units of g.
-    if (near_rounding_boundary(FloatFormat::f16, g, kFloorUlps * ulp_f32(g)))
-      worst = std::max(worst, out_unit);
-    if (near_rounding_boundary(FloatFormat::f16, x, input_noise))
-      worst = std::max(worst, std::abs(gelu_slope(x)) * format_unit(FloatFormat::f16, x) +
-                                  out_unit);
+    const double truth = table_output(x, 0);
+    for (double input : {x - input_noise, x, x + input_noise}) {
+      if (input <= double(kGeluTableLow) || input >= double(kGeluTableHigh)) {
+        if (input != x) worst = std::max(worst, std::abs(table_output(input, 0) - truth));
+        continue;
+      }
+      const double c = round_to(FloatFormat::f16, input);
+      const double noise = table_entry_noise(c, gelu(c));
+      for (double shift : {-noise, 0.0, noise})
+        worst = std::max(worst, std::abs(table_output(input, shift) - truth));
+    }
   }
   return worst;
 }
@@ -82,31 +108,22 @@ double format_unit(FloatFormat format, double x) {
   return spacing(shape_of(format), std::abs(round_to(format, x)));
 }
 
-bool near_rounding_boundary(FloatFormat format, double x, double noise) {
-  const FormatShape s = shape_of(format);
-  const double m = std::abs(x), r = std::abs(round_to(format, x));
-  if (!std::isfinite(r)) return false;
-  const double up = spacing(s, r);
-  // Below a power of two the spacing halves (once in the normal range).
-  int e = 0;
-  const double mantissa = r > 0 ? std::frexp(r, &e) : 0;
-  const double down = (mantissa == 0.5 && e - 1 > s.min_exponent) ? up / 2 : up;
-  const double above = r + up / 2 - m, below = m - (r - down / 2);
-  return std::min(above, below) <= noise;
+double rounding_spread(FloatFormat format, double x, double noise) {
+  const double r = round_to(format, x);
+  return std::max(std::abs(round_to(format, x + noise) - r),
+                  std::abs(round_to(format, x - noise) - r));
 }
 
 double flip_size(FloatFormat format, const std::vector<double>& values, double noise) {
   if (format == FloatFormat::f32) return 0;
   double worst = 0;
-  for (double x : values)
-    if (near_rounding_boundary(format, x, noise))
-      worst = std::max(worst, format_unit(format, x));
+  for (double x : values) worst = std::max(worst, rounding_spread(format, x, noise));
   return worst;
 }
 
 void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& truth,
                          const Weights<float>& weights, const std::vector<int>& tokens,
-                         const Profile& profile, int threads) {
+                         const Profile& profile, uint64_t seed, int threads) {
   if (profile.attention_probs != FloatFormat::f32)
     throw InputError("profile '" + profile.name +
                      "': rounding the attention probabilities has no derived flip allowance "
@@ -182,14 +199,13 @@ void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& trut
     if (profile.gelu == GeluForm::table_f16) {
       const Vector operand = mm == FloatFormat::f32 ? o.ln_2 : rounded_copy(mm, o.ln_2);
       const Vector u = linear(operand, b.mlp_c_fc_weight, b.mlp_c_fc_bias, C, 4 * C);
-      // ν(u): ln_2's allowance through the worst column of W_fc (a bound,
-      // Σ_i |W_ij|), plus u's own rounding (kFloorUlps units at its terms).
-      double column = 0, terms = 0;
-      for (int j = 0; j < 4 * C; ++j) {
-        double sum = 0;
-        for (int i = 0; i < C; ++i) sum += std::abs(double(b.mlp_c_fc_weight[size_t(i) * 4 * C + j]));
-        column = std::max(column, sum);
-      }
+      // ν(u): ln_2's allowance through the map ln_2 -> u (its gain, measured
+      // as every gain of the budget is: tolerance.h), plus u's own rounding
+      // (kFloorUlps units at the magnitude of its terms).
+      const double gain = measured_gain(operand, [&](const Vector& x) {
+        return linear(x, b.mlp_c_fc_weight, b.mlp_c_fc_bias, C, 4 * C);
+      }, mix64(seed + 0x666c697000000000ull + uint64_t(l)));  // "flip"
+      double terms = 0;
       for (int t = 0; t < T; ++t)
         for (int j = 0; j < 4 * C; ++j) {
           double sum = std::abs(double(b.mlp_c_fc_bias[j]));
@@ -198,7 +214,7 @@ void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& trut
                             double(b.mlp_c_fc_weight[size_t(i) * 4 * C + j]));
           terms = std::max(terms, sum);
         }
-      const double noise = column * own_allowance(budgets[ln_2]) + kFloorUlps * ulp_f32(terms);
+      const double noise = gain * own_allowance(budgets[ln_2]) + kFloorUlps * ulp_f32(terms);
       budgets[gelu_i].flip_allowance += gelu_table_flip(u, noise);
     }
   }

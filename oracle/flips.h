@@ -11,7 +11,9 @@
 // declared point, over the elements of the tensor rounded there:
 //
 //   at risk     dist(x, nearest boundary) <= ν
-//   F           max over the elements at risk of u(x)   (0 when none is)
+//   F           max over x of |R(x ± ν) - R(x)|: u(x) for an element at risk,
+//               more where ν spans several values of the format, 0 when no
+//               element is at risk (rounding_spread)
 //
 // and F reaches the tensor the rounded values feed as a change of one of its
 // inputs, through the gain of that edge of the tensor graph (oracle/
@@ -24,10 +26,14 @@
 //   residual         embed, mid, block.l before     the tensor's K·E+floor the tensor itself: F
 //                    rounding (recomputed in double
 //                    from the truth's inputs)
-//   gelu table_f16   the input u (c_fc's output)   Σ_i|W_ij|·ν(ln_2) +    gelu: |gelu'(u)|·u_in(u) + u_out
-//                    and the formula's value g at   kFloorUlps ulp(S_u);   for u at risk, u_out(g) for g
-//                    f16(u)                         for g: kFloorUlps ulp  at risk (g: the float32 table
-//                                                   (a float32 formula)    entry may round the other way)
+//   gelu table_f16   the input u (c_fc's output)   gain(u<-ln_2)·ν(ln_2)  gelu: the farthest the table's
+//                    and the entry's exact value g  + kFloorUlps ulp(S_u); output can be from the truth's
+//                    at f16(u)                      for g: the float32     over an input within ν of u
+//                                                   formula's error        (its f16 rounding or the clamp
+//                                                   (table_entry_noise)    may change) and an entry within
+//                                                                          its noise of g (may round to
+//                                                                          a neighbour, or two where
+//                                                                          1 + tanh cancels)
 //
 // ν uses the tensor's own float32 allowance (K·E + floor, nothing inherited):
 // the largest error a correct engine has there. The members of the ensemble
@@ -59,17 +65,22 @@ namespace gpt2::oracle {
 // The unit of `format` at x: the spacing of its values around round_to(x).
 double format_unit(FloatFormat format, double x);
 
-// Whether x lies within `noise` of a rounding boundary of `format`.
-bool near_rounding_boundary(FloatFormat format, double x, double noise);
+// The farthest the rounding of a value within `noise` of x can be from the
+// rounding of x: max(|R(x + noise) - R(x)|, |R(x - noise) - R(x)|), R the
+// rounding to `format` (monotonic, so the ends bound every value between).
+// One unit of the format at x when x lies within `noise` of one boundary,
+// more when the noise spans several values, 0 when it reaches none.
+double rounding_spread(FloatFormat format, double x, double noise);
 
-// max over x in `values` near a boundary (within `noise`) of format_unit(x); 0 if none.
+// max over x in `values` of rounding_spread(format, x, noise): F below.
 double flip_size(FloatFormat format, const std::vector<double>& values, double noise);
 
 // Adds each declared point's allowance of `profile` to `budgets` (the
 // op-level truth's, forward order, gains measured: make_budgets) on the
-// truth of `tokens` with the rounded `weights` (round_weights).
+// truth of `tokens` with the rounded `weights` (round_weights). `seed` draws
+// the directions of the one gain measured here (u <- ln_2, for the table).
 void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& truth,
                          const Weights<float>& weights, const std::vector<int>& tokens,
-                         const Profile& profile, int threads);
+                         const Profile& profile, uint64_t seed, int threads);
 
 }  // namespace gpt2::oracle

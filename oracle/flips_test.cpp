@@ -22,18 +22,21 @@ TEST(FormatUnit, IsTheSpacingAroundTheRoundedValue) {
   EXPECT_EQ(format_unit(FloatFormat::f16, 1e-6), std::ldexp(1.0, -24));
 }
 
-TEST(NearRoundingBoundary, MeasuresTheDistanceToTheMidpoints) {
-  const double midpoint = 1 + std::ldexp(1.0, -8);  // between 1 and 1 + 2^-7 in bf16
-  EXPECT_TRUE(near_rounding_boundary(FloatFormat::bf16, midpoint, 0));
-  const double x = 1 + std::ldexp(1.0, -9);  // 2^-9 from that midpoint and from 1
-  EXPECT_FALSE(near_rounding_boundary(FloatFormat::bf16, x, std::ldexp(1.0, -12)));
-  EXPECT_TRUE(near_rounding_boundary(FloatFormat::bf16, x, std::ldexp(1.0, -9)));
+TEST(RoundingSpread, IsOneUnitNearOneBoundaryAndMoreAcrossSeveral) {
+  const double x = 1 + std::ldexp(1.0, -9);  // 2^-9 from the bf16 boundary above
+  EXPECT_EQ(rounding_spread(FloatFormat::bf16, x, std::ldexp(1.0, -12)), 0.0);
+  EXPECT_EQ(rounding_spread(FloatFormat::bf16, -x, std::ldexp(1.0, -8)), std::ldexp(1.0, -7));
   // Below 1 the spacing halves: the boundary under 1 is 1 - 2^-9, not 1 - 2^-8.
   const double below = 1 - std::ldexp(1.0, -10);  // rounds to 1, 2^-10 above that boundary
-  EXPECT_FALSE(near_rounding_boundary(FloatFormat::bf16, below, std::ldexp(1.0, -11)));
-  EXPECT_TRUE(near_rounding_boundary(FloatFormat::bf16, below, std::ldexp(1.0, -10)));
-  // Symmetric in the sign.
-  EXPECT_TRUE(near_rounding_boundary(FloatFormat::bf16, -x, std::ldexp(1.0, -9)));
+  EXPECT_EQ(rounding_spread(FloatFormat::bf16, below, std::ldexp(1.0, -11)), 0.0);
+  EXPECT_EQ(rounding_spread(FloatFormat::bf16, below, std::ldexp(1.0, -10) * 1.001),
+            std::ldexp(1.0, -8));
+  // At exactly 2^-9 x + noise is the tie, which goes to the even 1: just beyond it flips.
+  EXPECT_EQ(rounding_spread(FloatFormat::bf16, x, std::ldexp(1.0, -9)), 0.0);
+  EXPECT_EQ(rounding_spread(FloatFormat::bf16, x, std::ldexp(1.0, -9) * 1.001), std::ldexp(1.0, -7));
+  // Noise of three units reaches three values away on the way up.
+  EXPECT_EQ(rounding_spread(FloatFormat::bf16, 1.5, 3 * std::ldexp(1.0, -7)),
+            3 * std::ldexp(1.0, -7));
 }
 
 TEST(FlipSize, IsTheLargestUnitAmongTheValuesAtRisk) {
@@ -44,8 +47,9 @@ TEST(FlipSize, IsTheLargestUnitAmongTheValuesAtRisk) {
 }
 
 // Which tensors each point's allowance reaches (flips.h's table): with every
-// value at risk (an enormous E), each point adds exactly gain × the unit at
-// the largest rounded value, and only to the tensors it feeds.
+// value at risk (an enormous E), each point adds exactly gain × F of the
+// values it rounds (flip_size, at the rounded tensor's own allowance), and
+// only to the tensors it feeds.
 class FlipAllowanceWiring : public ::testing::Test {
  protected:
   static constexpr int kTensorsPerBlock = 7;
@@ -61,7 +65,7 @@ class FlipAllowanceWiring : public ::testing::Test {
       b.baseline_error = 1e6;
       b.flip_allowance = 0;
     }
-    add_flip_allowances(budgets, r.truth, w, tokens, profile, 1);
+    add_flip_allowances(budgets, r.truth, w, tokens, profile, 1, 1);
     return {std::move(r), budgets};
   }
   static Profile only(const char* name) {
@@ -69,10 +73,9 @@ class FlipAllowanceWiring : public ::testing::Test {
     p.name = name;
     return p;
   }
-  static double max_unit(FloatFormat f, const std::vector<double>& v) {
-    double worst = 0;
-    for (double x : v) worst = std::max(worst, format_unit(f, x));
-    return worst;
+  // F of `v` at the allowance of `b`, the budget of the tensor `v` is in.
+  static double spread(FloatFormat f, const std::vector<double>& v, const Budget& b) {
+    return flip_size(f, v, b.multiplier * b.baseline_error + b.floor);
   }
 };
 
@@ -92,7 +95,7 @@ TEST_F(FlipAllowanceWiring, KvCacheReachesAttentionOnly) {
     for (int t = 0; t < T; ++t)
       for (int c = C; c < 3 * C; ++c) kv.push_back(r.truth.ops[l].qkv[size_t(t) * 3 * C + c]);
     const Budget& attn = budgets[1 + kTensorsPerBlock * l + 2];
-    EXPECT_DOUBLE_EQ(attn.flip_allowance, attn.inputs[0].gain * max_unit(FloatFormat::f16, kv));
+    EXPECT_DOUBLE_EQ(attn.flip_allowance, attn.inputs[0].gain * spread(FloatFormat::f16, kv, budgets[1 + kTensorsPerBlock * l + 1]));
     EXPECT_GT(attn.flip_allowance, 0);
   }
   int reached = 0;
@@ -110,34 +113,40 @@ TEST_F(FlipAllowanceWiring, MatmulInputsReachEachProductsOutput) {
     const int base = 1 + kTensorsPerBlock * l;
     const BlockOps<double>& o = r.truth.ops[l];
     EXPECT_DOUBLE_EQ(budgets[base + 1].flip_allowance,
-                     budgets[base + 1].inputs[0].gain * max_unit(FloatFormat::bf16, o.ln_1));
+                     budgets[base + 1].inputs[0].gain * spread(FloatFormat::bf16, o.ln_1, budgets[base]));
     EXPECT_DOUBLE_EQ(budgets[base + 3].flip_allowance,
-                     budgets[base + 3].inputs[1].gain * max_unit(FloatFormat::bf16, o.attn));
+                     budgets[base + 3].inputs[1].gain * spread(FloatFormat::bf16, o.attn, budgets[base + 2]));
     EXPECT_DOUBLE_EQ(budgets[base + 5].flip_allowance,
-                     budgets[base + 5].inputs[0].gain * max_unit(FloatFormat::bf16, o.ln_2));
+                     budgets[base + 5].inputs[0].gain * spread(FloatFormat::bf16, o.ln_2, budgets[base + 4]));
     EXPECT_DOUBLE_EQ(budgets[base + 6].flip_allowance,
-                     budgets[base + 6].inputs[1].gain * max_unit(FloatFormat::bf16, o.gelu));
+                     budgets[base + 6].inputs[1].gain * spread(FloatFormat::bf16, o.gelu, budgets[base + 5]));
     for (int k : {0, 2, 4}) EXPECT_EQ(budgets[base + k].flip_allowance, 0.0);
   }
   EXPECT_EQ(budgets[0].flip_allowance, 0.0);                              // embed
   EXPECT_EQ(budgets[1 + kTensorsPerBlock * L].flip_allowance, 0.0);       // ln_f
   EXPECT_DOUBLE_EQ(budgets.back().flip_allowance,                         // logits
-                   budgets.back().inputs[0].gain * max_unit(FloatFormat::bf16, r.truth.ln_f));
+                   budgets.back().inputs[0].gain *
+                       spread(FloatFormat::bf16, r.truth.ln_f, budgets[1 + kTensorsPerBlock * L]));
 }
 
 TEST_F(FlipAllowanceWiring, ResidualReachesTheStreamItself) {
   Profile p = only("residual");
   p.residual = FloatFormat::bf16;
   const auto [r, budgets] = at_risk(p);
-  // The truth keeps the rounded stream; each rounded value's unit is the
-  // pre-rounding value's, and every value is at risk.
-  EXPECT_DOUBLE_EQ(budgets[0].flip_allowance, max_unit(FloatFormat::bf16, r.truth.embed));
+  // The truth keeps the rounded stream, which rounds to itself: at an
+  // allowance this large, F is as far from the pre-rounding value's as
+  // from the rounded one's (every value spans many units).
+  EXPECT_GT(budgets[0].flip_allowance, 0);
+  EXPECT_NEAR(budgets[0].flip_allowance, spread(FloatFormat::bf16, r.truth.embed, budgets[0]),
+              format_unit(FloatFormat::bf16, 1e6));
   for (int l = 0; l < config.n_layer; ++l) {
     const int base = 1 + kTensorsPerBlock * l;
-    EXPECT_DOUBLE_EQ(budgets[base + 3].flip_allowance,
-                     max_unit(FloatFormat::bf16, r.truth.ops[l].mid));
-    EXPECT_DOUBLE_EQ(budgets[base + 6].flip_allowance,
-                     max_unit(FloatFormat::bf16, r.truth.block[l]));
+    EXPECT_NEAR(budgets[base + 3].flip_allowance,
+                spread(FloatFormat::bf16, r.truth.ops[l].mid, budgets[base + 3]),
+                format_unit(FloatFormat::bf16, 1e6));
+    EXPECT_NEAR(budgets[base + 6].flip_allowance,
+                spread(FloatFormat::bf16, r.truth.block[l], budgets[base + 6]),
+                format_unit(FloatFormat::bf16, 1e6));
     for (int k : {0, 1, 2, 4, 5}) EXPECT_EQ(budgets[base + k].flip_allowance, 0.0);
   }
 }

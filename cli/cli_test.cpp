@@ -107,11 +107,11 @@ TEST(Cli, BadInputsExitTwoWithOneLine) {
 TEST(Cli, KernelsListsOneNameAndDescriptionPerLine) {
   const Result r = run("kernels");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, StartsWith("bf16  "));  // in the order of their files
-  EXPECT_THAT(r.out, HasSubstr("\neigen  "));
-  EXPECT_THAT(r.out, HasSubstr("\nexample  "));
-  EXPECT_THAT(r.out, HasSubstr("\nfast  "));
-  EXPECT_EQ(line_count(r.out), 4);
+  EXPECT_THAT(r.out, StartsWith("bf16-autocast  "));  // in the order of their files
+  for (const char* name :
+       {"bf16", "eigen", "example", "f16-gelu-table", "f16kv", "fast", "ggml-f16"})
+    EXPECT_THAT(r.out, HasSubstr("\n" + std::string(name) + "  "));
+  EXPECT_EQ(line_count(r.out), 8);
 }
 
 TEST(Cli, DecodeGeneratesOnOneLineAndRejectsBadInput) {
@@ -139,6 +139,23 @@ TEST(Cli, RunWritesTracesAndRejectsBadInput) {
       "chunked is an engine mode");
   expect_bad_input("run --impl optimized --precision 50 --model tiny --tokens 1 --out " + out,
                    "--precision applies to --impl reference only");
+}
+
+TEST(Cli, RunTheReferenceUnderAProfile) {
+  const std::string plain = (scratch() / "plain.safetensors").string();
+  const std::string kv = (scratch() / "f16kv.safetensors").string();
+  ASSERT_EQ(run("run --model tiny --tokens 5,17,3 --precision f64 --out " + plain).exit_code, 0);
+  const Result r =
+      run("run --model tiny --tokens 5,17,3 --precision f64 --profile f16-kv --out " + kv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("profile f16-kv"));
+  const gpt2::Trace<double> a = gpt2::read_trace(plain), b = gpt2::read_trace(kv);
+  EXPECT_EQ(a.embed, b.embed) << "the embedding is before the cache";
+  EXPECT_NE(a.logits, b.logits) << "the keys and values are rounded";
+  expect_bad_input("run --model tiny --tokens 1 --profile fp8 --out " + kv,
+                   "unknown profile 'fp8'");
+  expect_bad_input("run --impl optimized --profile f16-kv --model tiny --tokens 1 --out " + kv,
+                   "--profile applies to --impl reference only");
 }
 
 TEST(Cli, RunWritesOpLevelTracesOnRequest) {

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
       add_inspect_verb(app),       add_export_verb(app), add_fixtures_verb(app),
       add_mask_ablation_verb(app), add_decode_verb(app), add_bench_verb(app),
       add_kernels_verb(app),       add_cache_verb(app),  add_report_verb(app),
+      add_profiles_verb(app),
   };
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;

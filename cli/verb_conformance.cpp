@@ -18,6 +18,7 @@
 #include "cli/verbs.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "model/profile.h"
 #include "model/shard.h"
 #include "oracle/conformance.h"
 #include "oracle/plan.h"
@@ -44,6 +45,7 @@ struct ConformanceArgs {
   double budget_minutes = 10;
   bool full_context = false;
   std::string precision = "50";
+  std::string profile;  // --profile NAME|FILE; empty: each set's own
   bool force = false;
   std::string shard;  // --shard K/N
 };
@@ -160,6 +162,9 @@ int run_conformance_verb(const ConformanceArgs& a) {
   const bool preset = a.source.checkpoint.empty() && a.source.activations.empty();
   // Before any work: a bad --shard or GTEST_* variable costs nothing.
   const std::optional<Shard> shard = resolve_shard(a.shard);
+  // A bad --profile (unknown name, a file that is not a profile) also before any work.
+  const std::optional<Profile> profile =
+      a.profile.empty() ? std::nullopt : std::optional<Profile>(load_profile(a.profile));
 
   oracle::PlanOptions plan_options;
   plan_options.seed = a.seed;
@@ -174,6 +179,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   plan_options.dd_truth = precision == reference::Precision::dd;
   const std::vector<std::string>& chosen = a.kernels.empty() ? plugin_sets : a.kernels;
   if (chosen.empty()) {
+    // Every registered set, each under its own precision profile.
     for (const auto& k : optimized::kernels()) plan_options.sets.push_back(&k);
   } else {
     for (const auto& name : chosen) plan_options.sets.push_back(&optimized::find_kernel(name));
@@ -226,6 +232,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   options.seed = a.seed;
   options.threads = threads;
   options.truth_precision.precision = precision;
+  options.profile = profile;
   options.kernels = a.kernels.empty() ? plugin_sets : a.kernels;
   options.filter = a.filter;
   options.trace_level = parse_trace_level(a.trace_level);
@@ -277,7 +284,8 @@ Verb add_conformance_verb(CLI::App& app) {
       "The main job: every scenario (prefill, incremental decode, chunked prefill then decode, "
       "prefill without the mask; sequences of 1, a few and n_ctx tokens; padded batches "
       "prefilled and decoded together, each row against its own truth) x every registered "
-      "kernel set, judged against the 50-digit reference. Exit 1 when anything fails");
+      "kernel set, each judged under its own precision profile (or --profile) against the "
+      "50-digit reference. Exit 1 when anything fails");
   a->source.add_options(*command);
   add_seed_option(*command, a->seed, "Seed of the token sequences (printed; default 1)");
   command->add_option("--kernel", a->kernels, "Only these kernel sets (repeatable)");
@@ -303,6 +311,9 @@ Verb add_conformance_verb(CLI::App& app) {
                       "The truths: 50 (digits, default) or dd (double-double, certified against "
                       "50 digits on the first 8 positions and by an a-priori bound beyond; a "
                       "truth that cannot show 20 digits is computed at 50)");
+  command->add_option("--profile", a->profile,
+                      "Judge every set under this precision profile (a name from `gpt2-oracle "
+                      "profiles`, or a profile JSON file) instead of each set's own");
   add_force_option(*command, a->force);
   command->add_option(
       "--shard", a->shard,

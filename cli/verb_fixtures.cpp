@@ -18,6 +18,7 @@
 #include "fixtures/verify_report.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "model/profile.h"
 #include "model/shard.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
@@ -35,6 +36,7 @@ struct GenerateArgs {
   TokenInput input;
   std::string mask = "causal";
   std::string precision = "50";
+  std::string profile;  // --profile NAME|FILE; empty: f32
   std::string out;
   std::string trace_level = "blocks";
   uint64_t seed = 1;
@@ -115,6 +117,8 @@ void check_generate_resources(const GenerateArgs& a, const Config& config, int T
 int generate_case(const GenerateArgs& a, const Config& config, Prompt prompt,
                   const oracle::TruthCache& cache) {
   const int threads = resolve_threads(a.threads);
+  // A bad --profile before any work.
+  const Profile profile = a.profile.empty() ? find_profile("f32") : load_profile(a.profile);
   check_generate_resources(a, config, static_cast<int>(prompt.ids.size()), threads, cache);
   const Weights<float> weights = a.source.load();
   fixtures::GenerateOptions o;
@@ -128,6 +132,7 @@ int generate_case(const GenerateArgs& a, const Config& config, Prompt prompt,
   o.text = std::move(prompt.text);  // recorded in case.json
   o.mask = a.mask == "none" ? Mask::none : Mask::causal;
   o.precision = a.precision;
+  o.profile = profile;
   o.baseline_seed = a.seed;
   o.trace_level = parse_trace_level(a.trace_level);
   o.threads = threads;
@@ -320,6 +325,10 @@ Verb add_fixtures_verb(CLI::App& app) {
                   "50 digits on every position; written as a 50-digit case when it cannot show "
                   "20 digits)")
       ->check(CLI::IsMember({"50", "100", "dd"}));
+  gen->add_option("--profile", g->profile,
+                  "The precision profile the truth and budgets are for (a name from `gpt2-oracle "
+                  "profiles`, or a profile JSON file; default f32): the truth on the weights as "
+                  "it rounds them, with its roundings, and a format_version 3 case");
   add_seed_option(*gen, g->seed,
                   "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");
   add_trace_level_option(*gen, g->trace_level);
@@ -364,8 +373,9 @@ Verb add_fixtures_verb(CLI::App& app) {
       "Judge this engine's kernel sets (default: all), or a trace from another runtime "
       "(--trace), against cases with their stored budget. Exit 1 when anything fails");
   ver->add_option("cases", v->cases, "Case directories")->required();
-  auto* kernel = ver->add_option("--kernel", v->kernels,
-                                 "Kernel set to check (repeatable; default: every registered set)");
+  auto* kernel =
+      ver->add_option("--kernel", v->kernels,
+                      "Kernel set to check (repeatable; default: every registered float32 set)");
   auto* trace = ver->add_option("--trace", v->trace,
                                 "A trace (safetensors, F32 or F64; any subset of the trace "
                                 "tensors, op tensors included, that has logits) to judge");

@@ -153,8 +153,8 @@ int run_replay_verb(const ReplayArgs& a) {
   }
   std::vector<const optimized::KernelSet*> sets;
   const std::vector<std::string>& names = a.kernels.empty() ? plugin_sets : a.kernels;
-  if (names.empty())
-    for (const auto& k : optimized::kernels()) sets.push_back(&k);
+  if (names.empty())  // the sets the float32 rule judges (issue 16: profiles)
+    sets = optimized::float32_kernel_sets();
   else
     for (const auto& name : names) sets.push_back(&optimized::find_kernel(name));
 

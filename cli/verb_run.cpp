@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cli/verbs.h"
 #include "reference/team.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "model/profile.h"
 #include "model/tokens.h"
 #include "optimized/engine.h"
 #include "reference/cost.h"
@@ -28,6 +30,7 @@ struct RunOptions {
   int chunk = 0;
   std::string mask = "causal";
   std::string precision;
+  std::string profile;
   TokenInput input;
   std::string out;
   std::string trace_level = "blocks";
@@ -55,6 +58,13 @@ int run_verb(const RunOptions& o) {
     throw InputError("run: --mode chunked needs --chunk N (tokens per chunk, N >= 1)");
   if (mode != Mode::chunked && o.chunk != 0)
     throw InputError("run: --chunk applies to --mode chunked only");
+  if (!is_reference && !o.profile.empty())
+    throw InputError(
+        "run: --profile applies to --impl reference only (a kernel set rounds as "
+        "it declares)");
+  // The truth under a profile: its roundings, on the weights it rounds.
+  const std::optional<Profile> profile =
+      o.profile.empty() ? std::nullopt : std::optional<Profile>(load_profile(o.profile));
   const Mask mask = o.mask == "none" ? Mask::none : Mask::causal;
   if (writes_outputs()) check_output_file("--out", o.out);  // before any work (rank 0's)
 
@@ -91,7 +101,8 @@ int run_verb(const RunOptions& o) {
     print_estimate("run", e);
   }
 
-  const Weights<float> weights = o.source.load();
+  const Weights<float> weights =
+      profile ? round_weights(o.source.load(), *profile) : o.source.load();
 
   Trace<double> trace;
   std::string producer;
@@ -103,6 +114,7 @@ int run_verb(const RunOptions& o) {
     options.progress = o.progress || ::isatty(2);  // a terminal watches
     options.trace_level = level;
     options.team = mpi_team();  // under mpirun: split across the ranks (50 and 100 digits)
+    options.profile = profile ? &*profile : nullptr;
     trace = reference::run(weights, tokens, precision, options);
     if (const reference::Team* team = mpi_team(); team && options.progress && writes_outputs())
       std::fprintf(stderr,
@@ -112,6 +124,7 @@ int run_verb(const RunOptions& o) {
                    static_cast<long long>(team->bytes_sent),
                    static_cast<long long>(team->bytes_received));
     producer = std::string("reference at ") + reference::precision_name(precision);
+    if (profile) producer += ", profile " + profile->name;
   } else {
     const std::string kernel = o.kernel.empty() ? "fast" : o.kernel;
     trace = optimized::run_trace(weights, tokens, kernel, mode, o.chunk, mask, threads, level);
@@ -123,6 +136,7 @@ int run_verb(const RunOptions& o) {
                                                                {"mode", mode_name(mode)},
                                                                {"mask", mask_name(mask)}};
   if (prompt.text) metadata.emplace_back("text", *prompt.text);  // what the tokens encode
+  if (profile) metadata.emplace_back("profile", profile->name);
   if (!writes_outputs()) return 0;  // the other ranks of an MPI job: rank 0 writes
   write_trace(o.out, trace, TraceDtype::F64, metadata);
   std::printf("wrote %s: %d tokens, %d blocks, %s, mode %s, mask %s\n", o.out.c_str(),
@@ -158,6 +172,10 @@ Verb add_run_verb(CLI::App& app) {
                       "Reference scalar: f32, f64, 50 (default: the truth) or 100 digits, or dd "
                       "(double-double, ~32 digits, uncertified here: `fixtures generate "
                       "--precision dd` certifies it against 50 digits)");
+  command->add_option("--profile", o->profile,
+                      "Reference under a precision profile: its roundings at its points, on "
+                      "its rounded weights (a name from `gpt2-oracle profiles`, or a profile "
+                      "JSON file; default: none, float32 throughout)");
   o->input.add_options(*command);
   command->add_option("--out", o->out, "Trace file to write (.safetensors)")->required();
   add_trace_level_option(*command, o->trace_level);

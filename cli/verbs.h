@@ -204,5 +204,6 @@ Verb add_bench_verb(CLI::App& app);
 Verb add_kernels_verb(CLI::App& app);
 Verb add_cache_verb(CLI::App& app);
 Verb add_report_verb(CLI::App& app);
+Verb add_profiles_verb(CLI::App& app);
 
 }  // namespace gpt2::cli

@@ -97,4 +97,21 @@ uint16_t f32_to_f16(float value) {
   return static_cast<uint16_t>(sign | ((exponent + 15) << 10) | ((rb >> 13) & 0x3ffu));
 }
 
+float stored_as(FloatFormat format, float v) {
+  switch (format) {
+    case FloatFormat::f32:
+      return v;
+    case FloatFormat::bf16:
+      return bf16_to_f32(f32_to_bf16(v));
+    case FloatFormat::f16:
+      return f16_to_f32(f32_to_f16(v));
+  }
+  return v;
+}
+
+void round_in_place(FloatFormat format, float* x, size_t n) {
+  if (format == FloatFormat::f32) return;
+  for (size_t i = 0; i < n; ++i) x[i] = stored_as(format, x[i]);
+}
+
 }  // namespace gpt2

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -25,6 +26,13 @@ float f16_to_f32(uint16_t bits);    // exact (every f16 is a float)
 float bf16_to_f32(uint16_t bits);   // exact
 uint16_t f32_to_bf16(float value);  // nearest, ties to even; NaN stays NaN
 uint16_t f32_to_f16(float value);   // nearest, ties to even; subnormals; overflow to ±Inf
+
+// v as `format` stores it, widened back to float (exact): the conversions
+// above, so a NaN stays a quiet NaN as a stored bf16 or f16 would; v itself
+// for f32. The same value as round_to<float>(format, v) for every number.
+float stored_as(FloatFormat format, float v);
+// x[i] = stored_as(format, x[i]) for i < n (nothing for f32).
+void round_in_place(FloatFormat format, float* x, size_t n);
 
 // The format's shape: p significand bits (the implicit one included), the
 // exponent of its smallest normal, 2^min_exponent, and its largest finite.

@@ -19,17 +19,16 @@
 //   the widening. On one core, with the weights in L2, the widening GEMV
 //   reads ~60 GB/s of bf16 weights (engine_bench PanelGemv768/bf16/avx512/1,
 //   thread CPU time), about five times what DRAM delivers to a core here.
+#include "model/profile.h"
 #include "model/safetensors.h"
 #include "optimized/panel_kernels.h"
 
 namespace gpt2::optimized {
 
+// The weights of the profile `bf16-weights` (every tensor: its `weights` and
+// `norms_and_biases` points are both bf16), rounded where profiles round them.
 Weights<float> round_weights_to_bf16(const Weights<float>& weights) {
-  Weights<float> rounded = weights;
-  for_each_tensor(rounded, [](const std::string&, std::vector<float>& t, const Shape&) {
-    for (float& v : t) v = bf16_to_f32(f32_to_bf16(v));
-  });
-  return rounded;
+  return round_weights(weights, find_profile("bf16-weights"));
 }
 
 void register_bf16_kernels() {
@@ -41,7 +40,11 @@ void register_bf16_kernels() {
         return std::make_unique<PanelKernels>(w, pool, WeightFormat::bf16);
       },
       round_weights_to_bf16,
-      /*batch_invariant=*/true});
+      /*batch_invariant=*/true,
+      /*runs_batches=*/true,
+      // Its weights, LayerNorms and biases rounded to bf16 (round_weights(w,
+      // bf16-weights) is round_weights_to_bf16(w)); float32 arithmetic.
+      /*profile=*/"bf16-weights"});
 }
 
 }  // namespace gpt2::optimized

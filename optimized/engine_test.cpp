@@ -33,7 +33,13 @@ std::vector<Config> shapes() {
   };
 }
 
-bool is_panel_set(const std::string& name) { return name == "fast" || name == "bf16"; }
+// The sets of PanelKernels: fast, bf16 and the profiles' sets (their
+// roundings are elementwise, on top of it).
+bool is_panel_set(const std::string& name) {
+  for (const char* panel : {"fast", "bf16", "f16kv", "bf16-autocast", "f16-gelu-table", "ggml-f16"})
+    if (name == panel) return true;
+  return false;
+}
 
 // Within one kernel set, incremental decoding and chunked prefill reproduce
 // the full causal pass at every position (T = n_ctx, chunks 1, 2, 3, P-1).

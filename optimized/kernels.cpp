@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "model/error.h"
+#include "model/profile.h"
 
 namespace gpt2::optimized {
 
@@ -158,8 +159,30 @@ void ensure_built_in() {
 }
 }  // namespace
 
+namespace {
+// The built-in profile named `name`, or null.
+const Profile* builtin_profile(const std::string& name) {
+  for (const Profile& p : builtin_profiles())
+    if (p.name == name) return &p;
+  return nullptr;
+}
+}  // namespace
+
+bool KernelSet::float32_arithmetic() const {
+  const Profile* declared = builtin_profile(profile);
+  GPT2_CHECK(declared, "kernel set '" + name + "': unknown profile '" + profile + "'");
+  return !declared->rounds_arithmetic();  // weights_used() gives the weights' roundings
+}
+
 void register_kernel_set(KernelSet set) {
   GPT2_CHECK(!set.name.empty() && set.create, "a kernel set needs a name and a factory");
+  const Profile* profile = builtin_profile(set.profile);
+  GPT2_CHECK(profile, "kernel set '" + set.name + "' declares the profile '" + set.profile +
+                          "', which is not a built-in one (model/profile.h)");
+  GPT2_CHECK(set.effective_weights || (profile->weights == FloatFormat::f32 &&
+                                       profile->norms_and_biases == FloatFormat::f32),
+             "kernel set '" + set.name + "' declares the profile '" + set.profile +
+                 "', which rounds the weights, but gives no effective_weights");
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   for (const auto& s : r.sets)
@@ -170,6 +193,13 @@ void register_kernel_set(KernelSet set) {
 const std::vector<KernelSet>& kernels() {
   ensure_built_in();
   return registry().sets;
+}
+
+std::vector<const KernelSet*> float32_kernel_sets() {
+  std::vector<const KernelSet*> sets;
+  for (const KernelSet& set : kernels())
+    if (set.float32_arithmetic()) sets.push_back(&set);
+  return sets;
 }
 
 const KernelSet& find_kernel(const std::string& name) {

@@ -214,18 +214,41 @@ struct KernelSet {
   // (plugin ABI 1), so it runs single sequences only, and the batch
   // scenarios leave it out.
   bool runs_batches = true;
+  // The precision profile whose arithmetic the set declares: the name of a
+  // built-in profile (model/profile.h, builtin_profiles()), checked at
+  // registration. "f32": float32 throughout. A set that rounds somewhere
+  // declares where and to what (`bf16`: "bf16-weights"; `f16kv`: "f16-kv";
+  // ...), so that the oracle can judge it on its own arithmetic: the truth
+  // and the budget apply the profile's roundings (issue 16). A profile that
+  // rounds the weights needs effective_weights = round_weights(weights,
+  // profile) (checked at registration).
+  std::string profile = "f32";
 
   Weights<float> weights_used(const Weights<float>& weights) const {
     return effective_weights ? effective_weights(weights) : weights;
   }
+  // Whether the set computes in float32 on weights_used(): its profile rounds
+  // nothing but the weights (weights, norms_and_biases), which
+  // effective_weights already gives. Such a set (f32, bf16-weights) is judged
+  // by the float32 rule as it is. Any other set (f16kv, bf16-autocast,
+  // f16-gelu-table, ggml-f16) rounds inside its arithmetic: a float32 budget
+  // does not apply to it, and the oracle judges it under its own profile.
+  bool float32_arithmetic() const;
 };
 
 // The registry: on first use, the built-in sets register (one file each, in
-// file name order: bf16, eigen, example, fast); register_kernel_set adds one
-// more (tests, plugins). Registering a name twice is an InternalError.
+// file name order: bf16-autocast, bf16, eigen, example, f16-gelu-table,
+// f16kv, fast, ggml-f16); register_kernel_set adds one more (tests, plugins).
+// Registering a name twice, or a set whose profile is not a built-in one, is
+// an InternalError.
 void register_kernel_set(KernelSet set);
 const std::vector<KernelSet>& kernels();  // in registration order
-// Throws InputError "unknown kernel set 'x' (known: bf16, eigen, example, fast)".
+// The registered sets that the float32 rule judges (float32_arithmetic()),
+// in registration order: those that conformance, `fixtures verify` and replay
+// run when no set is named. The others round inside their arithmetic and are
+// judged under their own profile, named (issue 16).
+std::vector<const KernelSet*> float32_kernel_sets();
+// Throws InputError "unknown kernel set 'x' (known: bf16-autocast, bf16, ...)".
 const KernelSet& find_kernel(const std::string& name);
 
 }  // namespace gpt2::optimized

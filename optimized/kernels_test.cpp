@@ -41,11 +41,15 @@ std::vector<Config> shape_table() {
 
 TEST(KernelRegistry, ListsTheBuiltInSetsInFileNameOrder) {
   const auto& sets = kernels();
-  ASSERT_GE(sets.size(), 4u);
-  EXPECT_EQ(sets[0].name, "bf16");     // bf16_kernels.cpp
-  EXPECT_EQ(sets[1].name, "eigen");    // eigen_kernels.cpp
-  EXPECT_EQ(sets[2].name, "example");  // example_kernels.cpp
-  EXPECT_EQ(sets[3].name, "fast");     // fast_kernels.cpp
+  ASSERT_GE(sets.size(), 8u);
+  EXPECT_EQ(sets[0].name, "bf16-autocast");   // bf16_autocast_kernels.cpp
+  EXPECT_EQ(sets[1].name, "bf16");            // bf16_kernels.cpp
+  EXPECT_EQ(sets[2].name, "eigen");           // eigen_kernels.cpp
+  EXPECT_EQ(sets[3].name, "example");         // example_kernels.cpp
+  EXPECT_EQ(sets[4].name, "f16-gelu-table");  // f16_gelu_table_kernels.cpp
+  EXPECT_EQ(sets[5].name, "f16kv");           // f16kv_kernels.cpp
+  EXPECT_EQ(sets[6].name, "fast");            // fast_kernels.cpp
+  EXPECT_EQ(sets[7].name, "ggml-f16");        // ggml_f16_kernels.cpp
   for (const auto& s : sets) EXPECT_FALSE(s.description.empty()) << s.name;
 }
 
@@ -95,7 +99,10 @@ TEST(KernelRegistry, UnknownNameListsTheKnownOnes) {
     find_kernel("nope");
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("known: bf16, eigen, example, fast"), std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find(
+            "known: bf16-autocast, bf16, eigen, example, f16-gelu-table, f16kv, fast, ggml-f16"),
+        std::string::npos)
         << e.what();
   }
 }
@@ -110,13 +117,16 @@ TEST(KernelRegistry, Bf16EffectiveWeightsAreRoundedOnlyThere) {
 }
 
 // Each kernel set's full trace against eigen's on the weights it computes
-// with (bf16: eigen on the rounded weights), for T = 1 and T = n_ctx.
+// with (bf16: eigen on the rounded weights), for T = 1 and T = n_ctx. A set
+// that rounds inside its arithmetic (f16kv, bf16-autocast, f16-gelu-table,
+// ggml-f16) is not float32 on any weights: the oracle judges it under its
+// profile (issue 16), and profile_kernels_test.cpp checks its roundings.
 TEST(KernelsAgainstEigen, FullTraceWithinFloat32RoundingOfEigen) {
   uint64_t seed = 42;
   double worst_fraction = 0;  // of the tolerance, printed pass or fail
   for (const Config& config : shape_table()) {
     for (const KernelSet& set : kernels()) {
-      if (set.name == "eigen") continue;
+      if (set.name == "eigen" || !set.float32_arithmetic()) continue;
       for (int T : {1, config.n_ctx}) {
         ++seed;
         SCOPED_TRACE(::testing::Message()
@@ -141,6 +151,7 @@ TEST(KernelsAgainstEigen, MaskNoneWithinFloat32RoundingOfEigen) {
   const Weights<float> w = random_weights(config, 9);
   const auto tokens = random_tokens(config.n_ctx, config.vocab_size, 9);
   for (const KernelSet& set : kernels()) {
+    if (!set.float32_arithmetic()) continue;  // judged under its profile (issue 16)
     SCOPED_TRACE(set.name);
     const auto baseline =
         run_trace(set.weights_used(w), tokens, "eigen", Mode::full, 0, Mask::none, 1);

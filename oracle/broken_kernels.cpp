@@ -2,15 +2,21 @@
 
 #include <cmath>
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <type_traits>
 
+#include "model/profile.h"
 #include "model/safetensors.h"
 #include "optimized/eigen_kernels.h"
 #include "optimized/gelu.h"
+#include "optimized/gelu_table.h"
 #include "optimized/kernels.h"
 #include "optimized/panel_kernels.h"
+#include "optimized/profile_kernels.h"
 
 namespace gpt2::oracle {
 
@@ -325,6 +331,101 @@ class GemmOrderDependsOnBatch : public optimized::PanelKernels {
   }
 };
 
+// Profile bugs: each declares a precision profile (model/profile.h) and
+// computes another arithmetic, one rounding point wrong. Each is the kernels
+// of that profile's set (ProfileKernels, on top of fast's PanelKernels) with
+// that one point changed, and declares the profile and its effective weights
+// as the correct set does, so that only judging it under its profile tells
+// the bug from the declared rounding (issue 16).
+
+// GELU looked up in the f16 table for every input, the clamps forgotten: at
+// u >= 10 it gives f16(gelu(f16(u))) = f16(u), not u. (At u <= -10 the
+// float32 formula is already 0, so there only the sign of zero differs.)
+class GeluTableWithoutClamps : public optimized::ProfileKernels {
+ public:
+  using ProfileKernels::ProfileKernels;
+
+ protected:
+  void table_gelu(float* x, size_t n) override {
+    for (size_t i = 0; i < n; ++i) x[i] = optimized::gelu_f16_table_lookup(x[i]);
+  }
+};
+
+// Every tensor truncated to bfloat16 (its low 16 bits cleared: toward zero),
+// where bf16-weights rounds to nearest, ties to even.
+Weights<float> truncate_weights_to_bf16(const Weights<float>& weights) {
+  Weights<float> truncated = weights;
+  for_each_tensor(truncated, [](const std::string&, std::vector<float>& t, const Shape&) {
+    for (float& v : t) v = std::bit_cast<float>(std::bit_cast<uint32_t>(v) & 0xFFFF0000u);
+  });
+  return truncated;
+}
+
+// A broken set declaring the built-in profile `declared` (and its
+// effective_weights, round_weights(·, declared)): kernels K (ProfileKernels
+// or a subclass) applying `roundings` on the weights `stored(w)`.
+template <class K>
+KernelSet declaring_profile(const std::string& name, const std::string& declared,
+                            const Profile& roundings,
+                            std::function<Weights<float>(const Weights<float>&)> stored) {
+  KernelSet set;
+  set.name = name;
+  set.description = "deliberately broken (test only); declares the profile " + declared;
+  set.create = [roundings, stored](const Weights<float>& w, optimized::ThreadPool& pool) {
+    return std::unique_ptr<optimized::Kernels>(new K(stored(w), pool, roundings));
+  };
+  const Profile& profile = find_profile(declared);
+  if (profile.weights != FloatFormat::f32 || profile.norms_and_biases != FloatFormat::f32)
+    set.effective_weights = [profile](const Weights<float>& w) {
+      return round_weights(w, profile);
+    };
+  set.profile = declared;
+  return set;
+}
+
+// The weights as the built-in profile `name` rounds them, with `weights`
+// (matrices and embeddings) to another format.
+std::function<Weights<float>(const Weights<float>&)> weights_of(const std::string& name,
+                                                                FloatFormat weights) {
+  Profile profile = find_profile(name);
+  profile.weights = weights;
+  return [profile](const Weights<float>& w) { return round_weights(w, profile); };
+}
+
+KernelSet kv_stores_bf16() {
+  Profile roundings = find_profile("f16-kv");
+  roundings.kv_cache = FloatFormat::bf16;  // the bug: bf16, not f16
+  return declaring_profile<optimized::ProfileKernels>(
+      "broken-f16-kv-stores-bf16", "f16-kv", roundings, [](const Weights<float>& w) { return w; });
+}
+
+KernelSet gelu_table_no_clamps() {
+  return declaring_profile<GeluTableWithoutClamps>("broken-gelu-table-no-clamps", "f16-gelu-table",
+                                                   find_profile("f16-gelu-table"),
+                                                   [](const Weights<float>& w) { return w; });
+}
+
+KernelSet autocast_rounds_residual() {
+  Profile roundings = find_profile("bf16-autocast");
+  roundings.residual = FloatFormat::bf16;  // the bug: the residual stream rounded too
+  return declaring_profile<optimized::ProfileKernels>(
+      "broken-autocast-rounds-residual", "bf16-autocast", roundings,
+      weights_of("bf16-autocast", FloatFormat::bf16));
+}
+
+KernelSet bf16_weights_truncated() {
+  // bf16-weights' arithmetic is float32's (fast), on the weights truncated.
+  return declaring_profile<optimized::ProfileKernels>("broken-bf16-weights-truncated",
+                                                      "bf16-weights", find_profile("f32"),
+                                                      truncate_weights_to_bf16);
+}
+
+KernelSet ggml_f16_with_bf16_weights() {
+  return declaring_profile<optimized::ProfileKernels>(
+      "broken-ggml-f16-bf16-weights", "ggml-f16", find_profile("ggml-f16"),
+      weights_of("ggml-f16", FloatFormat::bf16));  // the bug: bf16, not f16
+}
+
 template <class K>
 KernelSet make_set(const std::string& name) {
   KernelSet set;
@@ -370,6 +471,15 @@ const std::vector<BrokenKernelSet>& broken_kernel_sets() {
       {"broken-gemm-order-depends-on-batch",
        "batch: fast with projections summed in another order when B > 1; declares batch "
        "invariance (within budget, not batch-invariant)"},
+      {"broken-bf16-weights-truncated",
+       "profile bf16-weights: weights truncated to bf16 (toward zero), not rounded to nearest"},
+      {"broken-f16-kv-stores-bf16", "profile f16-kv: keys and values stored in bf16, not f16"},
+      {"broken-gelu-table-no-clamps",
+       "profile f16-gelu-table: the table looked up at |u| >= 10 too (gives f16(u), not u, at u "
+       ">= 10)"},
+      {"broken-autocast-rounds-residual",
+       "profile bf16-autocast: the residual stream (embed, mid, block.l) rounded to bf16 too"},
+      {"broken-ggml-f16-bf16-weights", "profile ggml-f16: weights rounded to bf16, not f16"},
   };
   return kSets;
 }
@@ -403,6 +513,11 @@ void register_broken_kernel_sets() {
     KernelSet order = make_set<GemmOrderDependsOnBatch>("broken-gemm-order-depends-on-batch");
     order.batch_invariant = true;  // the claim the oracle refutes
     register_kernel_set(order);
+    register_kernel_set(bf16_weights_truncated());
+    register_kernel_set(kv_stores_bf16());
+    register_kernel_set(gelu_table_no_clamps());
+    register_kernel_set(autocast_rounds_residual());
+    register_kernel_set(ggml_f16_with_bf16_weights());
   });
 }
 

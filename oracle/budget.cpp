@@ -10,6 +10,7 @@
 #include "model/init.h"
 #include "oracle/dd_truth.h"
 #include "oracle/ensemble.h"
+#include "oracle/flips.h"
 #include "oracle/metrics.h"
 #include "oracle/term_scales.h"
 #include "reference/attention.h"
@@ -24,23 +25,6 @@ namespace {
 // The block input of layer l: embed for l = 0, block.{l-1} otherwise.
 const Vector& block_input(const Trace<double>& truth, int l) {
   return l == 0 ? truth.embed : truth.block[l - 1];
-}
-
-// The gain of a map f at x (tolerance.h, kGainDirections): max over random
-// sign vectors s of |f(x + h·s) - f(x)|∞ / h, h = 2^-20·max|x|.
-double measured_gain(const Vector& x, const std::function<Vector(const Vector&)>& f,
-                     uint64_t seed) {
-  const double h = std::ldexp(std::max(max_abs(x), 1e-30), -20);
-  const Vector base = f(x);
-  double gain = 0;
-  for (int d = 0; d < kGainDirections; ++d) {
-    Vector moved = x;
-    for (size_t e = 0; e < moved.size(); ++e)
-      moved[e] += (mix64(seed + 1000003ull * d + e) >> 63) ? h : -h;
-    const Vector out = f(moved);
-    for (size_t e = 0; e < out.size(); ++e) gain = std::max(gain, std::abs(out[e] - base[e]) / h);
-  }
-  return gain;
 }
 
 // Indices of the op-level truth's tensors (forward order of trace_tensor_ids).
@@ -72,6 +56,21 @@ struct TensorIndex {
 };
 
 }  // namespace
+
+double measured_gain(const Vector& x, const std::function<Vector(const Vector&)>& f,
+                     uint64_t seed) {
+  const double h = std::ldexp(std::max(max_abs(x), 1e-30), -20);
+  const Vector base = f(x);
+  double gain = 0;
+  for (int d = 0; d < kGainDirections; ++d) {
+    Vector moved = x;
+    for (size_t e = 0; e < moved.size(); ++e)
+      moved[e] += (mix64(seed + 1000003ull * d + e) >> 63) ? h : -h;
+    const Vector out = f(moved);
+    for (size_t e = 0; e < out.size(); ++e) gain = std::max(gain, std::abs(out[e] - base[e]) / h);
+  }
+  return gain;
+}
 
 std::vector<double> term_scales(const Trace<double>& truth, const Weights<float>& weights,
                                 Mask mask) {
@@ -205,7 +204,7 @@ static_assert(TruthPrecision{}.dd_checked_tokens == kDdCheckedTokens);
 
 Reference compute_reference(const Weights<float>& weights, const std::vector<int>& tokens,
                             Mask mask, uint64_t seed, int threads, bool progress,
-                            const TruthPrecision& precision) {
+                            const TruthPrecision& precision, const Profile& profile) {
   using reference::Precision;
   GPT2_CHECK(precision.precision == Precision::digits50 || precision.precision == Precision::dd,
              "a truth is at 50 digits or double-double");
@@ -223,7 +222,13 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
   options.threads = threads;
   options.trace_level = TraceLevel::ops;
   options.progress = progress;
+  options.profile = profile.is_f32() ? nullptr : &profile;
+  if (profile.attention_probs != FloatFormat::f32)  // before any work
+    throw InputError("profile '" + profile.name +
+                     "': rounding the attention probabilities has no derived flip allowance "
+                     "yet (they are not traced); the oracle cannot judge this profile");
   Reference r;
+  r.profile = profile.name;
   const bool dd = precision.precision == Precision::dd;
   Trace<reference::DoubleDouble> dd_truth;
   if (dd) {
@@ -235,13 +240,15 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
     r.truth = reference::run(weights, tokens, Precision::digits50, options);
     stage("the 50-digit reference done");
   }
-  const EnsembleErrors e = ensemble_errors(weights, tokens, mask, seed, threads, r.truth);
+  const EnsembleErrors e = ensemble_errors(weights, tokens, mask, seed, threads, r.truth, profile);
   stage(("the ensemble done (" + std::to_string(e.stochastic_runs) + " stochastic runs)").c_str());
   r.baseline_errors = e.worst;
   r.shared_errors = e.shared;
   r.float32_errors = e.float32;
   r.budgets =
       make_budgets(r.baseline_errors, r.shared_errors, r.truth, weights, mask, seed, threads);
+  if (!profile.is_f32())
+    add_flip_allowances(r.budgets, r.truth, weights, tokens, profile, seed, threads);
   stage("the budgets' gains done");
   if (dd) {
     // The certificate (oracle/dd_truth.h): (a) on the first positions, (b)
@@ -268,7 +275,7 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
                    "digits on %s (at least %d are needed): computing the 50-digit truth instead\n",
                    tokens.size(), *worst, names[worst - r.certified_digits.begin()].c_str(),
                    kMinDdCertifiedDigits);
-      return compute_reference(weights, tokens, mask, seed, threads, progress, {});
+      return compute_reference(weights, tokens, mask, seed, threads, progress, {}, profile);
     }
   }
   return r;

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "model/modes.h"
+#include "model/profile.h"
 #include "model/trace.h"
 #include "model/weights.h"
 #include "oracle/tolerance.h"
@@ -21,6 +23,9 @@ struct Reference {
   Trace<double> truth;
   // "50" or "dd": the precision the truth was computed at.
   std::string truth_precision = "50";
+  // The precision profile the truth and the ensemble round under
+  // (model/profile.h): "f32", or a built-in's or a profile file's name.
+  std::string profile = "f32";
   // A dd truth only: per tensor (forward order) its certified digits, and
   // how many leading positions were checked against the 50-digit run.
   std::vector<int> certified_digits;
@@ -40,6 +45,13 @@ struct Reference {
 // weights and the mask (which keys each query's attention sums over).
 std::vector<double> term_scales(const Trace<double>& truth, const Weights<float>& weights,
                                 Mask mask);
+
+// The gain of a map f at x (tolerance.h, kGainDirections): max over random
+// sign vectors s of |f(x + h·s) - f(x)|∞ / h, h = 2^-20·max|x|, the
+// directions drawn from `seed`.
+double measured_gain(const std::vector<double>& x,
+                     const std::function<std::vector<double>(const std::vector<double>&)>& f,
+                     uint64_t seed);
 
 // The budgets from the ensemble's errors, the truth and the weights: floors at
 // term_scales, the inputs of each tensor (the graph of tolerance.h) and their
@@ -65,9 +77,16 @@ struct TruthPrecision {
 // progress lines and one line per stage on stderr. A dd truth that cannot
 // certify kMinDdCertifiedDigits on every tensor is replaced by the 50-digit
 // one, with a line on stderr saying which tensor fell short.
+// Under a precision profile other than f32 (`weights` already rounded by
+// round_weights), the truth is exact arithmetic given the profile's
+// roundings, every ensemble member rounds at the same points, the gains are
+// the maps' without the roundings, and each budget gets its flip allowance
+// (oracle/flips.h). A profile that rounds the attention probabilities is an
+// InputError (no derived allowance yet).
 Reference compute_reference(const Weights<float>& weights, const std::vector<int>& tokens,
                             Mask mask, uint64_t seed, int threads, bool progress = false,
-                            const TruthPrecision& precision = {});
+                            const TruthPrecision& precision = {},
+                            const Profile& profile = find_profile("f32"));
 
 // The budgets of a block-level view of `r` (for a block-level case file):
 // embed, block.{l} (with its whole-block input edge), ln_f, logits.

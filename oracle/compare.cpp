@@ -211,4 +211,14 @@ std::vector<double> max_errors(const Trace<double>& value, const Trace<double>& 
   return out;
 }
 
+std::vector<double> max_abs_per_tensor(const Trace<double>& trace) {
+  std::vector<double> out;
+  for (const TensorId& id : trace_tensor_ids(trace.n_layer(), trace.level())) {
+    double m = 0;
+    for (double v : tensor_of(trace, id)) m = std::max(m, std::abs(v));
+    out.push_back(m);
+  }
+  return out;
+}
+
 }  // namespace gpt2::oracle

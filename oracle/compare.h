@@ -97,4 +97,7 @@ std::optional<BitDifference> first_bit_difference(const Trace<double>& a, const 
 // `value` is block-level and `truth` op-level, the op tensors get NaN.
 std::vector<double> max_errors(const Trace<double>& value, const Trace<double>& truth);
 
+// max |value| of each tensor of `trace`, in its forward order.
+std::vector<double> max_abs_per_tensor(const Trace<double>& trace);
+
 }  // namespace gpt2::oracle

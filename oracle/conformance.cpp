@@ -192,8 +192,11 @@ namespace {
 // truth cache or computed once and kept while a scenario still needs them.
 class WeightsInUse {
  public:
+  // Each set is judged under options.profile when given, else under its own
+  // (KernelSet::profile): on the weights it computes with, rounded by that
+  // profile (round_weights), with the truth of that profile.
   WeightsInUse(const Weights<float>& weights, const std::vector<const optimized::KernelSet*>& sets,
-               bool gpt2_activations)
+               bool gpt2_activations, const std::optional<Profile>& profile)
       : gpt2_activations_(gpt2_activations) {
     if (gpt2_activations) {
       owned_.push_back(std::make_unique<Weights<float>>(with_gpt2_activations(weights)));
@@ -202,16 +205,21 @@ class WeightsInUse {
       given_ = &weights;
     }
     distinct_.push_back(given_);
+    profiles_.push_back(find_profile("f32"));
     for (const auto* set : sets) {
-      if (!set->effective_weights) {
+      const Profile& judged = profile ? *profile : find_profile(set->profile);
+      if (!set->effective_weights && judged.is_f32()) {
         of_set_.push_back(0);
         continue;
       }
-      auto used = std::make_unique<Weights<float>>(set->weights_used(*given_));
+      auto used = std::make_unique<Weights<float>>(round_weights(set->weights_used(*given_), judged));
       size_t index = 0;
-      while (index < distinct_.size() && !same_weights(*distinct_[index], *used)) ++index;
+      while (index < distinct_.size() &&
+             !(profiles_[index] == judged && same_weights(*distinct_[index], *used)))
+        ++index;
       if (index == distinct_.size()) {
         distinct_.push_back(used.get());
+        profiles_.push_back(judged);
         owned_.push_back(std::move(used));
       }
       of_set_.push_back(index);
@@ -223,6 +231,7 @@ class WeightsInUse {
   void tally_truths_in(ConformanceReport* report) { report_ = report; }
   size_t index_of_set(size_t k) const { return of_set_[k]; }  // 0: the given weights
   const Weights<float>& distinct(size_t w) const { return *distinct_[w]; }
+  const Profile& profile(size_t w) const { return profiles_[w]; }  // f32 for w = 0
 
   // The 50-digit truth and budgets of distinct weights w on a scenario's
   // tokens and mask, and its replay reference, each computed once (or read
@@ -236,7 +245,7 @@ class WeightsInUse {
     if (!slot) {
       slot = std::make_unique<Reference>(cached_reference(
           cache(o), *distinct_[w], digest(w, o), tokens, mask, o.seed, o.threads, o.progress,
-          description(w, tokens, mask, o, "the truth"), o.truth_precision));
+          description(w, tokens, mask, o, "the truth"), o.truth_precision, profiles_[w]));
       note_truth(*slot, o);
     }
     return *slot;
@@ -280,7 +289,9 @@ class WeightsInUse {
     if (tokens.size() > 8) shown += ",...";
     return std::string(what) + " of " + o.model +
            (gpt2_activations_ ? " at GPT-2's activations" : "") +
-           (w == 0 ? "" : " (weights rounded by a kernel set)") +
+           (w == 0 ? ""
+            : profiles_[w].is_f32() ? " (weights rounded by a kernel set)"
+                                    : " under profile " + profiles_[w].name) +
            ", T=" + std::to_string(tokens.size()) + " (" + shown + "), mask " + mask_name(mask) +
            ", seed " + std::to_string(o.seed);
   }
@@ -302,6 +313,7 @@ class WeightsInUse {
   const Weights<float>* given_ = nullptr;
   std::vector<std::unique_ptr<Weights<float>>> owned_;
   std::vector<const Weights<float>*> distinct_;
+  std::vector<Profile> profiles_;  // of each distinct_ entry
   std::vector<size_t> of_set_;
   std::vector<std::string> digests_;
   std::map<Key, std::unique_ptr<Reference>> references_;
@@ -353,6 +365,7 @@ ConformanceReport run_conformance(const Weights<float>& weights,
                                   const ConformanceOptions& options) {
   std::vector<const optimized::KernelSet*> sets;
   if (options.kernels.empty()) {
+    // Every registered set, each under its own precision profile.
     for (const auto& k : optimized::kernels()) sets.push_back(&k);
   } else {
     for (const auto& name : options.kernels) sets.push_back(&optimized::find_kernel(name));
@@ -402,10 +415,11 @@ ConformanceReport run_conformance(const Weights<float>& weights,
       r.chunks = s.chunks;
       auto& model = in_use[s.gpt2_activations];
       if (!model) {
-        model = std::make_unique<WeightsInUse>(weights, sets, s.gpt2_activations);
+        model = std::make_unique<WeightsInUse>(weights, sets, s.gpt2_activations, options.profile);
         model->tally_truths_in(&report);
       }
       const size_t w = model->index_of_set(k);
+      r.profile = model->profile(w).name;
       // A set that fails to run (a plugin's process crashed or hung) fails
       // the scenario with what happened, and the suite goes on; after a
       // hang, its remaining scenarios are not run (each would wait out the
@@ -461,15 +475,28 @@ ConformanceReport run_conformance(const Weights<float>& weights,
         r.weights_changed = true;
         const Reference& original = model->reference(0, s, options);
         r.quantization_effect = max_errors(ref.truth, original.truth);
+        for (const double scale : max_abs_per_tensor(original.truth))
+          r.quantization_relative_effect.push_back(
+              scale > 0 ? r.quantization_effect[r.quantization_relative_effect.size()] / scale
+                        : 0.0);
         const auto logit_metrics =
             compare_logits(ref.truth.logits, original.truth.logits, weights.config.vocab_size);
-        for (const auto& m : logit_metrics) {
+        for (size_t t = 0; t < logit_metrics.size(); ++t) {
+          const auto& m = logit_metrics[t];
           r.quantization_logits_kl = std::max(r.quantization_logits_kl, m.kl_divergence);
-          r.quantization_argmax_changes += m.truth_argmax != m.value_argmax;
+          if (m.truth_argmax != m.value_argmax) {
+            ++r.quantization_argmax_changes;
+            r.quantization_argmax_positions.push_back(static_cast<int>(t));
+          }
         }
       }
-      // Replay, unless the set already failed to run (it would again).
-      if (options.replay && r.comparison.failure.empty()) {
+      // Replay, unless the set already failed to run (it would again). Not
+      // under a precision profile that rounds activations: the replayed ops'
+      // own truths do not round at its points yet; the trace comparison
+      // judges such a set. (A profile that rounds only the weights, such as
+      // bf16-weights, is float32 arithmetic on them: replayed.)
+      if (options.replay && r.comparison.failure.empty() &&
+          !model->profile(w).rounds_arithmetic()) {
         const ReplayReference& rr = model->replay_reference(w, s, options);
         const int T = static_cast<int>(s.tokens.size());
         r.replay = replay(model->given(), *sets[k], rr, scenario_passes(T, s.chunks, s.mask));

@@ -10,6 +10,7 @@
 
 #include "model/batch.h"
 #include "model/modes.h"
+#include "model/profile.h"
 #include "model/shard.h"
 #include "model/weights.h"
 #include "optimized/kernels.h"
@@ -107,15 +108,24 @@ struct ScenarioResult {
   std::vector<int> chunks;  // prefill chunk sizes; the rest was decoded
   TraceComparison comparison;
   // Every op of every layer run alone on the truth's inputs (oracle/replay.h),
-  // when replay was asked for.
+  // when replay was asked for; not under a profile that rounds activations
+  // (Profile::rounds_arithmetic: the replayed ops' truths do not round yet).
   std::optional<ReplayResult> replay;
-  bool weights_changed = false;  // the kernel set computes on rounded weights (bf16)
-  // When weights_changed: per tensor, max |truth(rounded weights) -
-  // truth(original weights)|: the effect of the quantization itself,
-  // reported, not judged.
+  // The precision profile the set was judged under (model/profile.h): its
+  // own (KernelSet::profile) or ConformanceOptions::profile.
+  std::string profile = "f32";
+  // The set computes on rounded weights (bf16) or under a profile other than f32.
+  bool weights_changed = false;
+  // When weights_changed: per tensor, max |truth(rounded weights, profile) -
+  // truth(original weights, f32)|: what the declared arithmetic itself does
+  // to the model ("the engine is right for its arithmetic; its arithmetic
+  // moves the model this much"), reported, not judged. The relative form
+  // divides by the f32 truth's max |value| on that tensor.
   std::vector<double> quantization_effect;
+  std::vector<double> quantization_relative_effect;
   double quantization_logits_kl = 0;  // worst KL(truth original || truth rounded) per position
   int quantization_argmax_changes = 0;
+  std::vector<int> quantization_argmax_positions;  // where the next-token argmax changes
   // A batch scenario's rows and invariance (then `comparison` is the
   // reported row's, and `tokens` that row's tokens).
   std::optional<BatchResult> batch;
@@ -135,8 +145,9 @@ struct ConformanceOptions {
   std::string model;  // for reports: preset name or checkpoint directory
   uint64_t seed = 1;
   int threads = 1;
-  std::vector<std::string> kernels;  // empty: every registered set
-  std::string filter;                // run only scenarios whose name() contains this
+  // Empty: every registered set the float32 rule judges (float32_kernel_sets).
+  std::vector<std::string> kernels;
+  std::string filter;  // run only scenarios whose name() contains this
   // ops: the engine's op tensors are judged too (model/trace.h); blocks:
   // embed, block.{l}, ln_f and logits only.
   TraceLevel trace_level = TraceLevel::ops;
@@ -150,6 +161,9 @@ struct ConformanceOptions {
   const TruthCache* truth_cache = nullptr;
   // The truths at 50 digits (default) or double-double (oracle/dd_truth.h).
   TruthPrecision truth_precision;
+  // Judge every set under this precision profile (conformance --profile);
+  // unset: each set under its own (KernelSet::profile).
+  std::optional<Profile> profile;
   // Called after each result is judged, with the report so far (the new
   // result last): for tables printed row by row and reports written as the
   // run goes.

@@ -7,6 +7,7 @@
 
 #include "model/init.h"
 #include "optimized/engine.h"
+#include "optimized/profile_roundings.h"
 #include "oracle/compare.h"
 #include "oracle/stochastic_float.h"
 #include "oracle/tolerance.h"
@@ -52,12 +53,14 @@ std::vector<EnsembleMember> ensemble_members() {
 }
 
 Trace<double> stochastic_float32_run(const Weights<float>& weights, const std::vector<int>& tokens,
-                                     Mask mask, uint64_t seed, int threads, TraceLevel level) {
+                                     Mask mask, uint64_t seed, int threads, TraceLevel level,
+                                     const Profile* profile) {
   reference::Options options;
   options.mask = mask;
   options.mode = Mode::full;
   options.threads = threads;
   options.trace_level = level;
+  options.profile = profile;
   StochasticFloat::Session session(seed);
   const Trace<StochasticFloat> t = reference::forward<StochasticFloat>(weights, tokens, options);
   return convert_trace<double>(t);
@@ -94,20 +97,24 @@ double widest_spread(const std::vector<std::vector<double>>& members, size_t fir
 }  // namespace
 
 EnsembleErrors ensemble_errors(const Weights<float>& weights, const std::vector<int>& tokens,
-                               Mask mask, uint64_t seed, int threads, const Trace<double>& truth) {
+                               Mask mask, uint64_t seed, int threads, const Trace<double>& truth,
+                               const Profile& profile) {
   const TraceLevel level = truth.level();
+  const Profile* rounds = profile.is_f32() ? nullptr : &profile;
   reference::Options options;
   options.mask = mask;
   options.mode = Mode::full;
   options.threads = threads;
   options.trace_level = level;
+  options.profile = rounds;
   EnsembleErrors out;
   out.float32 =
       max_errors(reference::run(weights, tokens, reference::Precision::f32, options), truth);
   out.per_member.push_back(out.float32);
   auto stochastic_run = [&](int run) {
     out.per_member.push_back(max_errors(
-        stochastic_float32_run(weights, tokens, mask, mix64(seed + run), threads, level), truth));
+        stochastic_float32_run(weights, tokens, mask, mix64(seed + run), threads, level, rounds),
+        truth));
   };
   int runs = 0;
   while (runs < kStochasticRuns) stochastic_run(runs++);
@@ -117,9 +124,13 @@ EnsembleErrors ensemble_errors(const Weights<float>& weights, const std::vector<
   if (widest_spread(out.per_member, 1, runs) > kWideSpread)
     while (runs < kWideStochasticRuns) stochastic_run(runs++);
   out.stochastic_runs = runs;
-  for (const auto& [name, order] : ensemble_orders(seed))
+  for (const auto& [name, order] : ensemble_orders(seed)) {
+    const optimized::KernelSet set = ordered_kernel_set(name, order);
     out.per_member.push_back(max_errors(
-        prefill_trace(weights, ordered_kernel_set(name, order), tokens, mask, level), truth));
+        prefill_trace(weights, rounds ? optimized::with_profile(set, profile, name) : set, tokens,
+                      mask, level),
+        truth));
+  }
   out.worst = out.shared = out.float32;
   for (const auto& member : out.per_member)
     for (size_t i = 0; i < member.size(); ++i) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "model/modes.h"
+#include "model/profile.h"
 #include "model/trace.h"
 #include "model/weights.h"
 #include "oracle/ordered_kernels.h"
@@ -58,14 +59,20 @@ struct EnsembleErrors {
 
 // Runs every member in full mode with `mask` (at `truth`'s trace level) and
 // measures each against `truth`. `seed` seeds the stochastic runs and the
-// permutation. `threads` as in the reference.
+// permutation. `threads` as in the reference. Under a precision profile
+// (`weights` already rounded by round_weights) every member rounds at the
+// profile's points: the reference code through reference::Options::profile,
+// the reordered-sum members wrapped in optimized::ProfileRoundings.
 EnsembleErrors ensemble_errors(const Weights<float>& weights, const std::vector<int>& tokens,
-                               Mask mask, uint64_t seed, int threads, const Trace<double>& truth);
+                               Mask mask, uint64_t seed, int threads, const Trace<double>& truth,
+                               const Profile& profile = find_profile("f32"));
 
-// One stochastic-rounding float32 run of the reference code (full mode).
+// One stochastic-rounding float32 run of the reference code (full mode),
+// under `profile` when given.
 Trace<double> stochastic_float32_run(const Weights<float>& weights, const std::vector<int>& tokens,
                                      Mask mask, uint64_t seed, int threads,
-                                     TraceLevel level = TraceLevel::blocks);
+                                     TraceLevel level = TraceLevel::blocks,
+                                     const Profile* profile = nullptr);
 
 // One engine run of `set` over `tokens`: a single prefill with `mask`, the
 // trace captured at `level`.

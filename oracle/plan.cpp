@@ -151,12 +151,14 @@ std::string group_name(const Group& g) {
 }
 
 // The distinct weights a set computes with: 0 the given weights; each set
-// that rounds them (KernelSet::effective_weights) its own.
+// that rounds them (KernelSet::effective_weights) or declares a precision
+// profile other than f32 (a truth of its own) its own.
 std::vector<int> weight_variants(const std::vector<const optimized::KernelSet*>& sets) {
   std::vector<int> out;
   out.reserve(sets.size());
   int next = 1;
-  for (const auto* set : sets) out.push_back(set->effective_weights ? next++ : 0);
+  for (const auto* set : sets)
+    out.push_back(set->effective_weights || set->profile != "f32" ? next++ : 0);
   return out;
 }
 
@@ -324,7 +326,9 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   const uint64_t weights = reference::weight_bytes(config);
   const int variants =
       1 + static_cast<int>(std::count_if(o.sets.begin(), o.sets.end(),
-                                         [](const auto* s) { return bool(s->effective_weights); }));
+                                         [](const auto* s) {
+                                           return s->effective_weights || s->profile != "f32";
+                                         }));
   const uint64_t trace = reference::trace_elements(config, longest, TraceLevel::ops);
   plan.bytes =
       weights * (1 + variants + 1) +

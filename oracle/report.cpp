@@ -190,20 +190,38 @@ std::string format_table_tail(const ConformanceReport& report) {
   if (report.truth_precision == "dd") out += "\ntruth: " + dd_truth_text(report);
   out += "\nbudget: " + report.budget_rule + "\n";
   out += "ratio = max error / budget; a tensor fails above 1.\n";
-  // The quantization effect of weight-rounding kernel sets, reported only.
-  std::map<std::string, std::pair<double, int>> quantization;
+  // The quantization effect of weight-rounding kernel sets and of precision
+  // profiles, reported only: per set, the worst KL, the argmax changes and
+  // the largest relative change of any tensor.
+  struct Effect {
+    std::string profile;
+    double kl = 0;
+    int argmax_changes = 0;
+    double relative = 0;
+  };
+  std::map<std::string, Effect> quantization;
   for (const auto& r : report.results) {
     if (!r.weights_changed) continue;
-    auto& q = quantization[r.kernel];
-    q.first = std::max(q.first, r.quantization_logits_kl);
-    q.second += r.quantization_argmax_changes;
+    Effect& q = quantization[r.kernel];
+    q.profile = r.profile;
+    q.kl = std::max(q.kl, r.quantization_logits_kl);
+    q.argmax_changes += r.quantization_argmax_changes;
+    for (double e : r.quantization_relative_effect) q.relative = std::max(q.relative, e);
   }
   for (const auto& [kernel, q] : quantization) {
-    std::snprintf(line, sizeof line,
-                  "%s rounds the weights: judged against the truth on the rounded weights; the "
-                  "rounding itself moves the true next-token distribution by KL <= %.3g nats "
-                  "and changes the argmax at %d positions (reported, not judged)\n",
-                  kernel.c_str(), q.first, q.second);
+    if (q.profile == "f32")
+      std::snprintf(line, sizeof line,
+                    "%s rounds the weights: judged against the truth on the rounded weights; the "
+                    "rounding itself moves the true next-token distribution by KL <= %.3g nats "
+                    "and changes the argmax at %d positions (reported, not judged)\n",
+                    kernel.c_str(), q.kl, q.argmax_changes);
+    else
+      std::snprintf(line, sizeof line,
+                    "%s is judged under profile %s: against the truth of exact arithmetic given "
+                    "the profile's roundings; that arithmetic itself moves the true next-token "
+                    "distribution by KL <= %.3g nats, changes the argmax at %d positions and "
+                    "some tensor by up to %.3g of its largest value (reported, not judged)\n",
+                    kernel.c_str(), q.profile.c_str(), q.kl, q.argmax_changes, q.relative);
     out += line;
   }
   int passed = 0;
@@ -294,6 +312,7 @@ ordered_json tensor_json(const TensorResult& t, const TraceComparison& compariso
   if (t.budget.block_input.tensor >= 0)
     jt["block_input"] = {{"tensor", comparison.tensors.at(t.budget.block_input.tensor).name},
                          {"gain", number_or_null(t.budget.block_input.gain)}};
+  if (t.budget.flip_allowance > 0) jt["flip_allowance"] = number_or_null(t.budget.flip_allowance);
   jt["inherited"] = number_or_null(t.budget.inherited);
   jt["worst_position"] = t.worst_position;
   jt["first_failing_position"] =
@@ -362,6 +381,12 @@ ordered_json quantization_json(const ScenarioResult& r) {
     q["max_truth_change_per_tensor"].push_back(number_or_null(e));
   q["worst_logits_kl"] = number_or_null(r.quantization_logits_kl);
   q["argmax_changes"] = r.quantization_argmax_changes;
+  if (r.profile != "f32") {  // f32 reports stay as they were
+    q["max_relative_change_per_tensor"] = ordered_json::array();
+    for (double e : r.quantization_relative_effect)
+      q["max_relative_change_per_tensor"].push_back(number_or_null(e));
+    q["argmax_change_positions"] = r.quantization_argmax_positions;
+  }
   return q;
 }
 
@@ -371,6 +396,7 @@ ordered_json result_json(const ScenarioResult& r) {
   jr["name"] = r.name();
   jr["scenario"] = r.scenario;
   jr["kernel"] = r.kernel;
+  if (r.profile != "f32") jr["profile"] = r.profile;  // f32 reports stay as they were
   jr["mask"] = mask_name(r.mask);
   jr["tokens"] = r.tokens;
   jr["prefill_chunks"] = r.chunks;

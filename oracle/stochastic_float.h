@@ -26,6 +26,7 @@
 #include <limits>
 #include <mutex>
 
+#include "model/float_formats.h"
 #include "model/init.h"
 #include "reference/row_kernel.h"
 
@@ -126,6 +127,15 @@ class StochasticFloat {
     return round(std::tanh(double(a.value_)), 7, a.value_, 0.0f);
   }
   friend StochasticFloat abs(StochasticFloat a) { return StochasticFloat(std::fabs(a.value_)); }
+
+  // A precision profile's declared rounding (model/profile.h,
+  // reference/rounding.h): the float value rounded to `format`, to nearest,
+  // ties to even, with no coin flip. The ensemble varies how float32
+  // arithmetic rounds, not what the engine declares: every legitimate engine
+  // rounds to nearest at those points. Found by argument-dependent lookup.
+  friend StochasticFloat round_to(FloatFormat format, const StochasticFloat& x) {
+    return StochasticFloat(gpt2::round_to(format, x.value_));
+  }
 
  private:
   static uint32_t bits_of(float x) {

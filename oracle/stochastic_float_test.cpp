@@ -51,5 +51,21 @@ TEST(StochasticFloat, SameSeedSameResultsDifferentSeedDifferentResults) {
   EXPECT_NEAR(run(3), 7.485470860550345, 2000 * ulp_f32(7.5));
 }
 
+// A profile's declared rounding is no coin flip: the float value rounded to
+// nearest, ties to even, the same in every session.
+TEST(StochasticFloat, DeclaredRoundingsAreToNearestEvenWhateverTheSeed) {
+  for (uint64_t seed : {1u, 2u, 99u}) {
+    StochasticFloat::Session session(seed);
+    for (int i = 1; i <= 500; ++i) {
+      const float x = (i % 2 ? 1.0f : -1.0f) * (0.001f + static_cast<float>(i) * 0.37f);
+      for (FloatFormat f : {FloatFormat::bf16, FloatFormat::f16, FloatFormat::f32})
+        EXPECT_EQ(round_to(f, StochasticFloat(x)).value(), round_to(f, x)) << x;
+    }
+    // Ties: 1 + 2^-8 is halfway between bf16's 1 and 1 + 2^-7, and goes to 1.
+    EXPECT_EQ(round_to(FloatFormat::bf16, StochasticFloat(1.00390625f)).value(), 1.0f);
+    EXPECT_EQ(round_to(FloatFormat::bf16, StochasticFloat(1.01171875f)).value(), 1.015625f);
+  }
+}
+
 }  // namespace
 }  // namespace gpt2::oracle

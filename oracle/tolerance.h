@@ -148,8 +148,12 @@ struct Budget {
   // the whole block, used instead of `inputs` when the trace carries none of
   // block l's op tensors. tensor = -1 for every other tensor.
   BudgetInput block_input;
+  // Under a precision profile (model/profile.h): what one-unit flips at the
+  // declared rounding points feeding this tensor may add (oracle/flips.h);
+  // 0 under f32.
+  double flip_allowance = 0;
   double inherited = 0;  // Σ gain × excess, set when a trace is judged
-  double limit() const { return multiplier * baseline_error + floor + inherited; }
+  double limit() const { return multiplier * baseline_error + floor + flip_allowance + inherited; }
 };
 
 // The budget of one tensor from the ensemble's worst and smallest errors and

@@ -309,6 +309,12 @@ CacheEntry encode_reference(const Reference& r, const std::string& key,
   e.arrays.emplace_back("shared_errors", r.shared_errors);
   e.arrays.emplace_back("float32_errors", r.float32_errors);
   encode_budgets(e, "budgets", r.budgets);
+  if (r.profile != "f32") {  // under a profile; f32 entries stay as they were
+    e.fields["profile"] = r.profile;
+    std::vector<double> flips;
+    for (const Budget& b : r.budgets) flips.push_back(b.flip_allowance);
+    e.arrays.emplace_back("budgets.flip_allowance", flips);
+  }
   if (r.truth_precision != "50") {  // a dd truth's certificate; 50-digit entries stay as they were
     e.fields["truth_precision"] = r.truth_precision;
     e.fields["checked_tokens"] = std::to_string(r.checked_tokens);
@@ -327,6 +333,14 @@ Reference decode_reference(const CacheEntry& e, const Config& config, int n_toke
   r.shared_errors = e.array("shared_errors", static_cast<long long>(n), source);
   r.float32_errors = e.array("float32_errors", static_cast<long long>(n), source);
   r.budgets = decode_budgets(e, "budgets", n);
+  if (e.fields.count("profile")) {
+    r.profile = e.field("profile", source);
+    const auto& flips = e.array("budgets.flip_allowance", static_cast<long long>(n), source);
+    for (size_t i = 0; i < n; ++i) {
+      if (!(flips[i] >= 0)) throw InputError(source + ": a flip allowance below 0 or NaN");
+      r.budgets[i].flip_allowance = flips[i];
+    }
+  }
   if (e.fields.count("truth_precision")) {
     r.truth_precision = e.field("truth_precision", source);
     if (r.truth_precision != "dd") throw InputError(source + ": truth_precision is not \"dd\"");
@@ -382,18 +396,30 @@ ReplayReference decode_replay_reference(const CacheEntry& e, const Config& confi
 Reference cached_reference(const TruthCache& cache, const Weights<float>& weights,
                            const std::string& weights_sha256, const std::vector<int>& tokens,
                            Mask mask, uint64_t seed, int threads, bool progress,
-                           const std::string& description, const TruthPrecision& precision) {
+                           const std::string& description, const TruthPrecision& precision,
+                           const Profile& profile) {
   const Config& config = weights.config;
   const std::string precision_text =
       precision.precision == reference::Precision::dd
           ? "dd/" + std::to_string(precision.dd_checked_tokens)
           : std::string(reference::precision_name(precision.precision));
-  const std::string key =
-      reference_key(weights_sha256, config, tokens, mask, seed, "reference", precision_text).key();
+  TruthKey k = reference_key(weights_sha256, config, tokens, mask, seed, "reference",
+                             precision_text);
+  if (!profile.is_f32()) k.extra = "profile " + profile_to_json(profile);
+  const std::string key = k.key();
   return cache.fetch<Reference>(
       "reference", key, description,
-      [&](const CacheEntry& e) { return decode_reference(e, config, int(tokens.size())); },
-      [&] { return compute_reference(weights, tokens, mask, seed, threads, progress, precision); },
+      [&](const CacheEntry& e) {
+        Reference r = decode_reference(e, config, int(tokens.size()));
+        if (r.profile != profile.name)
+          throw InputError("truth cache entry " + key + ": holds the truth of profile '" +
+                           r.profile + "', not '" + profile.name + "'");
+        return r;
+      },
+      [&] {
+        return compute_reference(weights, tokens, mask, seed, threads, progress, precision,
+                                 profile);
+      },
       [&](const Reference& r) { return encode_reference(r, key, description); });
 }
 

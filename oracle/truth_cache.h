@@ -157,11 +157,15 @@ Trace<double> decode_trace(const CacheEntry& e, const std::string& prefix, const
 void encode_budgets(CacheEntry& e, const std::string& prefix, const std::vector<Budget>& budgets);
 std::vector<Budget> decode_budgets(const CacheEntry& e, const std::string& prefix, size_t count);
 
-// compute_reference through the cache.
+// compute_reference through the cache. Under a profile other than f32 the
+// key's "extra" is the profile's JSON (its every rounding point, not just its
+// name), and the entry holds the profile's name and the flip allowances;
+// f32 keys and entries are as they were before profiles.
 Reference cached_reference(const TruthCache& cache, const Weights<float>& weights,
                            const std::string& weights_sha256, const std::vector<int>& tokens,
                            Mask mask, uint64_t seed, int threads, bool progress,
-                           const std::string& description, const TruthPrecision& precision = {});
+                           const std::string& description, const TruthPrecision& precision = {},
+                           const Profile& profile = find_profile("f32"));
 // compute_replay_reference (every op) through the cache.
 ReplayReference cached_replay_reference(const TruthCache& cache, const Weights<float>& weights,
                                         const std::string& weights_sha256,

@@ -23,7 +23,15 @@
 // as in conformance: prefill, incremental decode, an irregular chunked
 // prefill then decode, and a prefill without the mask.
 //
-//   budget_calibration --models 10000 --seed 1 [--broken] [--only I]
+// Under a precision profile (--profile NAME, a built-in of model/profile.h)
+// the truth is the profile's (exact arithmetic given its roundings, with
+// each budget's flip allowance: oracle/flips.h), the correct engines are
+// the registered sets that declare that profile and the independent orders
+// under it (optimized/profile_roundings.h), the broken sets those that
+// declare it, and the held-out members round at its points too. Replay and
+// format 1's rule are f32-only and are left out there.
+//
+//   budget_calibration --models 10000 --seed 1 [--broken] [--only I] [--profile NAME]
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -32,12 +40,15 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/init.h"
+#include "model/profile.h"
 #include "optimized/engine.h"
 #include "optimized/kernels.h"
+#include "optimized/profile_roundings.h"
 #include "oracle/broken_kernels.h"
 #include "oracle/budget.h"
 #include "oracle/compare.h"
@@ -189,10 +200,18 @@ struct Truth {
   Trace<double> block_truth;       // block_level(reference.truth)
   oracle::ReplayReference replay;  // every op on the truth's inputs
   const Weights<float>* weights = nullptr;
+  bool f32 = true;  // under a profile: no replay, no format 1 budgets
 };
 
 Truth compute_truth(const Weights<float>& weights, const std::vector<int>& tokens, Mask mask,
-                    uint64_t seed) {
+                    uint64_t seed, const Profile& profile) {
+  if (!profile.is_f32()) {
+    Truth t;
+    t.f32 = false;
+    t.reference = oracle::compute_reference(weights, tokens, mask, seed, 1, false, {}, profile);
+    t.block_truth = block_level(t.reference.truth);
+    return t;
+  }
   reference::Options options;
   options.mask = mask;
   options.threads = 1;
@@ -241,18 +260,22 @@ Verdicts judge(const Trace<double>& value, const Truth& t, Mask mask,
   const auto& r = t.reference;
   const size_t n_ops = r.budgets.size(), n_blocks = t.landed.size();
   std::vector<bool> logits_only(n_ops, false), landed_logits_only(n_blocks, false);
-  logits_only.back() = landed_logits_only.back() = true;
+  logits_only.back() = true;
+  if (t.f32) landed_logits_only.back() = true;
   const Trace<double> blocks = block_level(value);
+  // Format 1's rule only where its budgets exist (f32).
   const oracle::TraceComparison c[kJudgements] = {
       oracle::compare_traces(value, r.truth, r.budgets, mask),
       oracle::compare_traces(blocks, r.truth, r.budgets, mask),
       oracle::compare_traces(value, r.truth, r.budgets, mask, logits_only),
-      oracle::compare_traces(blocks, t.block_truth, t.landed, mask, {},
-                             BudgetRule::chained_input_error),
-      oracle::compare_traces(blocks, t.block_truth, t.landed, mask, landed_logits_only,
-                             BudgetRule::chained_input_error)};
-  const oracle::TraceComparison* by_index[kJudgements] = {&c[0],   &c[1], &c[2], nullptr,
-                                                          nullptr, &c[3], &c[4]};
+      t.f32 ? oracle::compare_traces(blocks, t.block_truth, t.landed, mask, {},
+                                     BudgetRule::chained_input_error)
+            : oracle::TraceComparison{},
+      t.f32 ? oracle::compare_traces(blocks, t.block_truth, t.landed, mask, landed_logits_only,
+                                     BudgetRule::chained_input_error)
+            : oracle::TraceComparison{}};
+  const oracle::TraceComparison* by_index[kJudgements] = {
+      &c[0], &c[1], &c[2], nullptr, nullptr, t.f32 ? &c[3] : nullptr, t.f32 ? &c[4] : nullptr};
   for (int j = 0; j < kJudgements; ++j) {
     if (!by_index[j]) continue;
     const oracle::TraceComparison& cj = *by_index[j];
@@ -333,6 +356,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   bool broken = false;
   int only = -1;  // --only I: model I alone, with every tensor's figures
+  std::string profile_name = "f32";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--models" && i + 1 < argc)
@@ -343,12 +367,16 @@ int main(int argc, char** argv) {
       broken = true;
     else if (a == "--only" && i + 1 < argc)
       only = std::atoi(argv[++i]);
+    else if (a == "--profile" && i + 1 < argc)
+      profile_name = argv[++i];
     else {
       std::fprintf(stderr,
-                   "usage: budget_calibration [--models N] [--seed S] [--broken] [--only I]\n");
+                   "usage: budget_calibration [--models N] [--seed S] [--broken] [--only I] "
+                   "[--profile NAME]\n");
       return 2;
     }
   }
+  const Profile profile = find_profile(profile_name);
   if (broken) oracle::register_broken_kernel_sets();
   std::vector<const optimized::KernelSet*> correct, faulty;
   // The batch-only bugs (oracle/broken_kernels.h, "batch: ...") cannot show
@@ -361,15 +389,25 @@ int main(int argc, char** argv) {
   };
   for (const auto& k : optimized::kernels()) {
     if (batch_only(k.name)) continue;
+    // Under f32, every set whose arithmetic is float32 (its weights, rounded
+    // or not, are the truth's: bf16 too); under another profile, the sets
+    // that declare it: each set is calibrated under its own arithmetic.
+    if (profile.is_f32() ? !k.float32_arithmetic() : k.profile != profile.name) continue;
     (k.name.rfind("broken-", 0) == 0 ? faulty : correct).push_back(&k);
   }
   std::vector<optimized::KernelSet> independent;
-  for (const auto& [name, order] : independent_orders())
-    independent.push_back(oracle::ordered_kernel_set(name, order));
+  for (const auto& [name, order] : independent_orders()) {
+    const optimized::KernelSet set = oracle::ordered_kernel_set(name, order);
+    independent.push_back(profile.is_f32() ? set : optimized::with_profile(set, profile, name));
+  }
   for (const auto& set : independent) correct.push_back(&set);
 
-  std::printf("budget_calibration: %d models, seed %llu\n%s\n", models,
-              static_cast<unsigned long long>(seed), oracle::describe_budget_rule().c_str());
+  std::printf("budget_calibration: %d models, seed %llu, profile %s (%s)\n%s\n", models,
+              static_cast<unsigned long long>(seed), profile.name.c_str(),
+              profile.roundings().c_str(), oracle::describe_budget_rule().c_str());
+  std::printf("correct engines:");
+  for (const auto* set : correct) std::printf(" %s", set->name.c_str());
+  std::printf("\n");
   const WeightMode modes[] = {WeightMode::gpt2, WeightMode::large_activations,
                               WeightMode::near_constant_rows};
   std::map<std::pair<std::string, std::string>, Tally> tally;  // (engine, weight mode)
@@ -414,16 +452,22 @@ int main(int argc, char** argv) {
 
     // Truths per (weights used, mask), computed once.
     std::map<std::pair<bool, Mask>, std::unique_ptr<Truth>> truths;
+    // Under a profile every set computes on the profile's rounding of the
+    // weights (its effective weights, rounded by the profile: idempotent).
+    const Weights<float> profile_weights = round_weights(weights, profile);
     auto truth_for = [&](const optimized::KernelSet& set, Mask mask) -> const Truth& {
-      const Weights<float> used = set.weights_used(weights);
-      const bool rounded = set.effective_weights != nullptr;
+      const Weights<float> used = round_weights(set.weights_used(weights), profile);
+      const bool rounded = set.effective_weights != nullptr || !profile.is_f32();
       auto& slot = truths[{rounded, mask}];
-      if (!slot) slot = std::make_unique<Truth>(compute_truth(used, m.tokens, mask, model_seed));
+      if (!slot)
+        slot = std::make_unique<Truth>(compute_truth(used, m.tokens, mask, model_seed, profile));
       return *slot;
     };
 
+    // Replay is f32's alone: a nullopt under a profile.
     auto replayed = [&](const optimized::KernelSet& set, const oracle::Scenario& s,
-                        const Truth& t) {
+                        const Truth& t) -> std::optional<oracle::ReplayResult> {
+      if (!t.f32) return std::nullopt;
       return oracle::replay(
           weights, set, t.replay,
           oracle::scenario_passes(static_cast<int>(s.tokens.size()), s.chunks, s.mask));
@@ -431,28 +475,33 @@ int main(int argc, char** argv) {
     for (const auto* set : correct)
       for (const auto& s : scenarios) {
         const Truth& t = truth_for(*set, s.mask);
-        const oracle::ReplayResult r = replayed(*set, s, t);
-        const Verdicts v = judge(run_scenario(weights, *set, s), t, s.mask, &r);
+        const auto r = replayed(*set, s, t);
+        const Verdicts v = judge(run_scenario(weights, *set, s), t, s.mask, r ? &*r : nullptr);
         record(set->name, m.mode, v, i, model_text + " " + s.name + " [" + set->name + "]");
       }
     // The ensemble's members with held-out seeds (full mode only).
     for (const Mask mask : {Mask::causal, Mask::none}) {
       if (mask == Mask::none && m.tokens.size() < 2) continue;
-      const Truth& t = truth_for(*correct.front(), mask);
+      // The truth of the given weights (f32) or of the profile's rounding of them.
+      const Truth& t = truth_for(independent.front(), mask);
       const uint64_t held_out = mix64(model_seed ^ 0x48454c444f5554ull);  // "HELDOUT"
       record("held-out stochastic", m.mode,
-             judge(oracle::stochastic_float32_run(weights, m.tokens, mask, held_out, 1,
-                                                  TraceLevel::ops),
+             judge(oracle::stochastic_float32_run(profile_weights, m.tokens, mask, held_out, 1,
+                                                  TraceLevel::ops,
+                                                  profile.is_f32() ? nullptr : &profile),
                    t, mask),
              i, model_text + " held-out stochastic, mask " + mask_name(mask));
       auto orders = oracle::ensemble_orders(held_out);
-      const optimized::KernelSet permuted = oracle::ordered_kernel_set("p", orders[1].second);
+      const optimized::KernelSet ordered = oracle::ordered_kernel_set("p", orders[1].second);
+      const optimized::KernelSet permuted =
+          profile.is_f32() ? ordered : optimized::with_profile(ordered, profile, "p");
       const oracle::Scenario prefill{
           "prefill", m.tokens, {static_cast<int>(m.tokens.size())}, mask};
-      const oracle::ReplayResult r = replayed(permuted, prefill, t);
+      const auto r = replayed(permuted, prefill, t);
       record("held-out permuted-fma", m.mode,
-             judge(oracle::prefill_trace(weights, permuted, m.tokens, mask, TraceLevel::ops), t,
-                   mask, &r),
+             judge(oracle::prefill_trace(profile_weights, permuted, m.tokens, mask,
+                                         TraceLevel::ops),
+                   t, mask, r ? &*r : nullptr),
              i, model_text + " held-out permuted-fma, mask " + mask_name(mask));
     }
 
@@ -461,8 +510,8 @@ int main(int argc, char** argv) {
         std::array<bool, kJudgements> any{};
         for (const auto& s : scenarios) {
           const Truth& t = truth_for(*set, s.mask);
-          const oracle::ReplayResult r = replayed(*set, s, t);
-          const Verdicts v = judge(run_scenario(weights, *set, s), t, s.mask, &r);
+          const auto r = replayed(*set, s, t);
+          const Verdicts v = judge(run_scenario(weights, *set, s), t, s.mask, r ? &*r : nullptr);
           for (int j = 0; j < kJudgements; ++j) any[j] = any[j] || v.failed[j];
         }
         ++tried[set->name];

@@ -40,11 +40,7 @@ std::string failure(const ModelCase& model_case, const std::string& finding) {
 
 // ---- kernel sets and budgets ---------------------------------------------------
 
-std::vector<const optimized::KernelSet*> kernel_sets() {
-  std::vector<const optimized::KernelSet*> sets;
-  for (const auto& set : optimized::kernels()) sets.push_back(&set);
-  return sets;
-}
+std::vector<const optimized::KernelSet*> kernel_sets() { return optimized::float32_kernel_sets(); }
 
 namespace {
 bool same_bits(const Weights<float>& a, const Weights<float>& b) {

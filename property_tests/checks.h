@@ -62,8 +62,12 @@ std::string failure(const ModelCase& model_case, const std::string& finding);
 
 // ---- the engine's kernel sets ------------------------------------------------
 
-// Every registered kernel set (eigen, fast, bf16, and any added later: a new
-// set is tested with no new test code).
+// Every registered kernel set that computes in float32 on its effective
+// weights (eigen, fast, bf16, and any added later: a new set is tested with
+// no new test code). The sets that round inside their arithmetic (f16kv,
+// bf16-autocast, f16-gelu-table, ggml-f16) are not: the float32 budget these
+// properties hold sets to does not apply to them, and the oracle judges them
+// under their profile (issue 16).
 std::vector<const optimized::KernelSet*> kernel_sets();
 
 // The truth and baseline errors (oracle::compute_reference) of one case, for

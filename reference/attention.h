@@ -15,6 +15,7 @@
 #include "model/error.h"
 #include "model/modes.h"
 #include "reference/parallel.h"
+#include "reference/rounding.h"
 #include "reference/team.h"
 
 namespace gpt2::reference {
@@ -74,12 +75,16 @@ void weighted_values(Real* out, const std::vector<Real>& probabilities,
 // a_h = softmax(q_h·k_hᵀ / sqrt(HS), masked) · v_h for every head h, and
 // a = [a_0 | a_1 | ... | a_{NH-1}]   (GPT-2 Attention._attn + merge_heads)
 // a: [Tq, C] (resized);  q: [Tq, C];  keys, values: [Tk, C].
+// Under a profile whose attention_probs point rounds (model/profile.h), each
+// p_j is rounded to `probabilities_format` after the division by the sum,
+// before it multiplies v_j.
 // Work items are (head, query row) pairs; in a team (reference/team.h) each
 // rank takes a slice of the heads, and the heads are exchanged before return.
 template <class Real>
 void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vector<Real>& keys,
                const std::vector<Real>& values, int Tq, int Tk, int first_position, int NH, int HS,
-               Mask mask, const Parallel& parallel) {
+               Mask mask, const Parallel& parallel,
+               FloatFormat probabilities_format = FloatFormat::f32) {
   const int C = NH * HS;
   GPT2_CHECK(q.size() == static_cast<size_t>(Tq) * C, "attention: q is not [Tq, C]");
   GPT2_CHECK(keys.size() >= static_cast<size_t>(Tk) * C, "attention: keys are not [Tk, C]");
@@ -97,6 +102,7 @@ void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vect
     attention_scores(scores, &q[static_cast<size_t>(r) * C + head_offset], keys, n, C, head_offset,
                      HS);
     softmax(probabilities, scores);
+    round_in_place(probabilities, probabilities_format);  // profile: attention_probs
     weighted_values(&a[static_cast<size_t>(r) * C + head_offset], probabilities, values, C,
                     head_offset, HS);
   });
@@ -115,12 +121,15 @@ void attention(std::vector<Real>& a, const std::vector<Real>& q, const std::vect
 // at any precision), so a real query's result is bit for bit that of its
 // row run alone: padding adds exact zeros (reference/batch_test.cpp). A query
 // that sees no key (a padding query under the padding mask, whose value is
-// part of no result) gets a_c = 0.
+// part of no result) gets a_c = 0. Under a profile whose attention_probs
+// point rounds, each p_j / Σ_k p_k is rounded to `probabilities_format`
+// before it multiplies v_j, as in attention() (a hidden key's 0 stays 0).
 // a: [W, C] (written);  q, keys, values: [W, C] (the row's columns);  real: [W].
 template <class Real>
 void padded_attention(Real* a, const Real* q, const Real* keys, const Real* values,
                       const char* real, int W, int NH, int HS, Mask mask, bool padding_mask,
-                      const Parallel& parallel) {
+                      const Parallel& parallel,
+                      FloatFormat probabilities_format = FloatFormat::f32) {
   using std::exp;
   using std::sqrt;
   const int C = NH * HS;
@@ -156,6 +165,7 @@ void padded_attention(Real* a, const Real* q, const Real* keys, const Real* valu
       sum += p[j];
     }
     for (int j = 0; j < W; ++j) p[j] /= sum;
+    round_in_place(p, probabilities_format);  // profile: attention_probs
     for (int j = 0; j < W; ++j) {
       const Real* vj = values + static_cast<size_t>(j) * C + offset;
       for (int d = 0; d < HS; ++d) out[d] += p[j] * vj[d];

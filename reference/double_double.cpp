@@ -2,7 +2,9 @@
 
 #include <mpfr.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -167,6 +169,24 @@ std::string to_string(const DoubleDouble& x) {
   std::string out(text);
   mpfr_free_str(text);
   return out;
+}
+
+DoubleDouble round_to(FloatFormat format, const DoubleDouble& x) {
+  const double nearest = gpt2::round_to(format, x.hi);  // hi alone, ties to even
+  if (x.lo == 0 || !std::isfinite(x.hi)) return nearest;
+  // Is hi a midpoint? As in round_to: in units of the format's quantum at
+  // hi's magnitude (2^(e-p), or the subnormal spacing), a midpoint is an
+  // integer plus one half. Both steps are exact.
+  const FormatShape shape = format_shape(format);
+  int e = 0;
+  (void)std::frexp(std::fabs(x.hi), &e);  // |hi| in [2^(e-1), 2^e)
+  const int quantum = std::max(e - 1, shape.min_exponent) - (shape.significand_bits - 1);
+  const double scaled = std::ldexp(std::fabs(x.hi), -quantum);
+  if (scaled - std::floor(scaled) != 0.5) return nearest;
+  // A tie for hi, not for x: x lies on lo's side of hi, with no value or
+  // midpoint of the format between them, so hi moved one double towards lo
+  // rounds as x does (past the largest finite value's midpoint: to ±Inf).
+  return gpt2::round_to(format, std::nextafter(x.hi, x.lo > 0 ? INFINITY : -INFINITY));
 }
 
 DoubleDouble dd_pi() {

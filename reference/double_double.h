@@ -34,6 +34,8 @@
 #include <ostream>
 #include <string>
 
+#include "model/float_formats.h"
+
 namespace gpt2::reference {
 
 struct DoubleDouble {
@@ -54,6 +56,17 @@ struct DoubleDouble {
   // The nearest double (hi, since |lo| ≤ ulp(hi)/2; ties as hi + lo rounds).
   explicit operator double() const { return hi + lo; }
   explicit operator float() const { return static_cast<float>(hi + lo); }
+
+  // x = hi + lo rounded once to the nearest value of `format` (ties to
+  // even): the DoubleDouble twin of model/float_formats.h's round_to, found
+  // by argument-dependent lookup (a profile's rounding points,
+  // reference/rounding.h; FloatFormat::f32 rounds to float32). Every value
+  // of the formats and every midpoint between two neighbours is a double (at
+  // most 25 significant bits) and |lo| ≤ ulp(hi)/2, so no midpoint lies
+  // strictly between hi and x: x rounds as hi does, except when hi is itself
+  // a midpoint and lo ≠ 0, where x is no tie and lo's sign says which
+  // neighbour is nearer.
+  friend DoubleDouble round_to(FloatFormat format, const DoubleDouble& x);
 };
 
 // Unit roundoff of double: every bound above is a multiple of u².

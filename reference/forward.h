@@ -11,8 +11,9 @@
 // StochasticFloat) instantiates it by including reference/forward_impl.h in
 // one .cpp file; it needs construction from int, float, double and a decimal
 // string, + - * / comparisons, and sqrt, exp and tanh found by
-// argument-dependent lookup. Most callers want reference::run
-// (reference/reference.h), which picks the scalar at run time.
+// argument-dependent lookup (and round_to(FloatFormat, x), where
+// model/float_formats.h's template does not serve it: reference/rounding.h). Most callers want
+// reference::run (reference/reference.h), which picks the scalar at run time.
 #pragma once
 
 #include <type_traits>

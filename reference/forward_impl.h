@@ -9,6 +9,14 @@
 // position by position and keeps each block's keys and values in a cache.
 // Both call the same per-equation functions (layers.h, attention.h); only
 // the loop over positions and the cache differ.
+//
+// Under a precision profile (Options::profile, model/profile.h) the same
+// equations run with the profile's roundings at its points, each marked
+// "profile: <field>" below (reference/rounding.h): the residual stream as it
+// is kept (embed, mid, block.{l}), the activation operand of every projection
+// and of lm_head (a rounded copy: the trace keeps the op's own output), the
+// keys and values attention reads (the cache holds them rounded), the
+// attention probabilities (attention.h) and the GELU table (layers.h).
 #pragma once
 
 #include <chrono>
@@ -24,11 +32,13 @@
 #include "reference/forward.h"
 #include "reference/layers.h"
 #include "reference/parallel.h"
+#include "reference/rounding.h"
 
 namespace gpt2::reference {
 namespace detail {
 
-// Keys and values of one block for the positions computed so far.
+// Keys and values of one block for the positions computed so far (rounded
+// as a profile's kv_cache point stores them).
 template <class Real>
 struct KvCache {
   std::vector<Real> keys;    // [positions so far, C]
@@ -70,32 +80,42 @@ struct PaddedRows {
 // padded != nullptr: full mode over a padded batch, each row's queries
 // attending over that row's keys (padded_attention).
 // ops != nullptr: receives the pass's rows of the six op tensors (model/trace.h).
+// profile: the activations' rounding points (nullptr: none); x is taken and
+// left as the profile keeps the residual stream.
 template <class Real, class Weight>
 void block_forward(std::vector<Real>& x, const BlockWeights<Weight>& b, const Config& config,
                    int Tq, int first_position, KvCache<Real>* cache, Mask mask,
                    const Parallel& parallel, BlockOps<Real>* ops = nullptr,
-                   const PaddedRows* padded = nullptr) {
+                   const PaddedRows* padded = nullptr, const Profile* profile = nullptr) {
   const int C = config.n_embd, NH = config.n_head, HS = config.head_size();
   const double eps = config.layer_norm_epsilon;
+  const Profile& rounding = profile_or_f32(profile);
   std::vector<Real> normed, qkv, q, k, v, a, projected, hidden;
+  std::vector<Real> operand;  // a projection's rounded input (profile: matmul_inputs)
 
   // x = x + c_proj(attention(ln_1(x)))
   // normed: [Tq, C];  qkv: [Tq, 3C];  q, k, v: [Tq, C];  a, projected: [Tq, C]
   layer_norm(normed, x, b.ln_1_weight, b.ln_1_bias, Tq, C, eps);
-  linear(qkv, normed, b.attn_c_attn_weight, b.attn_c_attn_bias, Tq, C, 3 * C, parallel);
+  linear(qkv, matmul_input(normed, rounding.matmul_inputs, operand),  // profile: matmul_inputs
+         b.attn_c_attn_weight, b.attn_c_attn_bias, Tq, C, 3 * C, parallel);
   if (ops) ops->ln_1 = normed, ops->qkv = qkv;
   split_qkv(q, k, v, qkv, Tq, C);
+  // Keys and values as the cache stores them, in every mode: attention reads
+  // these (the trace's qkv keeps them unrounded; queries are never rounded).
+  round_in_place(k, rounding.kv_cache);                        // profile: kv_cache
+  round_in_place(v, rounding.kv_cache);                        // profile: kv_cache
+  const FloatFormat probabilities = rounding.attention_probs;  // profile: attention_probs
   if (padded != nullptr) {
     GPT2_CHECK(cache == nullptr && Tq == padded->rows * padded->width, "a padded batch is B x W");
     a.assign(static_cast<size_t>(Tq) * C, Real(0));
     for (int r = 0; r < padded->rows; ++r) {
       const size_t row = static_cast<size_t>(r) * padded->width;
       padded_attention(&a[row * C], &q[row * C], &k[row * C], &v[row * C], &padded->real[row],
-                       padded->width, NH, HS, mask, padded->padding_mask, parallel);
+                       padded->width, NH, HS, mask, padded->padding_mask, parallel, probabilities);
     }
   } else if (cache == nullptr) {
     GPT2_CHECK(first_position == 0, "full mode starts at position 0");
-    attention(a, q, k, v, Tq, Tq, first_position, NH, HS, mask, parallel);
+    attention(a, q, k, v, Tq, Tq, first_position, NH, HS, mask, parallel, probabilities);
   } else {
     // cache->keys, cache->values: [first_position, C] -> [first_position + Tq, C]
     GPT2_CHECK(cache->keys.size() == static_cast<size_t>(first_position) * C,
@@ -103,22 +123,31 @@ void block_forward(std::vector<Real>& x, const BlockWeights<Weight>& b, const Co
     cache->keys.insert(cache->keys.end(), k.begin(), k.end());
     cache->values.insert(cache->values.end(), v.begin(), v.end());
     attention(a, q, cache->keys, cache->values, Tq, first_position + Tq, first_position, NH, HS,
-              mask, parallel);
+              mask, parallel, probabilities);
   }
-  linear(projected, a, b.attn_c_proj_weight, b.attn_c_proj_bias, Tq, C, C, parallel);
+  linear(projected, matmul_input(a, rounding.matmul_inputs, operand),  // profile: matmul_inputs
+         b.attn_c_proj_weight, b.attn_c_proj_bias, Tq, C, C, parallel);
   add_in_place(x, projected);
+  round_in_place(x, rounding.residual);  // profile: residual (mid)
   if (ops) ops->attn = a, ops->mid = x;
 
   // x = x + mlp_c_proj(gelu_new(c_fc(ln_2(x))))
   // normed: [Tq, C];  hidden: [Tq, 4C];  projected: [Tq, C]
   layer_norm(normed, x, b.ln_2_weight, b.ln_2_bias, Tq, C, eps);
-  // In a team: each rank's columns of c_fc through gelu_new, then one exchange.
-  linear(hidden, normed, b.mlp_c_fc_weight, b.mlp_c_fc_bias, Tq, C, 4 * C, parallel, false);
-  gelu_tanh_owned_columns(hidden, Tq, 4 * C, parallel);
+  // In a team: each rank's columns of c_fc through GELU, then one exchange.
+  linear(hidden, matmul_input(normed, rounding.matmul_inputs, operand),  // profile: matmul_inputs
+         b.mlp_c_fc_weight, b.mlp_c_fc_bias, Tq, C, 4 * C, parallel, false);
+  if (rounding.gelu == GeluForm::table_f16)
+    gelu_owned_columns(hidden, Tq, 4 * C, parallel, GeluTableF16<Real>());  // profile: gelu
+  else
+    gelu_owned_columns(hidden, Tq, 4 * C, parallel, GeluTanh<Real>());
   share_owned_columns(parallel, hidden, Tq, 4 * C, kLinearColumnBlock);
   if (ops) ops->ln_2 = normed, ops->gelu = hidden;
-  linear(projected, hidden, b.mlp_c_proj_weight, b.mlp_c_proj_bias, Tq, 4 * C, C, parallel);
+  linear(projected,
+         matmul_input(hidden, rounding.matmul_inputs, operand),  // profile: matmul_inputs
+         b.mlp_c_proj_weight, b.mlp_c_proj_bias, Tq, 4 * C, C, parallel);
   add_in_place(x, projected);
+  round_in_place(x, rounding.residual);  // profile: residual (block.{l})
 }
 
 // Copies rows [Tq, C] of `from` into rows first_row .. of `to` ([T, C]).
@@ -199,23 +228,27 @@ std::vector<Trace<Real>> forward_batch(const Weights<Weight>& weights,
   const Parallel parallel(options.threads);
   const detail::Progress progress(options.progress, scalar_name<Real>(), Mode::full);
   const bool ops_level = options.trace_level == TraceLevel::ops;
+  const Profile& rounding = profile_or_f32(options.profile);
   Trace<Real> rectangle = make_trace<Real>(config, N, options.trace_level);
 
   // x: [N, C], the residual stream of every column of every row
   std::vector<Real> x;
   embedding_at(x, std::span<const int>(tokens), std::span<const int>(positions), weights.wte,
                weights.wpe, C);
+  round_in_place(x, rounding.residual);  // profile: residual (embed)
   rectangle.embed = x;
   for (int l = 0; l < L; ++l) {
     detail::block_forward<Real>(x, weights.blocks[l], config, N, 0, nullptr, options.mask, parallel,
-                                ops_level ? &rectangle.ops[l] : nullptr, &padded);
+                                ops_level ? &rectangle.ops[l] : nullptr, &padded, options.profile);
     rectangle.block[l] = x;
     progress.report("block " + std::to_string(l + 1) + "/" + std::to_string(L));
   }
   // ln_f: [N, C];  logits: [N, V]
   layer_norm(rectangle.ln_f, x, weights.ln_f_weight, weights.ln_f_bias, N, C,
              config.layer_norm_epsilon);
-  logits(rectangle.logits, rectangle.ln_f, weights.wte, N, C, V, parallel);
+  std::vector<Real> operand;
+  logits(rectangle.logits, matmul_input(rectangle.ln_f, rounding.matmul_inputs, operand),
+         weights.wte, N, C, V, parallel);  // profile: matmul_inputs
   // Each row's real columns, in order: its trace at positions 0 .. n_r - 1.
   std::vector<Trace<Real>> out;
   out.reserve(B);
@@ -244,23 +277,28 @@ Trace<Real> forward(const Weights<Weight>& weights, const std::vector<int>& toke
   const bool speaks = !parallel.team() || parallel.team()->rank() == 0;  // one line, not N
   const detail::Progress progress(options.progress && speaks, scalar_name<Real>(), options.mode);
   const bool ops_level = options.trace_level == TraceLevel::ops;
+  const Profile& rounding = profile_or_f32(options.profile);
   Trace<Real> trace = make_trace<Real>(config, T, options.trace_level);
   std::vector<Real> x, final_normed, row_logits;
+  std::vector<Real> operand;  // lm_head's rounded input (profile: matmul_inputs)
 
   if (options.mode == Mode::full) {
     // x: [T, C], the residual stream of all positions
     embedding(x, std::span<const int>(tokens), 0, weights.wte, weights.wpe, C);
+    round_in_place(x, rounding.residual);  // profile: residual (embed)
     trace.embed = x;
     for (int l = 0; l < L; ++l) {
       detail::block_forward<Real>(x, weights.blocks[l], config, T, 0, nullptr, options.mask,
-                                  parallel, ops_level ? &trace.ops[l] : nullptr);
+                                  parallel, ops_level ? &trace.ops[l] : nullptr, nullptr,
+                                  options.profile);
       trace.block[l] = x;
       progress.report("block " + std::to_string(l + 1) + "/" + std::to_string(L));
     }
     // ln_f: [T, C];  logits: [T, V]
     layer_norm(trace.ln_f, x, weights.ln_f_weight, weights.ln_f_bias, T, C,
                config.layer_norm_epsilon);
-    logits(trace.logits, trace.ln_f, weights.wte, T, C, V, parallel);
+    logits(trace.logits, matmul_input(trace.ln_f, rounding.matmul_inputs, operand), weights.wte, T,
+           C, V, parallel);  // profile: matmul_inputs
     return trace;
   }
 
@@ -270,17 +308,19 @@ Trace<Real> forward(const Weights<Weight>& weights, const std::vector<int>& toke
   BlockOps<Real> row_ops;  // one position's op tensors
   for (int p = 0; p < T; ++p) {
     embedding(x, std::span<const int>(tokens).subspan(p, 1), p, weights.wte, weights.wpe, C);
+    round_in_place(x, rounding.residual);  // profile: residual (embed)
     detail::store_rows(trace.embed, x, p, C);
     for (int l = 0; l < L; ++l) {
       detail::block_forward(x, weights.blocks[l], config, 1, p, &cache[l], options.mask, parallel,
-                            ops_level ? &row_ops : nullptr);
+                            ops_level ? &row_ops : nullptr, nullptr, options.profile);
       detail::store_rows(trace.block[l], x, p, C);
       if (ops_level) detail::store_op_rows(trace.ops[l], row_ops, p, C);
     }
     layer_norm(final_normed, x, weights.ln_f_weight, weights.ln_f_bias, 1, C,
                config.layer_norm_epsilon);
     detail::store_rows(trace.ln_f, final_normed, p, C);
-    logits(row_logits, final_normed, weights.wte, 1, C, V, parallel);
+    logits(row_logits, matmul_input(final_normed, rounding.matmul_inputs, operand), weights.wte, 1,
+           C, V, parallel);  // profile: matmul_inputs
     detail::store_rows(trace.logits, row_logits, p, V);
     progress.report("position " + std::to_string(p + 1) + "/" + std::to_string(T));
   }

@@ -25,6 +25,7 @@
 #include "reference/dd_kernels.h"
 #include "reference/double_double.h"
 #include "reference/parallel.h"
+#include "reference/rounding.h"
 #include "reference/row_kernel.h"
 #include "reference/team.h"
 #include "reference/weight_product.h"
@@ -144,7 +145,7 @@ void linear_block_dd(std::vector<DoubleDouble>& y, const std::vector<DoubleDoubl
 // of the sum for each y[t][j] is the same as in the textbook loop.
 // In a team (reference/team.h) each rank computes its slice of the blocks
 // and, when `share`, the columns are exchanged before return; otherwise the
-// caller shares them (after gelu_tanh_owned_columns).
+// caller shares them (after gelu_owned_columns).
 template <class Real, class Weight = Real>
 void linear(std::vector<Real>& y, const std::vector<Real>& x, const std::vector<Weight>& w,
             const std::vector<Weight>& b, int T, int in, int out, const Parallel& parallel,
@@ -218,6 +219,21 @@ struct GeluTanh {
   }
 };
 
+// GELU as an f16 lookup table (a profile's gelu = table_f16, model/profile.h;
+// ggml's CPU GELU), for the pre-activation u:
+//   u <= -10: 0;   u >= 10: u (not rounded);
+//   otherwise round_f16(gelu_new(round_f16(u))), gelu_new at Real's precision.
+// The clamps compare u itself, before any rounding.
+template <class Real>
+struct GeluTableF16 {
+  GeluTanh<Real> gelu;
+  Real operator()(const Real& u) const {
+    if (u <= Real(kGeluTableLow)) return Real(0);
+    if (u >= Real(kGeluTableHigh)) return u;
+    return rounded(FloatFormat::f16, gelu(rounded(FloatFormat::f16, u)));
+  }
+};
+
 // h = gelu_new(h), element by element.   h: [T, 4C].
 template <class Real>
 void gelu_tanh_in_place(std::vector<Real>& h, const Parallel& parallel) {
@@ -227,13 +243,14 @@ void gelu_tanh_in_place(std::vector<Real>& h, const Parallel& parallel) {
                     [&](int64_t i) { h[i] = gelu(h[i]); });
 }
 
-// gelu_new on the columns of h: [T, width] that linear(..., share = false)
+// GELU on the columns of h: [T, width] that linear(..., share = false)
 // computed here (all of them in one process), in blocks of
 // kLinearColumnBlock columns; the caller then shares them
 // (share_owned_columns), so the MLP's first half is one exchange in a team.
-template <class Real>
-void gelu_tanh_owned_columns(std::vector<Real>& h, int T, int width, const Parallel& parallel) {
-  const GeluTanh<Real> gelu;
+// `gelu` is GeluTanh (the formula) or GeluTableF16 (a profile's f16 table).
+template <class Real, class Gelu>
+void gelu_owned_columns(std::vector<Real>& h, int T, int width, const Parallel& parallel,
+                        const Gelu& gelu) {
   const Slice own = owned_slice(parallel, (width + kLinearColumnBlock - 1) / kLinearColumnBlock);
   const int j_begin = static_cast<int>(own.begin) * kLinearColumnBlock;
   const int j_end = std::min<int>(width, static_cast<int>(own.end) * kLinearColumnBlock);

@@ -12,6 +12,7 @@
 
 #include "model/batch.h"
 #include "model/modes.h"
+#include "model/profile.h"
 #include "model/trace.h"
 #include "model/weights.h"
 
@@ -58,10 +59,23 @@ struct Options {
   // process alone. Every rank must make the same calls with the same
   // arguments. float, double, other scalars and batches ignore it.
   const Team* team = nullptr;
+  // The precision profile (model/profile.h) the pass computes under: the
+  // activations are rounded at exactly the profile's points (residual,
+  // matmul_inputs, kv_cache, attention_probs, gelu table_f16; once, to
+  // nearest, ties to even, from Real's own value; reference/rounding.h) and
+  // everything else is at Real's precision: "exact arithmetic, given the
+  // profile's roundings". nullptr, or a profile whose points are all f32
+  // (is_f32()), rounds nothing: the bits of a pass without a profile. A
+  // point at f32 is no rounding point at any Real.
+  // The reference does not round weights: under a profile whose `weights` or
+  // `norms_and_biases` point rounds, pass round_weights(weights, *profile)
+  // (model/profile.h) as the weights. Not owned; outlives the call.
+  const Profile* profile = nullptr;
 };
 
 // Runs the reference at `precision` on `weights` (kept as they are: only
-// activations, the cache and sums are at `precision`) and returns the trace
+// activations, the cache and sums are at `precision`; under options.profile
+// the caller passes them rounded, see Options::profile) and returns the trace
 // rounded to double. Throws InputError for bad tokens (an id outside the vocabulary, an
 // empty list or more tokens than n_ctx; the message names the token index)
 // or Mode::chunked.

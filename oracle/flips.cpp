@@ -1,0 +1,226 @@
+#include "oracle/flips.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "model/error.h"
+#include "model/float_formats.h"
+#include "model/init.h"
+#include "oracle/budget.h"
+#include "oracle/metrics.h"
+#include "oracle/term_scales.h"
+#include "reference/layers.h"
+#include "reference/parallel.h"
+
+namespace gpt2::oracle {
+
+namespace {
+
+// The format's spacing at a magnitude m >= 0 (the spacing of the binade m
+// lies in; the smallest subnormal spacing below the normal range).
+double spacing(const FormatShape& s, double m) {
+  int e = 0;
+  if (m > 0) (void)std::frexp(m, &e);  // m in [2^(e-1), 2^e)
+  const int exponent = (m > 0 && e - 1 > s.min_exponent) ? e - 1 : s.min_exponent;
+  return std::ldexp(1.0, exponent - (s.significand_bits - 1));
+}
+
+FormatShape shape_of(FloatFormat format) {
+  return format == FloatFormat::f32 ? FormatShape{24, -126, 3.4028234663852886e38}
+                                    : format_shape(format);
+}
+
+// The allowance a tensor grants a correct engine before anything inherited.
+double own_allowance(const Budget& b) { return b.multiplier * b.baseline_error + b.floor; }
+
+// Op-level indices in forward order (model/trace.h): embed, then per block
+// ln_1 qkv attn mid ln_2 gelu block, then ln_f, logits.
+int op_index(int l, int k) { return 1 + 7 * l + k; }  // k: 0 ln_1 .. 5 gelu, 6 block
+
+// The gain of input `tensor` among b's inputs.
+double edge_gain(const Budget& b, int tensor) {
+  for (const auto& e : b.inputs)
+    if (e.tensor == tensor) return e.gain;
+  GPT2_CHECK(false, "flip allowance: no such edge in the tensor graph");
+}
+
+Vector rounded_copy(FloatFormat format, const Vector& x) {
+  Vector out(x.size());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = round_to(format, x[i]);
+  return out;
+}
+
+// GPT-2's gelu_new in double, and its derivative.
+double gelu(double x) {
+  const double k = std::sqrt(2.0 / M_PI);
+  return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
+}
+double gelu_slope(double x) {
+  const double k = std::sqrt(2.0 / M_PI);
+  const double t = std::tanh(k * (x + 0.044715 * x * x * x));
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
+}
+
+// How far a float32 table entry gelu_f32(c) may be from gelu(c): tanh's
+// error, a few float32 units of 1 (|tanh| <= 1), through 0.5·c·(1 + tanh)
+// (where 1 + tanh cancels, for c below about -4, this is most of it: ggml's
+// entries there are up to 1.7 f16 units off), plus the few roundings of
+// the products at the magnitude of the result.
+double table_entry_noise(double c, double g) {
+  return 0.5 * std::abs(c) * kFloorUlps * std::ldexp(1.0, -24) + kFloorUlps * ulp_f32(g);
+}
+
+// The table's output for an input u (with the clamps), its entry being the
+// exact gelu(f16(u)) moved by `entry_shift` before the entry's rounding.
+double table_output(double u, double entry_shift) {
+  if (u <= double(kGeluTableLow)) return 0;
+  if (u >= double(kGeluTableHigh)) return u;
+  const double c = round_to(FloatFormat::f16, u);
+  return round_to(FloatFormat::f16, gelu(c) + entry_shift);
+}
+
+// The f16 GELU table's flips (flips.h): for each u (c_fc's output, exact),
+// the farthest a correct table's output can be from the truth's, over an
+// input anywhere within `input_noise` of u (the table's own input: its f16
+// rounding may differ, or the clamp may switch) and an entry anywhere within
+// its float32 noise of the exact value. 0 where neither can change a bit.
+double gelu_table_flip(const Vector& u, double input_noise) {
+  double worst = 0;
+  for (double x : u) {
+    const double truth = table_output(x, 0);
+    for (double input : {x - input_noise, x, x + input_noise}) {
+      if (input <= double(kGeluTableLow) || input >= double(kGeluTableHigh)) {
+        if (input != x) worst = std::max(worst, std::abs(table_output(input, 0) - truth));
+        continue;
+      }
+      const double c = round_to(FloatFormat::f16, input);
+      const double noise = table_entry_noise(c, gelu(c));
+      for (double shift : {-noise, 0.0, noise})
+        worst = std::max(worst, std::abs(table_output(input, shift) - truth));
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+double format_unit(FloatFormat format, double x) {
+  return spacing(shape_of(format), std::abs(round_to(format, x)));
+}
+
+double rounding_spread(FloatFormat format, double x, double noise) {
+  const double r = round_to(format, x);
+  return std::max(std::abs(round_to(format, x + noise) - r),
+                  std::abs(round_to(format, x - noise) - r));
+}
+
+double flip_size(FloatFormat format, const std::vector<double>& values, double noise) {
+  if (format == FloatFormat::f32) return 0;
+  double worst = 0;
+  for (double x : values) worst = std::max(worst, rounding_spread(format, x, noise));
+  return worst;
+}
+
+void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& truth,
+                         const Weights<float>& weights, const std::vector<int>& tokens,
+                         const Profile& profile, uint64_t seed, int threads) {
+  if (profile.attention_probs != FloatFormat::f32)
+    throw InputError("profile '" + profile.name +
+                     "': rounding the attention probabilities has no derived flip allowance "
+                     "yet (they are not traced); the oracle cannot judge this profile");
+  GPT2_CHECK(truth.level() == TraceLevel::ops || truth.n_layer() == 0,
+             "flip allowances: the truth is op-level");
+  const Config& cfg = weights.config;
+  const int T = truth.n_tokens, C = cfg.n_embd, L = cfg.n_layer;
+  const reference::Parallel parallel(threads);
+  const int ln_f = 1 + 7 * L, logits = ln_f + 1;
+  auto linear = [&](const Vector& x, const std::vector<float>& w, const std::vector<float>& b,
+                    int in, int out) {
+    Vector y;
+    reference::linear(y, x, w, b, T, in, out, parallel);
+    return y;
+  };
+
+  // residual: the embedding before its rounding.
+  if (profile.residual != FloatFormat::f32) {
+    Vector embed(size_t(T) * C);
+    for (int t = 0; t < T; ++t)
+      for (int c = 0; c < C; ++c)
+        embed[size_t(t) * C + c] = double(weights.wte[size_t(tokens[t]) * C + c]) +
+                                   double(weights.wpe[size_t(t) * C + c]);
+    budgets[0].flip_allowance += flip_size(profile.residual, embed, own_allowance(budgets[0]));
+  }
+
+  const FloatFormat mm = profile.matmul_inputs;
+  for (int l = 0; l < L; ++l) {
+    const BlockOps<double>& o = truth.ops[l];
+    const BlockWeights<float>& b = weights.blocks[l];
+    const int ln_1 = op_index(l, 0), qkv = op_index(l, 1), attn = op_index(l, 2);
+    const int mid = op_index(l, 3), ln_2 = op_index(l, 4), gelu_i = op_index(l, 5);
+    const int block = op_index(l, 6);
+
+    // matmul_inputs: the operand of each projection.
+    const std::pair<int, int> operands[] = {{ln_1, qkv}, {attn, mid}, {ln_2, gelu_i}, {gelu_i, block}};
+    for (const auto& [rounded, consumer] : operands) {
+      const Vector& x = rounded == ln_1 ? o.ln_1 : rounded == attn ? o.attn
+                        : rounded == ln_2 ? o.ln_2 : o.gelu;
+      budgets[consumer].flip_allowance += edge_gain(budgets[consumer], rounded) *
+                                          flip_size(mm, x, own_allowance(budgets[rounded]));
+    }
+
+    // kv_cache: the key and value columns of qkv.
+    if (profile.kv_cache != FloatFormat::f32) {
+      Vector kv;
+      kv.reserve(size_t(T) * 2 * C);
+      for (int t = 0; t < T; ++t)
+        kv.insert(kv.end(), o.qkv.begin() + size_t(t) * 3 * C + C,
+                  o.qkv.begin() + size_t(t) * 3 * C + 3 * C);
+      budgets[attn].flip_allowance += edge_gain(budgets[attn], qkv) *
+                                      flip_size(profile.kv_cache, kv, own_allowance(budgets[qkv]));
+    }
+
+    // residual: mid and the block's output before their rounding, in double
+    // from the truth's (rounded) inputs and its operands as the products saw them.
+    if (profile.residual != FloatFormat::f32) {
+      const Vector& input = l == 0 ? truth.embed : truth.block[l - 1];
+      Vector mid_exact = linear(mm == FloatFormat::f32 ? o.attn : rounded_copy(mm, o.attn),
+                                b.attn_c_proj_weight, b.attn_c_proj_bias, C, C);
+      for (size_t i = 0; i < mid_exact.size(); ++i) mid_exact[i] += input[i];
+      budgets[mid].flip_allowance +=
+          flip_size(profile.residual, mid_exact, own_allowance(budgets[mid]));
+      Vector block_exact = linear(mm == FloatFormat::f32 ? o.gelu : rounded_copy(mm, o.gelu),
+                                  b.mlp_c_proj_weight, b.mlp_c_proj_bias, 4 * C, C);
+      for (size_t i = 0; i < block_exact.size(); ++i) block_exact[i] += o.mid[i];
+      budgets[block].flip_allowance +=
+          flip_size(profile.residual, block_exact, own_allowance(budgets[block]));
+    }
+
+    // gelu table_f16: its input u and its entries.
+    if (profile.gelu == GeluForm::table_f16) {
+      const Vector operand = mm == FloatFormat::f32 ? o.ln_2 : rounded_copy(mm, o.ln_2);
+      const Vector u = linear(operand, b.mlp_c_fc_weight, b.mlp_c_fc_bias, C, 4 * C);
+      // ν(u): ln_2's allowance through the map ln_2 -> u (its gain, measured
+      // as every gain of the budget is: tolerance.h), plus u's own rounding
+      // (kFloorUlps units at the magnitude of its terms).
+      const double gain = measured_gain(operand, [&](const Vector& x) {
+        return linear(x, b.mlp_c_fc_weight, b.mlp_c_fc_bias, C, 4 * C);
+      }, mix64(seed + 0x666c697000000000ull + uint64_t(l)));  // "flip"
+      double terms = 0;
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < 4 * C; ++j) {
+          double sum = std::abs(double(b.mlp_c_fc_bias[j]));
+          for (int i = 0; i < C; ++i)
+            sum += std::abs(operand[size_t(t) * C + i] *
+                            double(b.mlp_c_fc_weight[size_t(i) * 4 * C + j]));
+          terms = std::max(terms, sum);
+        }
+      const double noise = gain * own_allowance(budgets[ln_2]) + kFloorUlps * ulp_f32(terms);
+      budgets[gelu_i].flip_allowance += gelu_table_flip(u, noise);
+    }
+  }
+  // matmul_inputs: ln_f into the lm_head.
+  budgets[logits].flip_allowance +=
+      edge_gain(budgets[logits], ln_f) * flip_size(mm, truth.ln_f, own_allowance(budgets[ln_f]));
+}
+
+}  // namespace gpt2::oracle

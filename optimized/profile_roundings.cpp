@@ -32,8 +32,8 @@ void ProfileRoundings::layer_norm(const Pass& pass, int layer, NormSite site, co
   base_->layer_norm(pass, layer, site, x, rows, y);
 }
 
-void ProfileRoundings::project(const Pass& pass, int layer, Projection p, const float* x,
-                               float* y, bool accumulate) {
+void ProfileRoundings::project(const Pass& pass, int layer, Projection p, const float* x, float* y,
+                               bool accumulate) {
   const size_t in = size_t(pass.n_tokens) * projection_in(config_, p);
   base_->project(pass, layer, p, rounded(profile_.matmul_inputs, x, in), y, accumulate);
   // With accumulate, y is the residual stream (mid or the block's output).
@@ -42,8 +42,7 @@ void ProfileRoundings::project(const Pass& pass, int layer, Projection p, const 
 }
 
 void ProfileRoundings::project_gelu(const Pass& pass, int layer, const float* x, float* y) {
-  const float* input =
-      rounded(profile_.matmul_inputs, x, size_t(pass.n_tokens) * config_.n_embd);
+  const float* input = rounded(profile_.matmul_inputs, x, size_t(pass.n_tokens) * config_.n_embd);
   if (profile_.gelu == GeluForm::formula) {
     base_->project_gelu(pass, layer, input, y);
     return;
@@ -60,8 +59,7 @@ void ProfileRoundings::gelu(float* x, size_t n) {
   gelu_f16_table_array(x, n);
 }
 
-void ProfileRoundings::write_cache(const Pass& pass, int layer, const float* qkv,
-                                   KvCache& cache) {
+void ProfileRoundings::write_cache(const Pass& pass, int layer, const float* qkv, KvCache& cache) {
   if (profile_.kv_cache == FloatFormat::f32) {
     base_->write_cache(pass, layer, qkv, cache);
     return;
@@ -79,8 +77,7 @@ void ProfileRoundings::attention(const Pass& pass, int layer, const float* qkv,
 }
 
 void ProfileRoundings::logits(const Pass& pass, const float* x, int rows, float* out) {
-  base_->logits(pass, rounded(profile_.matmul_inputs, x, size_t(rows) * config_.n_embd), rows,
-                out);
+  base_->logits(pass, rounded(profile_.matmul_inputs, x, size_t(rows) * config_.n_embd), rows, out);
 }
 
 size_t ProfileRoundings::weight_bytes_per_token() const { return base_->weight_bytes_per_token(); }

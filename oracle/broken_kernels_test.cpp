@@ -289,7 +289,11 @@ std::vector<Expectation> profile_bugs_judged_under_their_profile() {
       // Only u >= 10 shows (f16(u) for u; below -10 the formula is 0
       // already), which tiny never reaches: on tiny with block 0's c_fc
       // scaled up, where u reaches 10 from position 0 on.
-      Expectation{"broken-gelu-table-no-clamps", "block.0.gelu", "prefill T=7", 0, {},
+      Expectation{"broken-gelu-table-no-clamps",
+                  "block.0.gelu",
+                  "prefill T=7",
+                  0,
+                  {},
                   Model::large_gelu_inputs},
       // The residual stream rounded from the embedding on.
       Expectation{"broken-autocast-rounds-residual", "embed", "prefill T=1", 0, {}},

@@ -212,7 +212,8 @@ class WeightsInUse {
         of_set_.push_back(0);
         continue;
       }
-      auto used = std::make_unique<Weights<float>>(round_weights(set->weights_used(*given_), judged));
+      auto used =
+          std::make_unique<Weights<float>>(round_weights(set->weights_used(*given_), judged));
       size_t index = 0;
       while (index < distinct_.size() &&
              !(profiles_[index] == judged && same_weights(*distinct_[index], *used)))
@@ -289,7 +290,7 @@ class WeightsInUse {
     if (tokens.size() > 8) shown += ",...";
     return std::string(what) + " of " + o.model +
            (gpt2_activations_ ? " at GPT-2's activations" : "") +
-           (w == 0 ? ""
+           (w == 0                  ? ""
             : profiles_[w].is_f32() ? " (weights rounded by a kernel set)"
                                     : " under profile " + profiles_[w].name) +
            ", T=" + std::to_string(tokens.size()) + " (" + shown + "), mask " + mask_name(mask) +

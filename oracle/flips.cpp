@@ -146,8 +146,8 @@ void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& trut
     Vector embed(size_t(T) * C);
     for (int t = 0; t < T; ++t)
       for (int c = 0; c < C; ++c)
-        embed[size_t(t) * C + c] = double(weights.wte[size_t(tokens[t]) * C + c]) +
-                                   double(weights.wpe[size_t(t) * C + c]);
+        embed[size_t(t) * C + c] =
+            double(weights.wte[size_t(tokens[t]) * C + c]) + double(weights.wpe[size_t(t) * C + c]);
     budgets[0].flip_allowance += flip_size(profile.residual, embed, own_allowance(budgets[0]));
   }
 
@@ -160,12 +160,15 @@ void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& trut
     const int block = op_index(l, 6);
 
     // matmul_inputs: the operand of each projection.
-    const std::pair<int, int> operands[] = {{ln_1, qkv}, {attn, mid}, {ln_2, gelu_i}, {gelu_i, block}};
+    const std::pair<int, int> operands[] = {
+        {ln_1, qkv}, {attn, mid}, {ln_2, gelu_i}, {gelu_i, block}};
     for (const auto& [rounded, consumer] : operands) {
-      const Vector& x = rounded == ln_1 ? o.ln_1 : rounded == attn ? o.attn
-                        : rounded == ln_2 ? o.ln_2 : o.gelu;
-      budgets[consumer].flip_allowance += edge_gain(budgets[consumer], rounded) *
-                                          flip_size(mm, x, own_allowance(budgets[rounded]));
+      const Vector& x = rounded == ln_1   ? o.ln_1
+                        : rounded == attn ? o.attn
+                        : rounded == ln_2 ? o.ln_2
+                                          : o.gelu;
+      budgets[consumer].flip_allowance +=
+          edge_gain(budgets[consumer], rounded) * flip_size(mm, x, own_allowance(budgets[rounded]));
     }
 
     // kv_cache: the key and value columns of qkv.
@@ -202,9 +205,10 @@ void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& trut
       // ν(u): ln_2's allowance through the map ln_2 -> u (its gain, measured
       // as every gain of the budget is: tolerance.h), plus u's own rounding
       // (kFloorUlps units at the magnitude of its terms).
-      const double gain = measured_gain(operand, [&](const Vector& x) {
-        return linear(x, b.mlp_c_fc_weight, b.mlp_c_fc_bias, C, 4 * C);
-      }, mix64(seed + 0x666c697000000000ull + uint64_t(l)));  // "flip"
+      const double gain = measured_gain(
+          operand,
+          [&](const Vector& x) { return linear(x, b.mlp_c_fc_weight, b.mlp_c_fc_bias, C, 4 * C); },
+          mix64(seed + 0x666c697000000000ull + uint64_t(l)));  // "flip"
       double terms = 0;
       for (int t = 0; t < T; ++t)
         for (int j = 0; j < 4 * C; ++j) {

@@ -21,19 +21,24 @@
 // which is the map a value that does not flip sees):
 //
 //   point            rounded values (x)           ν                      allowance added to
-//   matmul_inputs    ln_1, attn, ln_2, gelu, ln_f  its K·E + floor        qkv, mid, gelu, block, logits: gain × F
-//   kv_cache         k and v columns of qkv         qkv's K·E + floor      attn: gain(attn <- qkv) × F
-//   residual         embed, mid, block.l before     the tensor's K·E+floor the tensor itself: F
+//   matmul_inputs    ln_1, attn, ln_2, gelu, ln_f  its K·E + floor        qkv, mid, gelu, block,
+//   logits: gain × F kv_cache         k and v columns of qkv         qkv's K·E + floor      attn:
+//   gain(attn <- qkv) × F residual         embed, mid, block.l before     the tensor's K·E+floor
+//   the tensor itself: F
 //                    rounding (recomputed in double
 //                    from the truth's inputs)
-//   gelu table_f16   the input u (c_fc's output)   gain(u<-ln_2)·ν(ln_2)  gelu: the farthest the table's
-//                    and the entry's exact value g  + kFloorUlps ulp(S_u); output can be from the truth's
-//                    at f16(u)                      for g: the float32     over an input within ν of u
-//                                                   formula's error        (its f16 rounding or the clamp
-//                                                   (table_entry_noise)    may change) and an entry within
-//                                                                          its noise of g (may round to
-//                                                                          a neighbour, or two where
-//                                                                          1 + tanh cancels)
+//   gelu table_f16   the input u (c_fc's output)   gain(u<-ln_2)·ν(ln_2)  gelu: the farthest the
+//   table's
+//                    and the entry's exact value g  + kFloorUlps ulp(S_u); output can be from the
+//                    truth's at f16(u)                      for g: the float32     over an input
+//                    within ν of u
+//                                                   formula's error        (its f16 rounding or the
+//                                                   clamp (table_entry_noise)    may change) and an
+//                                                   entry within
+//                                                                          its noise of g (may
+//                                                                          round to a neighbour, or
+//                                                                          two where 1 + tanh
+//                                                                          cancels)
 //
 // ν uses the tensor's own float32 allowance (K·E + floor, nothing inherited):
 // the largest error a correct engine has there. The members of the ensemble

@@ -33,7 +33,8 @@ TEST(RoundingSpread, IsOneUnitNearOneBoundaryAndMoreAcrossSeveral) {
             std::ldexp(1.0, -8));
   // At exactly 2^-9 x + noise is the tie, which goes to the even 1: just beyond it flips.
   EXPECT_EQ(rounding_spread(FloatFormat::bf16, x, std::ldexp(1.0, -9)), 0.0);
-  EXPECT_EQ(rounding_spread(FloatFormat::bf16, x, std::ldexp(1.0, -9) * 1.001), std::ldexp(1.0, -7));
+  EXPECT_EQ(rounding_spread(FloatFormat::bf16, x, std::ldexp(1.0, -9) * 1.001),
+            std::ldexp(1.0, -7));
   // Noise of three units reaches three values away on the way up.
   EXPECT_EQ(rounding_spread(FloatFormat::bf16, 1.5, 3 * std::ldexp(1.0, -7)),
             3 * std::ldexp(1.0, -7));
@@ -95,7 +96,9 @@ TEST_F(FlipAllowanceWiring, KvCacheReachesAttentionOnly) {
     for (int t = 0; t < T; ++t)
       for (int c = C; c < 3 * C; ++c) kv.push_back(r.truth.ops[l].qkv[size_t(t) * 3 * C + c]);
     const Budget& attn = budgets[1 + kTensorsPerBlock * l + 2];
-    EXPECT_DOUBLE_EQ(attn.flip_allowance, attn.inputs[0].gain * spread(FloatFormat::f16, kv, budgets[1 + kTensorsPerBlock * l + 1]));
+    EXPECT_DOUBLE_EQ(
+        attn.flip_allowance,
+        attn.inputs[0].gain * spread(FloatFormat::f16, kv, budgets[1 + kTensorsPerBlock * l + 1]));
     EXPECT_GT(attn.flip_allowance, 0);
   }
   int reached = 0;
@@ -112,19 +115,23 @@ TEST_F(FlipAllowanceWiring, MatmulInputsReachEachProductsOutput) {
   for (int l = 0; l < L; ++l) {
     const int base = 1 + kTensorsPerBlock * l;
     const BlockOps<double>& o = r.truth.ops[l];
-    EXPECT_DOUBLE_EQ(budgets[base + 1].flip_allowance,
-                     budgets[base + 1].inputs[0].gain * spread(FloatFormat::bf16, o.ln_1, budgets[base]));
-    EXPECT_DOUBLE_EQ(budgets[base + 3].flip_allowance,
-                     budgets[base + 3].inputs[1].gain * spread(FloatFormat::bf16, o.attn, budgets[base + 2]));
-    EXPECT_DOUBLE_EQ(budgets[base + 5].flip_allowance,
-                     budgets[base + 5].inputs[0].gain * spread(FloatFormat::bf16, o.ln_2, budgets[base + 4]));
-    EXPECT_DOUBLE_EQ(budgets[base + 6].flip_allowance,
-                     budgets[base + 6].inputs[1].gain * spread(FloatFormat::bf16, o.gelu, budgets[base + 5]));
+    EXPECT_DOUBLE_EQ(
+        budgets[base + 1].flip_allowance,
+        budgets[base + 1].inputs[0].gain * spread(FloatFormat::bf16, o.ln_1, budgets[base]));
+    EXPECT_DOUBLE_EQ(
+        budgets[base + 3].flip_allowance,
+        budgets[base + 3].inputs[1].gain * spread(FloatFormat::bf16, o.attn, budgets[base + 2]));
+    EXPECT_DOUBLE_EQ(
+        budgets[base + 5].flip_allowance,
+        budgets[base + 5].inputs[0].gain * spread(FloatFormat::bf16, o.ln_2, budgets[base + 4]));
+    EXPECT_DOUBLE_EQ(
+        budgets[base + 6].flip_allowance,
+        budgets[base + 6].inputs[1].gain * spread(FloatFormat::bf16, o.gelu, budgets[base + 5]));
     for (int k : {0, 2, 4}) EXPECT_EQ(budgets[base + k].flip_allowance, 0.0);
   }
-  EXPECT_EQ(budgets[0].flip_allowance, 0.0);                              // embed
-  EXPECT_EQ(budgets[1 + kTensorsPerBlock * L].flip_allowance, 0.0);       // ln_f
-  EXPECT_DOUBLE_EQ(budgets.back().flip_allowance,                         // logits
+  EXPECT_EQ(budgets[0].flip_allowance, 0.0);                         // embed
+  EXPECT_EQ(budgets[1 + kTensorsPerBlock * L].flip_allowance, 0.0);  // ln_f
+  EXPECT_DOUBLE_EQ(budgets.back().flip_allowance,                    // logits
                    budgets.back().inputs[0].gain *
                        spread(FloatFormat::bf16, r.truth.ln_f, budgets[1 + kTensorsPerBlock * L]));
 }

@@ -325,10 +325,9 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   // digits, or double-double with --precision dd).
   const uint64_t weights = reference::weight_bytes(config);
   const int variants =
-      1 + static_cast<int>(std::count_if(o.sets.begin(), o.sets.end(),
-                                         [](const auto* s) {
-                                           return s->effective_weights || s->profile != "f32";
-                                         }));
+      1 + static_cast<int>(std::count_if(o.sets.begin(), o.sets.end(), [](const auto* s) {
+        return s->effective_weights || s->profile != "f32";
+      }));
   const uint64_t trace = reference::trace_elements(config, longest, TraceLevel::ops);
   plan.bytes =
       weights * (1 + variants + 1) +

@@ -403,8 +403,8 @@ Reference cached_reference(const TruthCache& cache, const Weights<float>& weight
       precision.precision == reference::Precision::dd
           ? "dd/" + std::to_string(precision.dd_checked_tokens)
           : std::string(reference::precision_name(precision.precision));
-  TruthKey k = reference_key(weights_sha256, config, tokens, mask, seed, "reference",
-                             precision_text);
+  TruthKey k =
+      reference_key(weights_sha256, config, tokens, mask, seed, "reference", precision_text);
   if (!profile.is_f32()) k.extra = "profile " + profile_to_json(profile);
   const std::string key = k.key();
   return cache.fetch<Reference>(

@@ -498,11 +498,11 @@ int main(int argc, char** argv) {
       const oracle::Scenario prefill{
           "prefill", m.tokens, {static_cast<int>(m.tokens.size())}, mask};
       const auto r = replayed(permuted, prefill, t);
-      record("held-out permuted-fma", m.mode,
-             judge(oracle::prefill_trace(profile_weights, permuted, m.tokens, mask,
-                                         TraceLevel::ops),
-                   t, mask, r ? &*r : nullptr),
-             i, model_text + " held-out permuted-fma, mask " + mask_name(mask));
+      record(
+          "held-out permuted-fma", m.mode,
+          judge(oracle::prefill_trace(profile_weights, permuted, m.tokens, mask, TraceLevel::ops),
+                t, mask, r ? &*r : nullptr),
+          i, model_text + " held-out permuted-fma, mask " + mask_name(mask));
     }
 
     if (broken)

@@ -50,15 +50,10 @@ Vector rounded_copy(FloatFormat format, const Vector& x) {
   return out;
 }
 
-// GPT-2's gelu_new in double, and its derivative.
+// GPT-2's gelu_new in double.
 double gelu(double x) {
   const double k = std::sqrt(2.0 / M_PI);
   return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
-}
-double gelu_slope(double x) {
-  const double k = std::sqrt(2.0 / M_PI);
-  const double t = std::tanh(k * (x + 0.044715 * x * x * x));
-  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
 }
 
 // How far a float32 table entry gelu_f32(c) may be from gelu(c): tanh's

@@ -286,8 +286,22 @@ std::vector<Budget> block_level_budgets(const Reference& r) {
   const TensorIndex op{L};
   // Block-level list: embed 0, block.l at l + 1, ln_f L + 1, logits L + 2.
   std::vector<Budget> out = {r.budgets[op.embed()]};
+  // Under a profile, the flips a block-level trace cannot show: each op
+  // tensor's flip allowance carried to the block's output through the op
+  // graph's gains, as compare_traces hands them on for absent tensors
+  // (the block input's own flips are the previous block's).
+  std::vector<double> carried(r.budgets.size(), 0.0);
   for (int l = 0; l < L; ++l) {
+    for (TensorKind k : {TensorKind::ln_1, TensorKind::qkv, TensorKind::attn, TensorKind::mid,
+                         TensorKind::ln_2, TensorKind::gelu}) {
+      const int i = op.op(l, k);
+      carried[i] = r.budgets[i].flip_allowance;
+      for (const BudgetInput& e : r.budgets[i].inputs)
+        if (e.tensor > op.block(l - 1)) carried[i] += e.gain * carried[e.tensor];
+    }
     Budget b = r.budgets[op.block(l)];
+    for (const BudgetInput& e : b.inputs)
+      if (e.tensor > op.block(l - 1)) b.flip_allowance += e.gain * carried[e.tensor];
     b.inputs.clear();
     b.block_input.tensor = l;  // embed (0) or block.{l-1} (l)
     out.push_back(b);

@@ -107,6 +107,17 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
       if (ids[j].is_op() && ids[j].layer == ids[block_index].layer && available[j]) return true;
     return false;
   };
+  // block l's op tensors have a precision profile's flip allowance
+  // (oracle/flips.h): then the block is judged through its op graph, whose
+  // absent tensors hand their flips on, not through the whole-block gain,
+  // which knows nothing of them.
+  auto block_has_flips = [&](size_t block_index) {
+    for (size_t j = 0; j < block_index; ++j)
+      if (ids[j].is_op() && ids[j].layer == ids[block_index].layer &&
+          budgets[j].flip_allowance > 0)
+        return true;
+    return false;
+  };
 
   TraceComparison out;
   int finding_position = std::numeric_limits<int>::max();  // earliest position of a finding
@@ -124,7 +135,8 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
     r.budget = budgets[i];
     const std::vector<BudgetInput>* edges = &r.budget.inputs;
     const std::vector<BudgetInput> block_edge = {r.budget.block_input};
-    if (r.budget.block_input.tensor >= 0 && (edges->empty() || !block_has_ops(i)))
+    if (r.budget.block_input.tensor >= 0 &&
+        (edges->empty() || (!block_has_ops(i) && !block_has_flips(i))))
       edges = &block_edge;
     double inherited = 0;
     for (const BudgetInput& e : *edges) {
@@ -136,7 +148,12 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
     const double limit = r.budget.limit();
     if (!available[i]) {
       r.verdict = Verdict::absent;
-      handed_on[i] = rule == BudgetRule::chained_input_error ? limit : inherited;
+      // An absent tensor hands on what its inputs' excess becomes through
+      // it, and the flips a correct engine may have made in it (a profile's
+      // allowance, oracle/flips.h; 0 under f32).
+      handed_on[i] = rule == BudgetRule::chained_input_error
+                         ? limit
+                         : inherited + r.budget.flip_allowance;
       out.tensors.push_back(r);
       continue;
     }

@@ -53,8 +53,9 @@ TEST(Replay, EveryRealKernelSetPassesEveryOpInEveryPassStructure) {
   const std::vector<int> tokens = {5, 0, 63, 17, 42};
   for (const auto& set : optimized::kernels()) {
     // A set that rounds inside its arithmetic is judged under its profile
-    // (issue 16), not by the float32 replay budget.
-    if (!set.float32_arithmetic()) continue;
+    // (issue 16), not by the float32 replay budget; the broken sets, which
+    // another test of this binary may have registered, are not real ones.
+    if (!set.float32_arithmetic() || set.name.rfind("broken-", 0) == 0) continue;
     const Weights<float> used = set.weights_used(w);
     const ReplayReference ref =
         compute_replay_reference(used, tokens, Mask::causal, tiny_truth(used, tokens), 1);

@@ -113,8 +113,7 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
   // which knows nothing of them.
   auto block_has_flips = [&](size_t block_index) {
     for (size_t j = 0; j < block_index; ++j)
-      if (ids[j].is_op() && ids[j].layer == ids[block_index].layer &&
-          budgets[j].flip_allowance > 0)
+      if (ids[j].is_op() && ids[j].layer == ids[block_index].layer && budgets[j].flip_allowance > 0)
         return true;
     return false;
   };
@@ -151,9 +150,8 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
       // An absent tensor hands on what its inputs' excess becomes through
       // it, and the flips a correct engine may have made in it (a profile's
       // allowance, oracle/flips.h; 0 under f32).
-      handed_on[i] = rule == BudgetRule::chained_input_error
-                         ? limit
-                         : inherited + r.budget.flip_allowance;
+      handed_on[i] =
+          rule == BudgetRule::chained_input_error ? limit : inherited + r.budget.flip_allowance;
       out.tensors.push_back(r);
       continue;
     }

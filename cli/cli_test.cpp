@@ -158,6 +158,35 @@ TEST(Cli, RunTheReferenceUnderAProfile) {
                    "--profile applies to --impl reference only");
 }
 
+// profiles lists the built-ins; --profile on conformance and fixtures takes a
+// name or a file, and a bad one is exit 2 with one line naming it, before
+// any work (the time limit).
+TEST(Cli, ProfilesAndBadProfileFiles) {
+  const Result list = run("profiles");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(line_count(list.out), 6);
+  EXPECT_THAT(list.out, StartsWith("f32  "));
+  EXPECT_THAT(list.out, HasSubstr("\nggml-f16  "));
+  const std::string file = (scratch() / "engine.json").string();
+  const std::string out = (scratch() / "case").string();
+  gpt2::write_file_atomic(file, "{\"name\": \"e\", \"kv_cache\": \"f8\"}");
+  expect_bad_input("conformance --model tiny --profile " + file, file, 20);
+  expect_bad_input(
+      "fixtures generate --model tiny --tokens 1,2 --profile " + file + " --out " + out, file, 20);
+  gpt2::write_file_atomic(file, "{\"name\": \"e\", \"kv_cache\": \"f16\",}");  // not JSON
+  expect_bad_input("conformance --model tiny --profile " + file, file, 20);
+  gpt2::write_file_atomic(file, "{\"name\": \"e\", \"colour\": \"f16\"}");  // unknown key
+  expect_bad_input("conformance --model tiny --profile " + file, "colour", 20);
+  expect_bad_input("conformance --model tiny --profile fp8", "unknown profile 'fp8'", 20);
+  expect_bad_input("fixtures generate --model tiny --tokens 1 --profile " +
+                       (scratch() / "missing.json").string() + " --out " + out,
+                   "missing.json", 20);
+  // A profile that rounds the attention probabilities has no derived allowance yet.
+  gpt2::write_file_atomic(file, "{\"name\": \"p\", \"attention_probs\": \"bf16\"}");
+  expect_bad_input("conformance --model tiny --kernel fast --profile " + file,
+                   "attention probabilities", 60);
+}
+
 TEST(Cli, RunWritesOpLevelTracesOnRequest) {
   const std::string out = (scratch() / "ops.safetensors").string();
   for (const char* impl : {"--impl reference", "--impl optimized --mode incremental"}) {

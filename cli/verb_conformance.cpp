@@ -21,6 +21,7 @@
 #include "model/profile.h"
 #include "model/shard.h"
 #include "oracle/conformance.h"
+#include "oracle/flips.h"
 #include "oracle/plan.h"
 #include "oracle/report.h"
 #include "oracle/truth_cache.h"
@@ -165,6 +166,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   // A bad --profile (unknown name, a file that is not a profile) also before any work.
   const std::optional<Profile> profile =
       a.profile.empty() ? std::nullopt : std::optional<Profile>(load_profile(a.profile));
+  if (profile) oracle::check_judgeable(*profile);
 
   oracle::PlanOptions plan_options;
   plan_options.seed = a.seed;

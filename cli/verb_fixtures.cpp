@@ -22,6 +22,7 @@
 #include "model/shard.h"
 #include "model/tokens.h"
 #include "model/utf8.h"
+#include "oracle/flips.h"
 #include "oracle/plan.h"
 #include "oracle/truth_cache.h"
 #include "reference/cost.h"
@@ -119,6 +120,7 @@ int generate_case(const GenerateArgs& a, const Config& config, Prompt prompt,
   const int threads = resolve_threads(a.threads);
   // A bad --profile before any work.
   const Profile profile = a.profile.empty() ? find_profile("f32") : load_profile(a.profile);
+  oracle::check_judgeable(profile);
   check_generate_resources(a, config, static_cast<int>(prompt.ids.size()), threads, cache);
   const Weights<float> weights = a.source.load();
   fixtures::GenerateOptions o;

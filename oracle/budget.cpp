@@ -223,10 +223,7 @@ Reference compute_reference(const Weights<float>& weights, const std::vector<int
   options.trace_level = TraceLevel::ops;
   options.progress = progress;
   options.profile = profile.is_f32() ? nullptr : &profile;
-  if (profile.attention_probs != FloatFormat::f32)  // before any work
-    throw InputError("profile '" + profile.name +
-                     "': rounding the attention probabilities has no derived flip allowance "
-                     "yet (they are not traced); the oracle cannot judge this profile");
+  check_judgeable(profile);  // before any work
   Reference r;
   r.profile = profile.name;
   const bool dd = precision.precision == Precision::dd;

@@ -116,13 +116,17 @@ double flip_size(FloatFormat format, const std::vector<double>& values, double n
   return worst;
 }
 
-void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& truth,
-                         const Weights<float>& weights, const std::vector<int>& tokens,
-                         const Profile& profile, uint64_t seed, int threads) {
+void check_judgeable(const Profile& profile) {
   if (profile.attention_probs != FloatFormat::f32)
     throw InputError("profile '" + profile.name +
                      "': rounding the attention probabilities has no derived flip allowance "
                      "yet (they are not traced); the oracle cannot judge this profile");
+}
+
+void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& truth,
+                         const Weights<float>& weights, const std::vector<int>& tokens,
+                         const Profile& profile, uint64_t seed, int threads) {
+  check_judgeable(profile);
   GPT2_CHECK(truth.level() == TraceLevel::ops || truth.n_layer() == 0,
              "flip allowances: the truth is op-level");
   const Config& cfg = weights.config;

@@ -80,6 +80,11 @@ double rounding_spread(FloatFormat format, double x, double noise);
 // max over x in `values` of rounding_spread(format, x, noise): F below.
 double flip_size(FloatFormat format, const std::vector<double>& values, double noise);
 
+// InputError unless the oracle can judge `profile`: one that rounds the
+// attention probabilities has no derived allowance yet. Callers check it
+// before any work.
+void check_judgeable(const Profile& profile);
+
 // Adds each declared point's allowance of `profile` to `budgets` (the
 // op-level truth's, forward order, gains measured: make_budgets) on the
 // truth of `tokens` with the rounded `weights` (round_weights). `seed` draws

@@ -30,8 +30,8 @@ using testing::max_scaled_difference;
 using testing::random_tokens;
 using testing::random_weights;
 
-float round_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
-float round_bf16(float v) { return bf16_to_f32(f32_to_bf16(v)); }
+float round_f16(float v) { return stored_as(FloatFormat::f16, v); }
+float round_bf16(float v) { return stored_as(FloatFormat::bf16, v); }
 
 std::vector<float> rounded(std::vector<float> x, float (*round)(float)) {
   for (float& v : x) v = round(v);
@@ -176,8 +176,8 @@ TEST(F16Kv, WriteCacheStoresEveryKeyAndValueRoundedToF16) {
         const float value = qkv[size_t(t) * 3 * C + 2 * C + h * HS + d];
         const float stored_key = cache.key(1, h, pos0 + t)[d];
         const float stored_value = cache.value(1, h, pos0 + t)[d];
-        EXPECT_EQ(stored_key, f16_to_f32(f32_to_f16(key))) << t << " " << h << " " << d;
-        EXPECT_EQ(stored_value, f16_to_f32(f32_to_f16(value))) << t << " " << h << " " << d;
+        EXPECT_EQ(stored_key, round_f16(key)) << t << " " << h << " " << d;
+        EXPECT_EQ(stored_value, round_f16(value)) << t << " " << h << " " << d;
         EXPECT_EQ(round_f16(stored_key), stored_key) << "an f16 value";
         changed += (stored_key != key) + (stored_value != value);
       }

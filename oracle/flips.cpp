@@ -16,20 +16,6 @@ namespace gpt2::oracle {
 
 namespace {
 
-// The format's spacing at a magnitude m >= 0 (the spacing of the binade m
-// lies in; the smallest subnormal spacing below the normal range).
-double spacing(const FormatShape& s, double m) {
-  int e = 0;
-  if (m > 0) (void)std::frexp(m, &e);  // m in [2^(e-1), 2^e)
-  const int exponent = (m > 0 && e - 1 > s.min_exponent) ? e - 1 : s.min_exponent;
-  return std::ldexp(1.0, exponent - (s.significand_bits - 1));
-}
-
-FormatShape shape_of(FloatFormat format) {
-  return format == FloatFormat::f32 ? FormatShape{24, -126, 3.4028234663852886e38}
-                                    : format_shape(format);
-}
-
 // The allowance a tensor grants a correct engine before anything inherited.
 double own_allowance(const Budget& b) { return b.multiplier * b.baseline_error + b.floor; }
 
@@ -98,10 +84,6 @@ double gelu_table_flip(const Vector& u, double input_noise) {
 }
 
 }  // namespace
-
-double format_unit(FloatFormat format, double x) {
-  return spacing(shape_of(format), std::abs(round_to(format, x)));
-}
 
 double rounding_spread(FloatFormat format, double x, double noise) {
   const double r = round_to(format, x);

@@ -67,9 +67,6 @@
 
 namespace gpt2::oracle {
 
-// The unit of `format` at x: the spacing of its values around round_to(x).
-double format_unit(FloatFormat format, double x);
-
 // The farthest the rounding of a value within `noise` of x can be from the
 // rounding of x: max(|R(x + noise) - R(x)|, |R(x - noise) - R(x)|), R the
 // rounding to `format` (monotonic, so the ends bound every value between).

@@ -12,16 +12,6 @@
 namespace gpt2::oracle {
 namespace {
 
-TEST(FormatUnit, IsTheSpacingAroundTheRoundedValue) {
-  EXPECT_EQ(format_unit(FloatFormat::bf16, 1.0), std::ldexp(1.0, -7));
-  EXPECT_EQ(format_unit(FloatFormat::f16, 1.0), std::ldexp(1.0, -10));
-  EXPECT_EQ(format_unit(FloatFormat::bf16, -1.5), std::ldexp(1.0, -7));
-  EXPECT_EQ(format_unit(FloatFormat::f16, 1000.0), std::ldexp(1.0, -1));
-  EXPECT_EQ(format_unit(FloatFormat::f32, 1.0), std::ldexp(1.0, -23));
-  // f16's subnormals: one spacing, 2^-24, below 2^-14.
-  EXPECT_EQ(format_unit(FloatFormat::f16, 1e-6), std::ldexp(1.0, -24));
-}
-
 TEST(RoundingSpread, IsOneUnitNearOneBoundaryAndMoreAcrossSeveral) {
   const double x = 1 + std::ldexp(1.0, -9);  // 2^-9 from the bf16 boundary above
   EXPECT_EQ(rounding_spread(FloatFormat::bf16, x, std::ldexp(1.0, -12)), 0.0);
@@ -53,6 +43,8 @@ TEST(FlipSize, IsTheLargestUnitAmongTheValuesAtRisk) {
 // only to the tensors it feeds.
 class FlipAllowanceWiring : public ::testing::Test {
  protected:
+  // bf16's spacing in [2^19, 2^20), where 1e6 lies: 2^(19 - 7).
+  static constexpr double kBf16UnitAtAMillion = 4096;
   static constexpr int kTensorsPerBlock = 7;
   Config config{2, 2, 8, 8, 16, 1e-5, "gelu_new"};
   std::vector<int> tokens{3, 1, 4, 1, 5};
@@ -145,15 +137,15 @@ TEST_F(FlipAllowanceWiring, ResidualReachesTheStreamItself) {
   // from the rounded one's (every value spans many units).
   EXPECT_GT(budgets[0].flip_allowance, 0);
   EXPECT_NEAR(budgets[0].flip_allowance, spread(FloatFormat::bf16, r.truth.embed, budgets[0]),
-              format_unit(FloatFormat::bf16, 1e6));
+              kBf16UnitAtAMillion);
   for (int l = 0; l < config.n_layer; ++l) {
     const int base = 1 + kTensorsPerBlock * l;
     EXPECT_NEAR(budgets[base + 3].flip_allowance,
                 spread(FloatFormat::bf16, r.truth.ops[l].mid, budgets[base + 3]),
-                format_unit(FloatFormat::bf16, 1e6));
+                kBf16UnitAtAMillion);
     EXPECT_NEAR(budgets[base + 6].flip_allowance,
                 spread(FloatFormat::bf16, r.truth.block[l], budgets[base + 6]),
-                format_unit(FloatFormat::bf16, 1e6));
+                kBf16UnitAtAMillion);
     for (int k : {0, 1, 2, 4, 5}) EXPECT_EQ(budgets[base + k].flip_allowance, 0.0);
   }
 }

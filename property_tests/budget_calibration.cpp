@@ -453,10 +453,15 @@ int main(int argc, char** argv) {
     // Truths per (weights used, mask), computed once.
     std::map<std::pair<bool, Mask>, std::unique_ptr<Truth>> truths;
     // Under a profile every set computes on the profile's rounding of the
-    // weights (its effective weights, rounded by the profile: idempotent).
-    const Weights<float> profile_weights = round_weights(weights, profile);
+    // weights (its effective weights, rounded by the profile: idempotent);
+    // under f32 on the weights as given (no copy).
+    const Weights<float> rounded =
+        profile.is_f32() ? Weights<float>{} : round_weights(weights, profile);
+    const Weights<float>& profile_weights = profile.is_f32() ? weights : rounded;
     auto truth_for = [&](const optimized::KernelSet& set, Mask mask) -> const Truth& {
-      const Weights<float> used = round_weights(set.weights_used(weights), profile);
+      const Weights<float> used = profile.is_f32()
+                                      ? set.weights_used(weights)
+                                      : round_weights(set.weights_used(weights), profile);
       const bool rounded = set.effective_weights != nullptr || !profile.is_f32();
       auto& slot = truths[{rounded, mask}];
       if (!slot)

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "model/error.h"
+#include "oracle/flips.h"
 
 namespace gpt2::oracle {
 
@@ -113,7 +114,8 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
   // which knows nothing of them.
   auto block_has_flips = [&](size_t block_index) {
     for (size_t j = 0; j < block_index; ++j)
-      if (ids[j].is_op() && ids[j].layer == ids[block_index].layer && budgets[j].flip_allowance > 0)
+      if (ids[j].is_op() && ids[j].layer == ids[block_index].layer &&
+          (budgets[j].flip_allowance > 0 || !budgets[j].flip_edges.empty()))
         return true;
     return false;
   };
@@ -126,6 +128,25 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
   // Zeros. (Written without the explicit 0.0, which makes GCC 12 print a
   // false -Wfree-nonheap-object warning at the end of this function.)
   std::vector<double> handed_on(ids.size());
+  std::vector<double> limits(ids.size());  // each tensor's limit as judged
+  // The error the trace has in a rounded tensor, over the values the rounding
+  // reads (FlipEdge): its limit where it is absent or not finite.
+  auto rounded_error = [&](const FlipEdge& e) {
+    const size_t k = static_cast<size_t>(e.tensor);
+    if (!available[k]) return limits[k];
+    const std::vector<double>& v = tensor_of(value, ids[k]);
+    const std::vector<double>& t = tensor_of(truth, ids[k]);
+    const size_t width = t.size() / std::max(1, truth.n_tokens);
+    const size_t first = e.kv_columns ? width / 3 : 0;  // qkv: the k and v columns
+    double worst = 0;
+    for (size_t row = 0; row < t.size(); row += width)
+      for (size_t c = row + first; c < row + width; ++c) {
+        const double d = std::abs(v[c] - t[c]);
+        if (!std::isfinite(d)) return limits[k];
+        worst = std::max(worst, d);
+      }
+    return worst;
+  };
   for (size_t i = 0; i < ids.size(); ++i) {
     TensorResult r;
     r.id = ids[i];
@@ -144,7 +165,22 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
       if (handed_on[e.tensor] > 0) inherited += e.gain * handed_on[e.tensor];
     }
     r.budget.inherited = inherited;
+    // A profile's roundings of traced tensors (oracle/flips.h): at the error
+    // this trace has in the rounded tensor where that exceeds the tensor's
+    // own allowance, at which flip_allowance counted them.
+    for (const FlipEdge& e : r.budget.flip_edges) {
+      GPT2_CHECK(e.tensor >= 0 && static_cast<size_t>(e.tensor) < i,
+                 "compare_traces: a rounded tensor comes before its consumer");
+      const double own = own_allowance(budgets[static_cast<size_t>(e.tensor)]);
+      const double noise = rounded_error(e);
+      if (noise <= own) continue;
+      const std::vector<double>& x = tensor_of(truth, ids[static_cast<size_t>(e.tensor)]);
+      const int width = static_cast<int>(x.size() / std::max(1, truth.n_tokens));
+      const double more = edge_flip_size(e, x, width, noise) - edge_flip_size(e, x, width, own);
+      if (more > 0) r.budget.flip_allowance += e.gain * more;
+    }
     const double limit = r.budget.limit();
+    limits[i] = limit;
     if (!available[i]) {
       r.verdict = Verdict::absent;
       // An absent tensor hands on what its inputs' excess becomes through

@@ -16,9 +16,6 @@ namespace gpt2::oracle {
 
 namespace {
 
-// The allowance a tensor grants a correct engine before anything inherited.
-double own_allowance(const Budget& b) { return b.multiplier * b.baseline_error + b.floor; }
-
 // Op-level indices in forward order (model/trace.h): embed, then per block
 // ln_1 qkv attn mid ln_2 gelu block, then ln_f, logits.
 int op_index(int l, int k) { return 1 + 7 * l + k; }  // k: 0 ln_1 .. 5 gelu, 6 block
@@ -85,6 +82,8 @@ double gelu_table_flip(const Vector& u, double input_noise) {
 
 }  // namespace
 
+double own_allowance(const Budget& b) { return b.multiplier * b.baseline_error + b.floor; }
+
 double rounding_spread(FloatFormat format, double x, double noise) {
   const double r = round_to(format, x);
   return std::max(std::abs(round_to(format, x + noise) - r),
@@ -96,6 +95,41 @@ double flip_size(FloatFormat format, const std::vector<double>& values, double n
   double worst = 0;
   for (double x : values) worst = std::max(worst, rounding_spread(format, x, noise));
   return worst;
+}
+
+double edge_flip_size(const FlipEdge& edge, const std::vector<double>& values, int width,
+                      double noise) {
+  if (edge.format == FloatFormat::f32) return 0;
+  if (!edge.kv_columns) return flip_size(edge.format, values, noise);
+  const int C = width / 3;  // qkv: [q | k | v] per row; the cache holds k and v
+  double worst = 0;
+  for (size_t row = 0; row + size_t(width) <= values.size(); row += size_t(width))
+    for (int c = C; c < width; ++c)
+      worst = std::max(worst, rounding_spread(edge.format, values[row + size_t(c)], noise));
+  return worst;
+}
+
+void set_flip_edges(std::vector<Budget>& budgets, const Profile& profile, int n_layer) {
+  GPT2_CHECK(budgets.size() == size_t(op_index(n_layer, 0) + 2),
+             "flip edges: the budgets are op-level");
+  for (Budget& b : budgets) b.flip_edges.clear();
+  auto add = [&](int rounded, int consumer, FloatFormat format, bool kv_columns) {
+    if (format == FloatFormat::f32) return;
+    budgets[consumer].flip_edges.push_back(
+        FlipEdge{rounded, edge_gain(budgets[consumer], rounded), format, kv_columns});
+  };
+  const FloatFormat mm = profile.matmul_inputs;
+  for (int l = 0; l < n_layer; ++l) {
+    const int ln_1 = op_index(l, 0), qkv = op_index(l, 1), attn = op_index(l, 2);
+    const int mid = op_index(l, 3), ln_2 = op_index(l, 4), gelu_i = op_index(l, 5);
+    add(ln_1, qkv, mm, false);
+    add(attn, mid, mm, false);
+    add(ln_2, gelu_i, mm, false);
+    add(gelu_i, op_index(l, 6), mm, false);
+    add(qkv, attn, profile.kv_cache, true);
+  }
+  const int ln_f = op_index(n_layer, 0);
+  add(ln_f, ln_f + 1, mm, false);
 }
 
 void check_judgeable(const Profile& profile) {
@@ -114,7 +148,6 @@ void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& trut
   const Config& cfg = weights.config;
   const int T = truth.n_tokens, C = cfg.n_embd, L = cfg.n_layer;
   const reference::Parallel parallel(threads);
-  const int ln_f = 1 + 7 * L, logits = ln_f + 1;
   auto linear = [&](const Vector& x, const std::vector<float>& w, const std::vector<float>& b,
                     int in, int out) {
     Vector y;
@@ -136,32 +169,8 @@ void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& trut
   for (int l = 0; l < L; ++l) {
     const BlockOps<double>& o = truth.ops[l];
     const BlockWeights<float>& b = weights.blocks[l];
-    const int ln_1 = op_index(l, 0), qkv = op_index(l, 1), attn = op_index(l, 2);
     const int mid = op_index(l, 3), ln_2 = op_index(l, 4), gelu_i = op_index(l, 5);
     const int block = op_index(l, 6);
-
-    // matmul_inputs: the operand of each projection.
-    const std::pair<int, int> operands[] = {
-        {ln_1, qkv}, {attn, mid}, {ln_2, gelu_i}, {gelu_i, block}};
-    for (const auto& [rounded, consumer] : operands) {
-      const Vector& x = rounded == ln_1   ? o.ln_1
-                        : rounded == attn ? o.attn
-                        : rounded == ln_2 ? o.ln_2
-                                          : o.gelu;
-      budgets[consumer].flip_allowance +=
-          edge_gain(budgets[consumer], rounded) * flip_size(mm, x, own_allowance(budgets[rounded]));
-    }
-
-    // kv_cache: the key and value columns of qkv.
-    if (profile.kv_cache != FloatFormat::f32) {
-      Vector kv;
-      kv.reserve(size_t(T) * 2 * C);
-      for (int t = 0; t < T; ++t)
-        kv.insert(kv.end(), o.qkv.begin() + size_t(t) * 3 * C + C,
-                  o.qkv.begin() + size_t(t) * 3 * C + 3 * C);
-      budgets[attn].flip_allowance += edge_gain(budgets[attn], qkv) *
-                                      flip_size(profile.kv_cache, kv, own_allowance(budgets[qkv]));
-    }
 
     // residual: mid and the block's output before their rounding, in double
     // from the truth's (rounded) inputs and its operands as the products saw them.
@@ -203,9 +212,19 @@ void add_flip_allowances(std::vector<Budget>& budgets, const Trace<double>& trut
       budgets[gelu_i].flip_allowance += gelu_table_flip(u, noise);
     }
   }
-  // matmul_inputs: ln_f into the lm_head.
-  budgets[logits].flip_allowance +=
-      edge_gain(budgets[logits], ln_f) * flip_size(mm, truth.ln_f, own_allowance(budgets[ln_f]));
+
+  // matmul_inputs and kv_cache: the roundings of traced tensors, at each
+  // rounded tensor's own allowance (compare_traces raises ν to the error an
+  // engine under test has there).
+  set_flip_edges(budgets, profile, L);
+  const std::vector<TensorId> ids = trace_tensor_ids(L, TraceLevel::ops);
+  for (Budget& b : budgets)
+    for (const FlipEdge& e : b.flip_edges) {
+      const std::vector<double>& values = tensor_of(truth, ids[size_t(e.tensor)]);
+      const double f = edge_flip_size(e, values, int(values.size()) / T,
+                                      own_allowance(budgets[size_t(e.tensor)]));
+      if (f > 0) b.flip_allowance += e.gain * f;
+    }
 }
 
 }  // namespace gpt2::oracle

@@ -40,12 +40,25 @@
 //                                                                          two where 1 + tanh
 //                                                                          cancels)
 //
-// ν uses the tensor's own float32 allowance (K·E + floor, nothing inherited):
-// the largest error a correct engine has there. The members of the ensemble
-// round at the same points, so a member that flipped has raised E itself; ν
-// is then larger and more elements count as at risk, never fewer: the
-// allowance errs on the generous side only through E, which the ensemble
-// measured. Each flip moves the rounded value by at most one unit; several at
+// ν is the error the engine under test may have in x. Ahead of any trace
+// (the budget's flip_allowance) it is the rounded tensor's own float32
+// allowance, K·E + floor: the members of the ensemble round at the same
+// points, so a member that flipped has raised E itself. But a correct engine
+// may also carry an inherited error into x (its inputs' excess through their
+// gains, tolerance.h): the budget admits that much more in x, and that much
+// more may flip. Only the judging of one trace knows it, so where x is a
+// traced tensor (the matmul inputs ln_1, attn, ln_2, gelu, ln_f and the
+// cache's k and v columns of qkv: each op records its output before the
+// rounding) compare_traces raises ν to the error the trace has in x, or to
+// x's whole limit where the trace lacks x, and recomputes F from x's truth
+// (Budget::flip_edges). A broken engine cannot use this: an error in x large
+// enough to flip more is an error in x, judged against x's own limit; only
+// within it does the allowance follow. (Without this, budget_calibration
+// --profile found false alarms at 1.02-6.45 times the limit, each in a
+// consumer of a rounded tensor whose error exceeded its own allowance by an
+// inherited part.) The residual and the GELU
+// table round values no trace holds (the residual's pre-rounding sums, c_fc's
+// output u): their ν stays the own allowance. Each flip moves the rounded value by at most one unit; several at
 // once are a perturbation of the input like any other, bounded through the
 // gain by the largest of them (the gains are measured on random sign vectors
 // over every element, tolerance.h).
@@ -76,6 +89,21 @@ double rounding_spread(FloatFormat format, double x, double noise);
 
 // max over x in `values` of rounding_spread(format, x, noise): F below.
 double flip_size(FloatFormat format, const std::vector<double>& values, double noise);
+
+// K·E + floor of a tensor: its allowance before anything inherited or flipped.
+double own_allowance(const Budget& b);
+
+// F of one flip edge at noise ν: flip_size over the rounded tensor's truth
+// `values` (rows of `width`), over the key and value columns only for the
+// KV cache.
+double edge_flip_size(const FlipEdge& edge, const std::vector<double>& values, int width,
+                      double noise);
+
+// Sets the flip edges of `profile` (its roundings of traced tensors: the
+// matmul inputs and the KV cache) on op-level `budgets` whose gains are set.
+// add_flip_allowances calls it; so do the readers of stored budgets (truth
+// cache, case files), which store flip_allowance but not the edges.
+void set_flip_edges(std::vector<Budget>& budgets, const Profile& profile, int n_layer);
 
 // InputError unless the oracle can judge `profile`: one that rounds the
 // attention probabilities has no derived allowance yet. Callers check it

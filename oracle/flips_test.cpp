@@ -8,6 +8,7 @@
 #include "model/error.h"
 #include "model/profile.h"
 #include "oracle/budget.h"
+#include "oracle/compare.h"
 
 namespace gpt2::oracle {
 namespace {
@@ -157,6 +158,78 @@ TEST_F(FlipAllowanceWiring, GeluTableReachesGeluOnly) {
     EXPECT_GT(budgets[base + 5].flip_allowance, 0);
     for (int k : {0, 1, 2, 3, 4, 6}) EXPECT_EQ(budgets[base + k].flip_allowance, 0.0);
   }
+}
+
+// The flips of a traced rounded tensor follow the error the trace has there
+// (flips.h): ln_f's truth lies 2^-20 below the bf16 boundary 1 + 2^-8, its
+// own allowance (2e-9) cannot reach it, but an inherited error can: embed's
+// excess through a gain of 1000 admits 1.5e-6 in ln_f, and an engine that
+// uses it rounds ln_f to 1 + 2^-7 instead of 1, moving the logits (gain 1)
+// by 2^-7.
+class FlipsAtJudgement : public ::testing::Test {
+ protected:
+  static constexpr double kUnit = 0x1p-7;  // bf16's spacing in [1, 2)
+  const Config config{0, 1, 1, 1, 1, 1e-5, "gelu_new"};
+  Trace<double> truth = make_trace<double>(config, 1);
+  std::vector<Budget> budgets = std::vector<Budget>(3);  // embed, ln_f, logits
+
+  void SetUp() override {
+    truth.embed = {0.5};
+    truth.ln_f = {1 + 0x1p-8 - 0x1p-20};  // rounds to 1
+    truth.logits = {1};
+    for (Budget& b : budgets) {
+      b.baseline_error = 1e-9;
+      b.shared_error = 0;
+      b.floor = 0;
+    }
+    budgets[1].inputs = {{0, 1000}};
+    budgets[2].inputs = {{1, 1}};
+    Profile autocast = find_profile("bf16-autocast");
+    set_flip_edges(budgets, autocast, 0);
+  }
+  // A correct engine's trace: embed 1.5e-9 off, ln_f `ln_f_error` off and
+  // rounded to the neighbour when that crosses the boundary.
+  Trace<double> engine(double ln_f_error) const {
+    Trace<double> t = truth;
+    t.embed[0] += 1.5e-9;
+    t.ln_f[0] += ln_f_error;
+    t.logits[0] += round_to(FloatFormat::bf16, t.ln_f[0]) - round_to(FloatFormat::bf16, truth.ln_f[0]);
+    return t;
+  }
+};
+
+TEST_F(FlipsAtJudgement, AFlipWithinTheInheritedErrorPasses) {
+  ASSERT_EQ(budgets[2].flip_edges.size(), 1u);
+  const TraceComparison c = compare_traces(engine(1.2e-6), truth, budgets, Mask::causal);
+  EXPECT_TRUE(c.passed()) << c.summary();
+  EXPECT_EQ(c.tensors[2].budget.flip_allowance, kUnit);
+  // Without the edge the flip is beyond the logits' budget.
+  std::vector<Budget> without = budgets;
+  without[2].flip_edges.clear();
+  EXPECT_FALSE(compare_traces(engine(1.2e-6), truth, without, Mask::causal).passed());
+}
+
+TEST_F(FlipsAtJudgement, AnErrorThatDoesNotReachTheBoundaryAddsNothing) {
+  const TraceComparison c = compare_traces(engine(5e-7), truth, budgets, Mask::causal);
+  EXPECT_TRUE(c.passed()) << c.summary();
+  EXPECT_EQ(c.tensors[2].budget.flip_allowance, 0.0);
+}
+
+TEST_F(FlipsAtJudgement, AnErrorBeyondTheRoundedTensorsLimitIsAFindingThere) {
+  const TraceComparison c = compare_traces(engine(3e-6), truth, budgets, Mask::causal);
+  ASSERT_FALSE(c.passed());
+  EXPECT_EQ(c.tensors[size_t(c.first_finding)].name, "ln_f");
+}
+
+TEST_F(FlipsAtJudgement, AnAbsentRoundedTensorMayHaveFlippedWithinItsLimit) {
+  // A logits-only trace of the same engine: ln_f's limit (2e-9 + its
+  // inherited part; embed absent too hands nothing on) cannot reach the
+  // boundary, the flip is a finding; with embed present it can.
+  const Trace<double> t = engine(1.2e-6);
+  EXPECT_FALSE(compare_traces(t, truth, budgets, Mask::causal, {false, false, true}).passed());
+  const TraceComparison c = compare_traces(t, truth, budgets, Mask::causal, {true, false, true});
+  EXPECT_TRUE(c.passed()) << c.summary();
+  EXPECT_EQ(c.tensors[2].budget.flip_allowance, kUnit);
 }
 
 TEST(FlipAllowance, AttentionProbabilitiesAreRefusedBeforeAnyWork) {

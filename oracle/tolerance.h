@@ -50,6 +50,8 @@
 #include <string>
 #include <vector>
 
+#include "model/float_formats.h"
+
 namespace gpt2::oracle {
 
 // Stochastic-rounding runs in the baseline ensemble (oracle/ensemble.h).
@@ -136,6 +138,17 @@ enum class BudgetRule {
 };
 const char* budget_rule_text(BudgetRule rule);  // the rule as one line, for reports and case.json
 
+// Under a precision profile: one declared rounding of a traced tensor's
+// values that feeds a tensor (oracle/flips.h). Its flip allowance depends on
+// the error the engine under test has in the rounded tensor, so it is
+// completed when a trace is judged (compare_traces).
+struct FlipEdge {
+  int tensor = -1;  // the rounded tensor (forward order); its truth holds the pre-rounding values
+  double gain = 0;  // |δ this|∞ / |δ rounded tensor|∞, the edge's measured gain
+  FloatFormat format = FloatFormat::f32;
+  bool kv_columns = false;  // qkv into the cache: only its key and value columns are rounded
+};
+
 struct Budget {
   double baseline_error = 0;  // E: the ensemble's worst max error
   double shared_error = 0;    // the ensemble's smallest max error (what every member has)
@@ -152,6 +165,10 @@ struct Budget {
   // declared rounding points feeding this tensor may add (oracle/flips.h);
   // 0 under f32.
   double flip_allowance = 0;
+  // The roundings of traced tensors among those flips, each counted in
+  // flip_allowance at its tensor's own allowance K·E + floor: when a trace is
+  // judged, at the error the engine has there instead, where that is larger.
+  std::vector<FlipEdge> flip_edges;
   double inherited = 0;  // Σ gain × excess, set when a trace is judged
   double limit() const { return multiplier * baseline_error + floor + flip_allowance + inherited; }
 };

@@ -17,6 +17,7 @@
 #include "model/tokens.h"
 #include "model/utf8.h"
 #include "oracle/ensemble.h"
+#include "oracle/flips.h"
 #include "oracle/tolerance.h"
 
 namespace gpt2::oracle {
@@ -414,6 +415,7 @@ Reference cached_reference(const TruthCache& cache, const Weights<float>& weight
         if (r.profile != profile.name)
           throw InputError("truth cache entry " + key + ": holds the truth of profile '" +
                            r.profile + "', not '" + profile.name + "'");
+        if (!profile.is_f32()) set_flip_edges(r.budgets, profile, config.n_layer);
         return r;
       },
       [&] {

@@ -185,6 +185,22 @@ TEST(Cli, ProfilesAndBadProfileFiles) {
   gpt2::write_file_atomic(file, "{\"name\": \"p\", \"attention_probs\": \"bf16\"}");
   expect_bad_input("conformance --model tiny --kernel fast --profile " + file,
                    "attention probabilities", 60);
+  // generate-set: a bad profile before any case (or directory) is made; a
+  // good one gives every case of the set the profile's truth (format 3).
+  const std::string manifest = (scratch() / "profile_manifest.txt").string();
+  const std::string set = (scratch() / "profile_set").string();
+  gpt2::write_file_atomic(manifest, "short model=tiny tokens=1,2,3 causal\n");
+  expect_bad_input("fixtures generate-set " + manifest + " --out " + set + " --profile " + file,
+                   "attention probabilities", 20);
+  EXPECT_FALSE(std::filesystem::exists(set));
+  const Result r = run("fixtures generate-set " + manifest + " --out " + set +
+                           " --profile f16-kv --no-truth-cache",
+                       120);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(set + "/short/case.json");
+  const nlohmann::json c = nlohmann::json::parse(in);
+  EXPECT_EQ(c["format_version"], 3);
+  EXPECT_EQ(c["profile"]["name"], "f16-kv");
 }
 
 TEST(Cli, RunWritesOpLevelTracesOnRequest) {

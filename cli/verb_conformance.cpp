@@ -175,6 +175,7 @@ int run_conformance_verb(const ConformanceArgs& a) {
   plan_options.full_context = a.full_context;
   plan_options.replay = !a.no_replay;
   plan_options.filter = a.filter;
+  plan_options.profile = profile;
   const reference::Precision precision = reference::parse_precision(a.precision);
   if (precision != reference::Precision::digits50 && precision != reference::Precision::dd)
     throw InputError("--precision: the truths are at 50 digits or dd, not " + a.precision);

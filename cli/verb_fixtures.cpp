@@ -191,6 +191,8 @@ struct GenerateSetArgs {
 
 int generate_set(const GenerateSetArgs& s) {
   const std::optional<Shard> shard = resolve_shard(s.shard);
+  // A bad --profile before any work (generate_case reads it again per case).
+  if (!s.common.profile.empty()) oracle::check_judgeable(load_profile(s.common.profile));
   const std::vector<fixtures::ManifestCase> cases =
       fixtures::parse_manifest(read_file(s.manifest), s.manifest);
   // Every case of the shard is checked (model, input, output directory)
@@ -327,10 +329,11 @@ Verb add_fixtures_verb(CLI::App& app) {
                   "50 digits on every position; written as a 50-digit case when it cannot show "
                   "20 digits)")
       ->check(CLI::IsMember({"50", "100", "dd"}));
-  gen->add_option("--profile", g->profile,
-                  "The precision profile the truth and budgets are for (a name from `gpt2-oracle "
-                  "profiles`, or a profile JSON file; default f32): the truth on the weights as "
-                  "it rounds them, with its roundings, and a format_version 3 case");
+  const char* profile_help =
+      "The precision profile the truth and budgets are for (a name from `gpt2-oracle "
+      "profiles`, or a profile JSON file; default f32): the truth on the weights as "
+      "it rounds them, with its roundings, and a format_version 3 case";
+  gen->add_option("--profile", g->profile, profile_help);
   add_seed_option(*gen, g->seed,
                   "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");
   add_trace_level_option(*gen, g->trace_level);
@@ -359,6 +362,8 @@ Verb add_fixtures_verb(CLI::App& app) {
       ->add_option("--precision", gs->common.precision,
                    "The truth: 50 (digits, default), 100 or dd, as for fixtures generate")
       ->check(CLI::IsMember({"50", "100", "dd"}));
+  gen_set->add_option("--profile", gs->common.profile,
+                      std::string(profile_help) + ", for every case of the set");
   add_seed_option(*gen_set, gs->common.seed,
                   "Seed of the baseline ensemble's stochastic runs and permutation (default 1)");
   add_trace_level_option(*gen_set, gs->common.trace_level);

@@ -150,15 +150,28 @@ std::string group_name(const Group& g) {
   return std::string("T=") + std::to_string(g.T) + (g.act ? " act=gpt2" : "");
 }
 
-// The distinct weights a set computes with: 0 the given weights; each set
-// that rounds them (KernelSet::effective_weights) or declares a precision
-// profile other than f32 (a truth of its own) its own.
-std::vector<int> weight_variants(const std::vector<const optimized::KernelSet*>& sets) {
+// The profile a set is judged under (PlanOptions::profile, else its own).
+const Profile& judged_profile(const optimized::KernelSet& set, const PlanOptions& o) {
+  return o.profile ? *o.profile : find_profile(set.profile);
+}
+
+// The truth each set is judged against, as a number: 0 the given weights'
+// f32 truth; sets judged under the same other profile share one; each set
+// that rounds the weights itself (KernelSet::effective_weights) has its own.
+std::vector<int> weight_variants(const PlanOptions& o) {
   std::vector<int> out;
-  out.reserve(sets.size());
+  out.reserve(o.sets.size());
+  std::map<std::string, int> by_profile = {{"f32", 0}};
   int next = 1;
-  for (const auto* set : sets)
-    out.push_back(set->effective_weights || set->profile != "f32" ? next++ : 0);
+  for (const auto* set : o.sets) {
+    if (set->effective_weights) {
+      out.push_back(next++);
+      continue;
+    }
+    const auto [it, added] = by_profile.insert({judged_profile(*set, o).name, next});
+    if (added) ++next;
+    out.push_back(it->second);
+  }
   return out;
 }
 
@@ -170,7 +183,7 @@ struct GroupCost {
 
 GroupCost cost_of(const Config& config, const Group& g, const PlanOptions& o,
                   const PlanSpeeds& speeds) {
-  const std::vector<int> variant = weight_variants(o.sets);
+  const std::vector<int> variant = weight_variants(o);
   GroupCost out;
   if (g.batch) {
     // Each row is judged against its own causal truth (no replay): one
@@ -208,7 +221,9 @@ GroupCost cost_of(const Config& config, const Group& g, const PlanOptions& o,
       ++p.results;
       needs.insert({0, s.mask});  // the given weights' truth (the quantization effect too)
       needs.insert({variant[k], s.mask});
-      if (o.replay) replay_needs.insert({variant[k], s.mask});
+      // Replay is float32's: not where the profile rounds activations.
+      if (o.replay && !judged_profile(*o.sets[k], o).rounds_arithmetic())
+        replay_needs.insert({variant[k], s.mask});
     }
     if (p.results == 0) continue;
     for (const auto& n : needs)
@@ -324,10 +339,8 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   // the replay's float32 inputs), and the reference computing one (at 50
   // digits, or double-double with --precision dd).
   const uint64_t weights = reference::weight_bytes(config);
-  const int variants =
-      1 + static_cast<int>(std::count_if(o.sets.begin(), o.sets.end(), [](const auto* s) {
-        return s->effective_weights || s->profile != "f32";
-      }));
+  const std::vector<int> variant = weight_variants(o);
+  const int variants = 1 + (variant.empty() ? 0 : *std::max_element(variant.begin(), variant.end()));
   const uint64_t trace = reference::trace_elements(config, longest, TraceLevel::ops);
   plan.bytes =
       weights * (1 + variants + 1) +

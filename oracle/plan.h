@@ -23,10 +23,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/config.h"
+#include "model/profile.h"
 #include "optimized/kernels.h"
 #include "oracle/conformance.h"
 #include "oracle/truth_cache.h"
@@ -71,6 +73,8 @@ struct PlanOptions {
   bool dd_truth = false;                          // truths at double-double (--precision dd)
   std::string filter;                             // as ConformanceOptions::filter
   std::vector<const optimized::KernelSet*> sets;  // the kernel sets judged
+  // --profile: every set judged under it; nullopt: each under its own.
+  std::optional<Profile> profile;
 };
 
 struct PlannedScenario {

@@ -112,6 +112,29 @@ TEST(Plan, TheFilterLeavesOutWhatItDoesNotMatch) {
   EXPECT_EQ(plan.scenarios[0].results, 1);
 }
 
+// Sets judged under the same profile share its truth; each needs the given
+// weights' f32 truth too (the profile's cost is measured against it).
+TEST(Plan, TheTruthsFollowTheProfilesTheSetsAreJudgedUnder) {
+  const Config c = find_preset("tiny").config;
+  auto seconds = [&](std::vector<const char*> sets, std::optional<const char*> profile) {
+    PlanOptions o = options(1e9);
+    o.replay = false;
+    o.filter = "prefill";  // single sequences: every scenario needs the same truths
+    o.sets.clear();
+    for (const char* name : sets) o.sets.push_back(&optimized::find_kernel(name));
+    if (profile) o.profile = find_profile(*profile);
+    return plan_conformance(c, o, fixed_speeds()).seconds;
+  };
+  const double one = seconds({"fast", "eigen"}, std::nullopt);
+  ASSERT_GT(one, 0);
+  EXPECT_DOUBLE_EQ(seconds({"fast", "eigen"}, "f32"), one);
+  EXPECT_DOUBLE_EQ(seconds({"fast", "eigen"}, "ggml-f16"), 2 * one);  // f32 + ggml-f16
+  EXPECT_DOUBLE_EQ(seconds({"ggml-f16", "f16kv"}, std::nullopt), 3 * one);
+  EXPECT_DOUBLE_EQ(seconds({"f16kv", "fast"}, "f16-kv"), 2 * one);
+  // ggml-f16 rounds its weights itself (to f16): under f16-kv, a truth of its own.
+  EXPECT_DOUBLE_EQ(seconds({"ggml-f16", "f16kv", "fast"}, "f16-kv"), 3 * one);
+}
+
 TEST(Plan, TruthTimeGrowsWithTheSequenceAndReplay) {
   const Config c = find_preset("gpt2-124m-shape").config;
   const PlanSpeeds s = fixed_speeds();

@@ -193,9 +193,9 @@ TEST(Cli, ProfilesAndBadProfileFiles) {
   expect_bad_input("fixtures generate-set " + manifest + " --out " + set + " --profile " + file,
                    "attention probabilities", 20);
   EXPECT_FALSE(std::filesystem::exists(set));
-  const Result r = run("fixtures generate-set " + manifest + " --out " + set +
-                           " --profile f16-kv --no-truth-cache",
-                       120);
+  const Result r = run(
+      "fixtures generate-set " + manifest + " --out " + set + " --profile f16-kv --no-truth-cache",
+      120);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ifstream in(set + "/short/case.json");
   const nlohmann::json c = nlohmann::json::parse(in);

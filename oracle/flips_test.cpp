@@ -193,7 +193,8 @@ class FlipsAtJudgement : public ::testing::Test {
     Trace<double> t = truth;
     t.embed[0] += 1.5e-9;
     t.ln_f[0] += ln_f_error;
-    t.logits[0] += round_to(FloatFormat::bf16, t.ln_f[0]) - round_to(FloatFormat::bf16, truth.ln_f[0]);
+    t.logits[0] +=
+        round_to(FloatFormat::bf16, t.ln_f[0]) - round_to(FloatFormat::bf16, truth.ln_f[0]);
     return t;
   }
 };

@@ -340,7 +340,8 @@ ConformancePlan plan_conformance(const Config& config, const PlanOptions& o,
   // digits, or double-double with --precision dd).
   const uint64_t weights = reference::weight_bytes(config);
   const std::vector<int> variant = weight_variants(o);
-  const int variants = 1 + (variant.empty() ? 0 : *std::max_element(variant.begin(), variant.end()));
+  const int variants =
+      1 + (variant.empty() ? 0 : *std::max_element(variant.begin(), variant.end()));
   const uint64_t trace = reference::trace_elements(config, longest, TraceLevel::ops);
   plan.bytes =
       weights * (1 + variants + 1) +

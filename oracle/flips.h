@@ -56,12 +56,14 @@
 // within it does the allowance follow. (Without this, budget_calibration
 // --profile found false alarms at 1.02-6.45 times the limit, each in a
 // consumer of a rounded tensor whose error exceeded its own allowance by an
-// inherited part.) The residual and the GELU
-// table round values no trace holds (the residual's pre-rounding sums, c_fc's
-// output u): their ν stays the own allowance. Each flip moves the rounded value by at most one
-// unit; several at once are a perturbation of the input like any other, bounded through the gain by
-// the largest of them (the gains are measured on random sign vectors over every element,
-// tolerance.h).
+// inherited part.) The residual and the GELU table round values no trace
+// holds (the residual's pre-rounding sums, c_fc's output u): their ν stays
+// the own allowance.
+//
+// Each flip moves the rounded value by at most one unit; several at once are
+// a perturbation of the input like any other, bounded through the gain by
+// the largest of them (the gains are measured on random sign vectors over
+// every element, tolerance.h).
 //
 // The pre-rounding values are the truth's, in double (the 50-digit values
 // rounded to double, or recomputed in double from them): their own error,

@@ -115,19 +115,20 @@ template void compare_ablation_traces(const Trace<reference::Real100>&,
                                       const Trace<reference::Real100>&,
                                       std::vector<MaskAblationRow>&, std::vector<NextTokenChange>&);
 
+NextTokenChange next_token_change(const std::vector<float>& with_mask,
+                                  const std::vector<float>& without_mask) {
+  const std::vector<double> a(with_mask.begin(), with_mask.end());
+  const std::vector<double> b(without_mask.begin(), without_mask.end());
+  const LogitPositionMetrics m = compare_logits(b, a, static_cast<int>(a.size())).at(0);
+  return {m.truth_argmax, m.value_argmax, m.kl_divergence};
+}
+
 namespace {
 
 // ---- the decode part, on the engine -----------------------------------------
 
 int argmax(const std::vector<float>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
-}
-
-NextTokenChange next_token_change(const std::vector<float>& causal,
-                                  const std::vector<float>& none) {
-  const std::vector<double> a(causal.begin(), causal.end()), b(none.begin(), none.end());
-  const LogitPositionMetrics m = compare_logits(b, a, static_cast<int>(a.size())).at(0);
-  return {m.truth_argmax, m.value_argmax, m.kl_divergence};
 }
 
 DecodeAblation decode_part(const Weights<float>& weights, const std::vector<int>& prompt,

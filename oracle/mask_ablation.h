@@ -105,6 +105,12 @@ void compare_ablation_traces(const Trace<Real>& a, const Trace<Real>& b,
                              std::vector<MaskAblationRow>& rows,
                              std::vector<NextTokenChange>& next_tokens);
 
+// The next-token change between two rows of logits: the first with the mask
+// (argmax_causal), the second without it (argmax_none), KL(with || without).
+// The decode parts of the mask and padding ablations.
+NextTokenChange next_token_change(const std::vector<float>& with_mask,
+                                  const std::vector<float>& without_mask);
+
 // The reports of a MaskAblation (text, JSON, SVG): mask_ablation_report.h.
 
 }  // namespace gpt2::oracle

@@ -47,13 +47,6 @@ int argmax(std::span<const float> v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
-NextTokenChange next_token_change(const std::vector<float>& masked,
-                                  const std::vector<float>& unmasked) {
-  const std::vector<double> a(masked.begin(), masked.end()), b(unmasked.begin(), unmasked.end());
-  const LogitPositionMetrics m = compare_logits(b, a, static_cast<int>(a.size())).at(0);
-  return {m.truth_argmax, m.value_argmax, m.kl_divergence};
-}
-
 // The decode part on the engine (see padding_ablation.h).
 void decode_part(const Weights<float>& weights, const std::vector<std::vector<int>>& batch,
                  const PaddingAblationOptions& options, PaddingAblation& out) {

@@ -18,10 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // Greedy: the highest logit of each row.
 void argmax_rows(std::span<const float> logits, int V, std::vector<int>& next) {
   for (size_t r = 0; r < next.size(); ++r) {

@@ -288,4 +288,12 @@ int write_outputs(int verdict, const std::vector<Output>& outputs) {
   return verdict == 1 ? 1 : 2;
 }
 
+int argmax(std::span<const float> logits) {
+  return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace gpt2::cli

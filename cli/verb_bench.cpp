@@ -52,10 +52,6 @@ struct BenchOptions {
   std::string batch;  // --batch B,...: batched decode only (cli/bench_batch.h)
 };
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // Best (smallest) time of `reps` runs of f, in seconds.
 template <class F>
 double best_of(int reps, F&& f) {
@@ -283,10 +279,6 @@ void report_rounds(const std::vector<Round>& rounds, double bytes_per_token, nlo
   out["decode_unsteady_threshold"] = kUnsteadySpread;
   if (unsteady) out["decode_unsteady_cause"] = cause;
   out["cpu_contention_measured"] = contention_known;
-}
-
-int argmax(std::span<const float> v) {
-  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
 constexpr int kRounds = 5;

@@ -40,11 +40,6 @@ struct DecodeOptions {
   std::string padding = "left";
 };
 
-// Greedy: the highest logit, the lowest id on a tie.
-int argmax(std::span<const float> logits) {
-  return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-}
-
 // Seeded sampling from softmax(logits / temperature) restricted to the top_k
 // largest logits (ties broken by the lower id). The uniform draw is built from
 // the raw 64-bit engine output, so a seed gives the same ids on every platform.

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -191,6 +193,12 @@ void print_estimate(const std::string& verb, const Estimate& e);
 
 // "measured now on 2 threads: 22 ns per multiply-add, 1.2 us per tanh or exp" (wall time).
 std::string format_speed(const reference::Speed& speed, int threads);
+
+// Greedy decoding's choice: the highest logit, the lowest id on a tie.
+int argmax(std::span<const float> logits);
+
+// Seconds of the steady clock since `start` (bench, bench --batch).
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 Verb add_conformance_verb(CLI::App& app);
 Verb add_run_verb(CLI::App& app);

@@ -697,6 +697,13 @@ std::string Sha256::hex() {
   return hex_of(digest, length);
 }
 
+bool is_sha256_hex(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 std::string sha256_hex(const std::string& bytes) {
   Sha256 sha;
   sha.update(bytes);

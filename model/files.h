@@ -132,6 +132,8 @@ void install_signal_cleanup();
 // Lower-case hex SHA-256 of bytes / of a file (read_file's checks).
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file(const std::string& path);
+// Whether s is one: 64 lower-case hex digits.
+bool is_sha256_hex(const std::string& s);
 
 // SHA-256 fed in pieces (data too large to copy into one string: a model's
 // weights). hex() finishes it; update() after hex() is an internal error.

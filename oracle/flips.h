@@ -92,6 +92,10 @@ double rounding_spread(FloatFormat format, double x, double noise);
 // max over x in `values` of rounding_spread(format, x, noise): F below.
 double flip_size(FloatFormat format, const std::vector<double>& values, double noise);
 
+// Op-level indices in forward order (model/trace.h): embed, then per block
+// ln_1 qkv attn mid ln_2 gelu block (k = 0 .. 6), then ln_f, logits.
+inline int op_index(int layer, int k) { return 1 + 7 * layer + k; }
+
 // K·E + floor of a tensor: its allowance before anything inherited or flipped.
 double own_allowance(const Budget& b);
 

@@ -128,21 +128,23 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
   // Zeros. (Written without the explicit 0.0, which makes GCC 12 print a
   // false -Wfree-nonheap-object warning at the end of this function.)
   std::vector<double> handed_on(ids.size());
-  std::vector<double> limits(ids.size());  // each tensor's limit as judged
+  // Each tensor's error as judged: its max error, its limit where the trace
+  // lacks it or it is not finite.
+  std::vector<double> judged_error(ids.size());
   // The error the trace has in a rounded tensor, over the values the rounding
-  // reads (FlipEdge): its limit where it is absent or not finite.
+  // reads (FlipEdge): the cache reads only qkv's key and value columns.
   auto rounded_error = [&](const FlipEdge& e) {
     const size_t k = static_cast<size_t>(e.tensor);
-    if (!available[k]) return limits[k];
+    if (!available[k] || !e.kv_columns) return judged_error[k];
     const std::vector<double>& v = tensor_of(value, ids[k]);
     const std::vector<double>& t = tensor_of(truth, ids[k]);
     const size_t width = t.size() / std::max(1, truth.n_tokens);
-    const size_t first = e.kv_columns ? width / 3 : 0;  // qkv: the k and v columns
+    const size_t first = width / 3;  // qkv: [q | k | v]
     double worst = 0;
     for (size_t row = 0; row < t.size(); row += width)
       for (size_t c = row + first; c < row + width; ++c) {
         const double d = std::abs(v[c] - t[c]);
-        if (!std::isfinite(d)) return limits[k];
+        if (!std::isfinite(d)) return judged_error[k];
         worst = std::max(worst, d);
       }
     return worst;
@@ -180,7 +182,7 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
       if (more > 0) r.budget.flip_allowance += e.gain * more;
     }
     const double limit = r.budget.limit();
-    limits[i] = limit;
+    judged_error[i] = limit;
     if (!available[i]) {
       r.verdict = Verdict::absent;
       // An absent tensor hands on what its inputs' excess becomes through
@@ -239,6 +241,7 @@ TraceComparison compare_traces(const Trace<double>& value, const Trace<double>& 
     // A non-finite tensor is a finding; what it hands on is its whole limit.
     const double error =
         r.non_finite() || !std::isfinite(r.metrics.max_abs_error) ? limit : r.metrics.max_abs_error;
+    judged_error[i] = error;
     handed_on[i] = rule == BudgetRule::chained_input_error
                        ? error
                        : std::max(0.0, error - r.budget.shared_error);

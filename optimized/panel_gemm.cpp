@@ -23,6 +23,18 @@ namespace {
 constexpr int kTileRows = 6;    // AVX2 (and scalar) MR: 6 rows x 1 panel = 12 ymm accumulators
 constexpr int kRowBlock = 96;   // rows of x kept hot while the thread walks its panels
 constexpr int kGemvPanels = 4;  // panels a decode step streams side by side
+// How far ahead of its loads a decode tile (MR = 1: the weights stream from
+// memory, each panel one sequential stream) asks for its panels' rows. The
+// hardware prefetcher restarts at every 4 KiB page, and the loads themselves
+// run only as far ahead as the out-of-order window, which spans half as many
+// bytes of bf16 panels as of f32 ones; a software prefetch 2 KiB ahead keeps
+// every panel's stream going across pages. Measured on gpt2-124m-shape, 2
+// threads, the variants interleaved in one process: bf16 decode steps 7-9%
+// shorter on both the AVX-512 and AVX2 paths (15.1 -> 14.1 ms, with one group
+// per chunk), f32 within noise (+/-2%). No arithmetic changes: same bits.
+constexpr int kPrefetchBytes = 2048;
+template <class B>
+constexpr int kPrefetchRows = kPrefetchBytes / int(kPanelWidth * sizeof(B));
 // Up to this many rows of x (a batched decode step: one row per sequence),
 // streaming the weights from memory sets the pace, not the FMAs: see
 // gemm_typed.
@@ -75,6 +87,14 @@ void tile_scalar(const float* x, int ldx, const B* panel, size_t panel_stride, i
 }
 
 #ifdef GPT2_HAVE_X86
+// Asks for the panel row kPrefetchRows ahead of `row` (a prefetch never
+// faults, so past a panel's end is harmless: it reaches the next panel).
+template <class B>
+__attribute__((always_inline)) inline void prefetch_row(const B* row) {
+  _mm_prefetch(reinterpret_cast<const char*>(row + size_t(kPrefetchRows<B>) * kPanelWidth),
+               _MM_HINT_T0);
+}
+
 GPT2_TARGET_AVX2 __attribute__((always_inline)) inline void load16(const float* p, __m256& lo,
                                                                    __m256& hi) {
   lo = _mm256_loadu_ps(p);
@@ -111,6 +131,8 @@ GPT2_TARGET_AVX2 void tile_avx2(const float* x, int ldx, const B* panel, size_t 
         acc[r][1] = _mm256_fmadd_ps(a, w1, acc[r][1]);
       }
     } else {
+#pragma GCC unroll 8
+      for (int p = 0; p < NP; ++p) prefetch_row(panel + p * panel_stride + size_t(k) * kPanelWidth);
       // 1 x 16·NP (decode): one broadcast, then each panel's two weight
       // registers used at once, so at most 2·NP + 3 ymm are live (no spill).
       const __m256 a = _mm256_broadcast_ss(x + k);
@@ -160,6 +182,10 @@ GPT2_TARGET_AVX512 void tile_avx512(const float* x, int ldx, const B* panel, siz
     for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_loadu_ps(bias + p * kPanelWidth);
   for (int k = 0; k < K; ++k) {
     __m512 w[NP];
+    if constexpr (MR == 1) {
+#pragma GCC unroll 8
+      for (int p = 0; p < NP; ++p) prefetch_row(panel + p * panel_stride + size_t(k) * kPanelWidth);
+    }
 #pragma GCC unroll 8
     for (int p = 0; p < NP; ++p)
       w[p] = load16_512(panel + p * panel_stride + size_t(k) * kPanelWidth);
@@ -353,6 +379,8 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
   }
 }
 }  // namespace
+
+bool gemm_streams_weights(int T) { return T <= kStreamedRows; }
 
 int gemm_panel_group(int T) {
   if (T <= kStreamedRows) return kGemvPanels;

@@ -84,6 +84,10 @@ enum class Epilogue {
 // use (4 side by side in a decode step; 3 per AVX-512 prefill tile): splits
 // of the panel range at multiples of it keep every group whole.
 int gemm_panel_group(int T);
+// Whether gemm_panels streams the weights from memory for T rows (a decode
+// step, or a batched one: T <= 32), each group of panels read once, rather
+// than walking tiles of rows over panels kept in cache (prefill).
+bool gemm_streams_weights(int T);
 
 inline size_t gemm_scratch_floats(int K) { return size_t(kScratchPanels) * K * kPanelWidth; }
 void gemm_panels(const float* x, int T, int ldx, const PanelMatrix& w, const float* bias, float* y,

@@ -161,12 +161,20 @@ int PanelKernels::chunk_grain(int n, int multiple) const {
 
 void PanelKernels::run_gemm(const float* x, int T, const PanelMatrix& w, const float* bias,
                             float* y, Epilogue e) {
+  // A step that streams the weights hands out one group of panels per chunk
+  // (4 panels: 0.1-0.4 MB, some 5-20 us from memory), so a thread that
+  // finishes first waits at most one such chunk for the other; at
+  // kChunksPerThread chunks per thread the lm_head's last chunk alone was
+  // ~5 MB (bf16), and a step's end-of-matrix waits made its decode 4-7%
+  // slower (gpt2-124m-shape, 2 threads, interleaved A/B). The results do
+  // not depend on the chunks: every output is one fma chain.
+  const int group = gemm_panel_group(T);
   pool_.parallel_for(
       w.panels(),
       [&](int begin, int end, int thread) {
         gemm_panels(x, T, w.rows, w, bias, y, w.cols, e, begin, end, scratch_[thread].data());
       },
-      chunk_grain(w.panels(), gemm_panel_group(T)));
+      gemm_streams_weights(T) ? group : chunk_grain(w.panels(), group));
 }
 
 void PanelKernels::project(const Pass& pass, int layer, Projection p, const float* x, float* y,

@@ -23,6 +23,11 @@ namespace {
 constexpr int kTileRows = 6;    // AVX2 (and scalar) MR: 6 rows x 1 panel = 12 ymm accumulators
 constexpr int kRowBlock = 96;   // rows of x kept hot while the thread walks its panels
 constexpr int kGemvPanels = 4;  // panels a decode step streams side by side
+// ... and a one-row decode step on the AVX-512 path (8 zmm accumulators, 8
+// weight rows): more streams in flight; bf16 steps 3.5% shorter, f32 1.4%
+// (gpt2-124m-shape, 2 threads, interleaved with 4 in one process). Batched
+// steps keep 4, so that the panels their other rows reuse stay in L2.
+constexpr int kGemvPanels512 = 8;
 // How far ahead of its loads a decode tile (MR = 1: the weights stream from
 // memory, each panel one sequential stream) asks for its panels' rows. The
 // hardware prefetcher restarts at every 4 KiB page, and the loads themselves
@@ -45,8 +50,14 @@ constexpr int kStreamedRows = 32;
 constexpr int kTileRows512 = 8;
 constexpr int kTilePanels512 = 3;
 static_assert(kTilePanels512 <= kScratchPanels && kGemvPanels <= kScratchPanels);
+constexpr int kBiasPanels = std::max(kScratchPanels, kGemvPanels512);
 constexpr int kTileFloats =
-    std::max(kTileRows * kGemvPanels, kTileRows512* kTilePanels512) * kPanelWidth;
+    std::max({kTileRows * kGemvPanels, kTileRows512* kTilePanels512, kGemvPanels512}) * kPanelWidth;
+
+// Panels a step of T <= kStreamedRows rows streams side by side on `simd`.
+int streamed_group(Simd simd, int T) {
+  return simd == Simd::avx512 && T == 1 ? kGemvPanels512 : kGemvPanels;
+}
 
 // Where column j of a 16-column group is stored. f32 panels keep the natural
 // order; bf16 panels store columns 4..7 and 8..11 swapped, so that the two
@@ -297,7 +308,7 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
                 float* y, int ldy, Epilogue e, int p_begin, int p_end, float* scratch) {
   const Simd simd = simd_in_use();
   const size_t stride = size_t(K) * kPanelWidth;  // elements per panel
-  alignas(64) float bias_pad[kScratchPanels * kPanelWidth];
+  alignas(64) float bias_pad[kBiasPanels * kPanelWidth];
   alignas(64) float tile_buf[kTileFloats];
   auto load_bias = [&](int p, int np) {
     for (int j = 0; j < np * kPanelWidth; ++j) {
@@ -342,25 +353,25 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
   };
   if (T <= kStreamedRows) {
     // A decode step (T = 1) or a batched one: the first row streams
-    // kGemvPanels panels side by side from memory; the other rows then reuse
-    // those panels from cache, one panel at a time in tiles of rows. (Tiles of
-    // rows alone read each panel from memory as one stream: a 16-row step of
-    // gpt2-124m-shape spent two thirds of its time in its first tiles.) Every
-    // output is still one fma chain in k order: the same bits as any tiling.
-    for (int p = p_begin; p < p_end; p += kGemvPanels) {
-      const int np = std::min(kGemvPanels, p_end - p);
-      if (np == kGemvPanels) {
-        load_bias(p, kGemvPanels);
-        tile<1, kGemvPanels, B>(simd, x, ldx, panels + p * stride, stride, K, bias_pad, tile_buf);
-        finish(tile_buf, 1, kGemvPanels * kPanelWidth, p * kPanelWidth, width_of(p, kGemvPanels), y,
-               ldy, e);
-      } else {
-        for (int q = p; q < p + np; ++q) {
-          load_bias(q, 1);
-          tile<1, 1, B>(simd, x, ldx, panels + q * stride, stride, K, bias_pad, tile_buf);
-          finish(tile_buf, 1, kPanelWidth, q * kPanelWidth, width_of(q, 1), y, ldy, e);
-        }
-      }
+    // streamed_group panels side by side from memory; the other rows then
+    // reuse those panels from cache, one panel at a time in tiles of rows.
+    // (Tiles of rows alone read each panel from memory as one stream: a
+    // 16-row step of gpt2-124m-shape spent two thirds of its time in its
+    // first tiles.) Every output is still one fma chain in k order: the same
+    // bits as any tiling.
+    auto stream = [&]<int NP>(int q) {
+      load_bias(q, NP);
+      tile<1, NP, B>(simd, x, ldx, panels + q * stride, stride, K, bias_pad, tile_buf);
+      finish(tile_buf, 1, NP * kPanelWidth, q * kPanelWidth, width_of(q, NP), y, ldy, e);
+    };
+    const int gemv = streamed_group(simd, T);
+    for (int p = p_begin; p < p_end; p += gemv) {
+      const int np = std::min(gemv, p_end - p);
+      int next = p;  // a short group at the end: by 4 panels, then one at a time
+      if (np == kGemvPanels512) stream.template operator()<kGemvPanels512>(next), next += np;
+      for (; next + kGemvPanels <= p + np; next += kGemvPanels)
+        stream.template operator()<kGemvPanels>(next);
+      for (; next < p + np; ++next) stream.template operator()<1>(next);
       for (int q = p; q < p + np && T > 1; ++q) {
         load_bias(q, 1);
         run_rows(q, 1, float_panels(q, 1), 1, T);
@@ -383,7 +394,7 @@ void gemm_typed(const B* panels, const float* x, int T, int ldx, int K, int N, c
 bool gemm_streams_weights(int T) { return T <= kStreamedRows; }
 
 int gemm_panel_group(int T) {
-  if (T <= kStreamedRows) return kGemvPanels;
+  if (T <= kStreamedRows) return streamed_group(simd_in_use(), T);
   return simd_in_use() == Simd::avx512 ? kTilePanels512 : 1;
 }
 

@@ -81,7 +81,8 @@ enum class Epilogue {
 // gemm_scratch_floats(K) floats, private to the calling thread (bf16 widens
 // panels into it).
 // The panels gemm_panels works on together for T rows on the SIMD path in
-// use (4 side by side in a decode step; 3 per AVX-512 prefill tile): splits
+// use (8 side by side in a one-row decode step on AVX-512, else 4 in a
+// decode step; 3 per AVX-512 prefill tile): splits
 // of the panel range at multiples of it keep every group whole.
 int gemm_panel_group(int T);
 // Whether gemm_panels streams the weights from memory for T rows (a decode

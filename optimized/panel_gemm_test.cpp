@@ -53,8 +53,10 @@ TEST_P(PanelGemmOnPath, EqualsTheSequentialFmaChainBitForBit) {
   const Simd simd = GetParam();
   const int Ks[] = {1, 5, 16, 17, 40};
   // N = 150: 10 panels, 5 per call, a group of 4 streamed side by side and
-  // one more. T = 32 and 33: the last streamed batch and the first tiled one.
-  const int Ns[] = {1, 7, 16, 17, 33, 70, 150};
+  // one more. N = 400: 25 panels, 12 and 13 per call: on AVX-512 a one-row
+  // step streams a group of 8, then 4, then one. T = 32 and 33: the last
+  // streamed batch and the first tiled one.
+  const int Ns[] = {1, 7, 16, 17, 33, 70, 150, 400};
   const int Ts[] = {1, 2, 5, 6, 7, 13, 32, 33, 100};
   const Epilogue epilogues[] = {Epilogue::store, Epilogue::accumulate, Epilogue::gelu_tanh};
   uint64_t seed = 1000;
@@ -90,9 +92,9 @@ TEST_P(PanelGemmOnPath, EqualsTheSequentialFmaChainBitForBit) {
 
 // Tiles break at their edges: every count of rows T below twice the largest
 // tile (8 rows on AVX-512, 6 on AVX2) and around the row block (96), every
-// count of columns N below twice the widest group of panels (4 panels = 64
-// columns, the decode step's), and every K up to 33, each at three
-// misalignments of x and y (their first element 0, 1 or 3 floats into a
+// count of columns N below twice the widest group of panels (8 panels = 128
+// columns, the one-row decode step's on AVX-512), and every K up to 33, each
+// at three misalignments of x and y (their first element 0, 1 or 3 floats into a
 // 64-byte line, and rows that many floats longer than the matrix), with the
 // panels split at 1 and at the middle as threads would split them.
 TEST_P(PanelGemmOnPath, EveryRemainderAtThreeOffsets) {
@@ -104,7 +106,7 @@ TEST_P(PanelGemmOnPath, EveryRemainderAtThreeOffsets) {
   for (int T = 1; T < 2 * 8; ++T)
     for (int N : {16, 33, 64, 81}) shapes.push_back({T, 7, N});
   for (int T : {94, 95, 96, 97, 98, 101}) shapes.push_back({T, 5, 49});
-  for (int N = 1; N < 2 * 64; ++N)
+  for (int N = 1; N < 2 * 128; ++N)
     for (int T : {1, 9}) shapes.push_back({T, 19, N});
   for (int K = 1; K <= 33; ++K) shapes.push_back({9, K, 50});
   const Epilogue epilogues[] = {Epilogue::store, Epilogue::accumulate, Epilogue::gelu_tanh};

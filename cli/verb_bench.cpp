@@ -25,10 +25,10 @@
 #include <immintrin.h>
 #endif
 
-#include "cli/cache_size.h"
 #include "cli/cpu_contention.h"
 #include "cli/bench_batch.h"
 #include "cli/verbs.h"
+#include "model/memory.h"
 #include "model/error.h"
 #include "model/files.h"
 #include "optimized/cpu_features.h"

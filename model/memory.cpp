@@ -175,4 +175,18 @@ uint64_t parse_byte_size(const std::string& text, const std::string& option) {
   throw bad();
 }
 
+uint64_t largest_cache_bytes(const std::string& dir) {
+  uint64_t largest = 0;
+  for (int index = 0; index < 16; ++index) {
+    std::ifstream in(dir + "/index" + std::to_string(index) + "/size");
+    std::string text;
+    if (!(in >> text)) continue;
+    try {
+      largest = std::max(largest, parse_byte_size(text, "cache size"));
+    } catch (const InputError&) {  // not a size: this cache is unknown
+    }
+  }
+  return largest;
+}
+
 }  // namespace gpt2

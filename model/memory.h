@@ -47,4 +47,11 @@ std::string bytes_text(uint64_t bytes);
 // ...): bytes. InputError naming `option` for anything else or an overflow.
 uint64_t parse_byte_size(const std::string& text, const std::string& option);
 
+// The largest cache of CPU 0 in bytes, from the `index*/size` files ("48K",
+// "2M", "491520K": parse_byte_size's sizes) under Linux's
+// /sys/devices/system/cpu/cpu0/cache (or `dir`, in tests); 0 when none can be
+// read. bench's caveat on its bandwidth loops: STREAM asks for arrays at least
+// 4 times the caches.
+uint64_t largest_cache_bytes(const std::string& dir = "/sys/devices/system/cpu/cpu0/cache");
+
 }  // namespace gpt2

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
 
 #include "model/error.h"
 
@@ -64,6 +68,29 @@ TEST(Memory, TheEnvironmentVariableReplacesTheSystemFigures) {
   const auto system = available_memory();  // on Linux, MemAvailable at least
   ASSERT_TRUE(system);
   EXPECT_GT(system->bytes, 0u);
+}
+
+// A sysfs-like cache directory: the largest readable size wins; a size that
+// is not one, a missing file and an empty one are skipped.
+TEST(Memory, LargestCacheOfTheSysfsSizes) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("gpt2_memory_test_cache_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto put = [&](int index, const std::string& size) {
+    fs::create_directories(dir / ("index" + std::to_string(index)));
+    std::ofstream(dir / ("index" + std::to_string(index)) / "size") << size;
+  };
+  put(0, "48K\n");
+  put(1, "32K\n");
+  put(2, "2048K\n");
+  put(3, "491520K\n");
+  EXPECT_EQ(largest_cache_bytes(dir.string()), 491520ull * 1024);
+  put(3, "lots\n");  // unreadable: the next largest
+  put(5, "");        // index 4 missing, 5 empty
+  EXPECT_EQ(largest_cache_bytes(dir.string()), 2048ull * 1024);
+  fs::remove_all(dir);
+  EXPECT_EQ(largest_cache_bytes(dir.string()), 0u);
 }
 
 }  // namespace

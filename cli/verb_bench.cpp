@@ -430,7 +430,7 @@ int run_bench(const BenchOptions& o) {
   // cache is bigger than that allows, part of the arrays may be read from it
   // (on a 2-core Xeon with a 480 MiB last-level cache shared with other
   // machines, the triad read 25 GB/s over 3 x 64 MiB and 22 over 3 x 1 GiB,
-  // the read-only loop 42-46 over 2 x 64 MiB and 21-24 over 2 x 1 GiB).
+  // the read-only loop 42-46 over 2 x 64 MiB and 21-23 over 2 x 0.5-1 GiB).
   const size_t cache = largest_cache_bytes();
   out["largest_cache_bytes"] = cache;
   out["triad_array_bytes"] = Triad::array_bytes();

@@ -162,7 +162,7 @@ int PanelKernels::chunk_grain(int n, int multiple) const {
 void PanelKernels::run_gemm(const float* x, int T, const PanelMatrix& w, const float* bias,
                             float* y, Epilogue e) {
   // A step that streams the weights hands out one group of panels per chunk
-  // (4 panels: 0.1-0.4 MB, some 5-20 us from memory), so a thread that
+  // (4 or 8 panels: 0.1-1.6 MB, some 8-130 us from memory), so a thread that
   // finishes first waits at most one such chunk for the other; at
   // kChunksPerThread chunks per thread the lm_head's last chunk alone was
   // ~5 MB (bf16), and a step's end-of-matrix waits made its decode 4-7%

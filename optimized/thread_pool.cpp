@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 // How long an idle thread spins before it sleeps. A wait longer than that
 // costs a futex sleep and wake (tens of µs on a virtual machine), and the
 // sleeper takes no chunk meanwhile. 200 µs outlasts the waits of a decode
-// step: one chunk of one group of panels (5-20 µs), LayerNorm and the
+// step: one chunk of one group of panels (8-130 µs), LayerNorm and the
 // hand-offs (a few µs). Measured on gpt2-124m-shape, 2 threads, the variants
 // interleaved in one process (24 rounds of 32 steps): a bf16 decode step took
 // 13.1 ms with the former 1000 PAUSEs (~12 µs on this Xeon, whose PAUSE takes

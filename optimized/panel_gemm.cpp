@@ -34,7 +34,7 @@ constexpr int kGemvPanels512 = 8;
 // run only as far ahead as the out-of-order window, which spans half as many
 // bytes of bf16 panels as of f32 ones; a software prefetch 2 KiB ahead keeps
 // every panel's stream going across pages. Measured on gpt2-124m-shape, 2
-// threads, the variants interleaved in one process: bf16 decode steps 7-9%
+// threads, the variants interleaved in one process: bf16 decode steps 6-8%
 // shorter on both the AVX-512 and AVX2 paths (15.1 -> 14.1 ms, with one group
 // per chunk), f32 within noise (+/-2%). No arithmetic changes: same bits.
 constexpr int kPrefetchBytes = 2048;

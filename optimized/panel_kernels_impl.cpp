@@ -165,9 +165,9 @@ void PanelKernels::run_gemm(const float* x, int T, const PanelMatrix& w, const f
   // (4 or 8 panels: 0.1-1.6 MB, some 8-130 us from memory), so a thread that
   // finishes first waits at most one such chunk for the other; at
   // kChunksPerThread chunks per thread the lm_head's last chunk alone was
-  // ~5 MB (bf16), and a step's end-of-matrix waits made its decode 4-7%
-  // slower (gpt2-124m-shape, 2 threads, interleaved A/B). The results do
-  // not depend on the chunks: every output is one fma chain.
+  // ~5 MB (bf16), and a step's end-of-matrix waits made its decode slower
+  // (bf16 2-5%, f32 9%; gpt2-124m-shape, 2 threads, interleaved A/B). The
+  // results do not depend on the chunks: every output is one fma chain.
   const int group = gemm_panel_group(T);
   pool_.parallel_for(
       w.panels(),

@@ -28,9 +28,9 @@
 #include "cli/cpu_contention.h"
 #include "cli/bench_batch.h"
 #include "cli/verbs.h"
-#include "model/memory.h"
 #include "model/error.h"
 #include "model/files.h"
+#include "model/memory.h"
 #include "optimized/cpu_features.h"
 #include "optimized/engine.h"
 
@@ -80,11 +80,11 @@ class Triad {
   }
   static constexpr size_t array_bytes() { return kN * sizeof(float); }
   double best_gb_s(int reps) {
-    return 3.0 * kN * sizeof(float) / best_of(reps, [&] { pass(); }) / 1e9;
+    return 3.0 * array_bytes() / best_of(reps, [&] { pass(); }) / 1e9;
   }
   // Reads b and c (2 arrays).
   double best_read_gb_s(int reps) {
-    return 2.0 * kN * sizeof(float) / best_of(reps, [&] { read_pass(); }) / 1e9;
+    return 2.0 * array_bytes() / best_of(reps, [&] { read_pass(); }) / 1e9;
   }
 
  private:

@@ -49,8 +49,9 @@ constexpr int kStreamedRows = 32;
 // weight rows and a broadcast of x).
 constexpr int kTileRows512 = 8;
 constexpr int kTilePanels512 = 3;
-static_assert(kTilePanels512 <= kScratchPanels && kGemvPanels <= kScratchPanels);
-constexpr int kBiasPanels = std::max(kScratchPanels, kGemvPanels512);
+static_assert(kTilePanels512 <= kScratchPanels);  // a prefill group is widened into scratch
+// The widest group load_bias pads: a streamed group or a prefill tile's.
+constexpr int kBiasPanels = std::max({kGemvPanels, kGemvPanels512, kTilePanels512});
 constexpr int kTileFloats =
     std::max({kTileRows * kGemvPanels, kTileRows512* kTilePanels512, kGemvPanels512}) * kPanelWidth;
 
